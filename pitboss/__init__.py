@@ -1,0 +1,1 @@
+"""Pitboss: real-time player protection and engagement for online gambling operators."""
