@@ -1,13 +1,16 @@
-"""The `pitboss` console command: one entry point, one subcommand per job."""
+"""The `pitboss` console command: one entry point, one subcommand module per job.
 
-import typer
+Each module in `pitboss/commands/` registers its subcommands on `pitboss.app.app`
+when imported; this module imports them all, so adding a command is adding a file.
+"""
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+import importlib
+import pkgutil
 
+import pitboss.commands
+from pitboss.app import app
 
-@app.command()
-def version() -> None:
-    """Print the installed Pitboss version."""
-    from importlib.metadata import version as _v
+for _module in pkgutil.iter_modules(pitboss.commands.__path__):
+    importlib.import_module(f"pitboss.commands.{_module.name}")
 
-    typer.echo(_v("pitboss"))
+__all__ = ["app"]

@@ -1,0 +1,1 @@
+"""Subcommands of `pitboss`, one module each, registered on import."""
