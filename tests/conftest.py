@@ -1,0 +1,29 @@
+"""Shared fixtures: one embedded ClickHouse (chDB) engine per test process.
+
+chDB allows exactly one data path per process, for the life of the process, so
+every test in a process shares `chdb_path` and isolates itself with its own
+database name from `clickhouse_database`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+_database_numbers = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The one chDB data directory this test process may use."""
+    return tmp_path_factory.mktemp(f"chdb-{os.getpid()}")
+
+
+@pytest.fixture
+def clickhouse_database() -> Iterator[str]:
+    """A database name no other test in this process uses."""
+    yield f"t{os.getpid()}_{next(_database_numbers)}"
