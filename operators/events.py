@@ -17,7 +17,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 GAME_TYPES = frozenset({"slot", "live_casino", "table", "sports", "crash", "poker", "other"})
@@ -43,6 +43,11 @@ class Event:
     ts_ms: int
     jurisdiction: str
     channel: str | None
+    # Where the raw message came from, set by ingestion so that a later dead letter
+    # (duplicate, late) can still point at its input position and raw bytes.
+    source: str = field(default="", kw_only=True, repr=False, compare=False)
+    position: int = field(default=-1, kw_only=True, repr=False, compare=False)
+    raw: bytes = field(default=b"", kw_only=True, repr=False, compare=False)
 
 
 @dataclass(slots=True)

@@ -1,0 +1,1 @@
+"""Replay: recorded logs of the Kafka topics, and a simulator of players that writes them."""

@@ -1,0 +1,248 @@
+"""Kafka connection, topics and client tuning, mapped onto librdkafka's dotted keys.
+
+`KafkaSettings` is the `[kafka]` section of Pitboss's configuration: where the
+brokers are, what the topics are called, which consumer group the workers join
+and how to authenticate. Secrets (`sasl_password`, `ssl_key_password`,
+`sasl_oauthbearer_client_secret`) are `SecretStr` and belong in environment
+variables such as `PITBOSS_KAFKA__SASL_PASSWORD`, never in a file in the repo.
+`extra` passes any other librdkafka key through unchanged, but may not repeat a
+key that a typed field owns, so each value has exactly one source.
+
+Example:
+    >>> s = KafkaSettings(bootstrap_servers="broker:9092", linger_ms=20)
+    >>> p = s.producer_config()
+    >>> p["bootstrap.servers"], p["enable.idempotence"], p["acks"], p["linger.ms"]
+    ('broker:9092', 'true', 'all', '20')
+    >>> s.consumer_config()["group.id"]
+    'pitboss'
+    >>> s.topics.actions
+    ('actions.interventions', 'actions.offers', 'actions.reviews')
+
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+# Kafka's own rule for topic names (kafka.common.internals.Topic).
+_TOPIC_NAME = re.compile(r"^[a-zA-Z0-9._-]{1,249}$")
+
+# librdkafka keys that carry credentials: they must come through a SecretStr field.
+_SECRET_WORDS = ("password", "secret", ".pem")
+
+# Keys the producer of actions fixes, because weakening them can lose or duplicate actions.
+DELIVERY_GUARANTEE_KEYS = frozenset({"enable.idempotence", "acks", "request.required.acks"})
+
+# Keys (and their librdkafka aliases) that typed fields own; `extra` may not repeat them.
+_OWNED_KEYS = DELIVERY_GUARANTEE_KEYS | {
+    "bootstrap.servers",
+    "metadata.broker.list",
+    "client.id",
+    "security.protocol",
+    "ssl.endpoint.identification.algorithm",
+    "sasl.mechanism",
+    "sasl.mechanisms",
+    "sasl.username",
+    "sasl.oauthbearer.method",
+    "sasl.oauthbearer.client.id",
+    "sasl.oauthbearer.token.endpoint.url",
+    "sasl.oauthbearer.scope",
+    "ssl.ca.location",
+    "ssl.certificate.location",
+    "ssl.key.location",
+    "message.timeout.ms",
+    "delivery.timeout.ms",
+    "linger.ms",
+    "queue.buffering.max.ms",
+    "compression.type",
+    "compression.codec",
+    "group.id",
+    "auto.offset.reset",
+    "enable.auto.commit",
+    "session.timeout.ms",
+    "max.poll.interval.ms",
+}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class KafkaTopics(_Section):
+    """Topic names: four input topics, three action topics and the dead-letter topic."""
+
+    bets: str = "bets"
+    deposits: str = "deposits"
+    sessions: str = "sessions"
+    outcomes: str = "outcomes"
+    interventions: str = "actions.interventions"
+    offers: str = "actions.offers"
+    reviews: str = "actions.reviews"
+    rejected: str = "events.rejected"
+
+    @field_validator("*")
+    @classmethod
+    def _legal_topic_name(cls, name: str) -> str:
+        if not _TOPIC_NAME.match(name) or name in {".", ".."}:
+            raise ValueError(f"{name!r} is not a legal Kafka topic name ([a-zA-Z0-9._-]{{1,249}})")
+        return name
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """The topics workers consume, in contract order."""
+        return (self.bets, self.deposits, self.sessions, self.outcomes)
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        """The topics workers produce decisions to."""
+        return (self.interventions, self.offers, self.reviews)
+
+    @property
+    def all(self) -> tuple[str, ...]:
+        """Every topic Pitboss reads or writes, dead letters last."""
+        return (*self.inputs, *self.actions, self.rejected)
+
+
+class KafkaSettings(_Section):
+    """Brokers, topics, consumer group, security and client tuning for live workers."""
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    client_id: str = "pitboss"
+    topics: KafkaTopics = KafkaTopics()
+
+    # Consumer side: offsets are committed by the worker once its outputs are delivered.
+    group_id: str = "pitboss"
+    auto_offset_reset: Literal["earliest", "latest"] = "earliest"
+    session_timeout_ms: int = Field(45_000, gt=0)
+    max_poll_interval_ms: int = Field(300_000, gt=0)
+
+    # Producer side: how long librdkafka may try before a message counts as failed.
+    message_timeout_ms: int = Field(300_000, ge=0)
+    linger_ms: int = Field(5, ge=0)
+    compression_type: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "lz4"
+
+    # Security: empty strings mean "not set".
+    security_protocol: Literal["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"] = "plaintext"
+    sasl_mechanism: Literal["", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"] = ""
+    sasl_username: str = ""
+    sasl_password: SecretStr = SecretStr("")
+    sasl_oauthbearer_method: Literal["default", "oidc"] = "default"
+    sasl_oauthbearer_client_id: str = ""
+    sasl_oauthbearer_client_secret: SecretStr = SecretStr("")
+    sasl_oauthbearer_token_endpoint_url: str = ""
+    sasl_oauthbearer_scope: str = ""
+    ssl_ca_location: str = ""
+    ssl_certificate_location: str = ""
+    ssl_key_location: str = ""
+    ssl_key_password: SecretStr = SecretStr("")
+    ssl_endpoint_identification_algorithm: Literal["https", "none"] = "https"
+
+    extra: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("bootstrap_servers")
+    @classmethod
+    def _has_host_and_port(cls, servers: str) -> str:
+        for server in servers.split(","):
+            host, _, port = server.strip().rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"{server!r} is not host:port")
+        return servers
+
+    @field_validator("extra")
+    @classmethod
+    def _no_secrets_in_extra(cls, extra: dict[str, str]) -> dict[str, str]:
+        for key in extra:
+            if any(word in key for word in _SECRET_WORDS):
+                raise ValueError(
+                    f"{key!r} looks like a credential: use a SecretStr field set from the "
+                    "environment (e.g. PITBOSS_KAFKA__SASL_PASSWORD), not `extra`"
+                )
+        return extra
+
+    @model_validator(mode="after")
+    def _extra_does_not_shadow_fields(self) -> KafkaSettings:
+        shadowed = sorted(set(self.extra) & _OWNED_KEYS)
+        if shadowed:
+            raise ValueError(f"extra repeats keys that have their own setting: {shadowed}")
+        return self
+
+    def connection_config(self) -> dict[str, str]:
+        """Return the librdkafka keys shared by producers and consumers (secrets in clear).
+
+        Returns:
+            Only the keys that are set, so librdkafka's own defaults apply to the rest.
+
+        """
+        config = {
+            "bootstrap.servers": self.bootstrap_servers,
+            "client.id": self.client_id,
+            "security.protocol": self.security_protocol,
+        }
+        if self.security_protocol in ("ssl", "sasl_ssl"):
+            config["ssl.endpoint.identification.algorithm"] = (
+                self.ssl_endpoint_identification_algorithm
+            )
+        oauth_secret = self.sasl_oauthbearer_client_secret
+        optional = {
+            "sasl.mechanism": self.sasl_mechanism,
+            "sasl.username": self.sasl_username,
+            "sasl.password": self.sasl_password.get_secret_value(),
+            "sasl.oauthbearer.client.id": self.sasl_oauthbearer_client_id,
+            "sasl.oauthbearer.client.secret": oauth_secret.get_secret_value(),
+            "sasl.oauthbearer.token.endpoint.url": self.sasl_oauthbearer_token_endpoint_url,
+            "sasl.oauthbearer.scope": self.sasl_oauthbearer_scope,
+            "ssl.ca.location": self.ssl_ca_location,
+            "ssl.certificate.location": self.ssl_certificate_location,
+            "ssl.key.location": self.ssl_key_location,
+            "ssl.key.password": self.ssl_key_password.get_secret_value(),
+        }
+        config.update({key: value for key, value in optional.items() if value})
+        if self.sasl_mechanism == "OAUTHBEARER":
+            config["sasl.oauthbearer.method"] = self.sasl_oauthbearer_method
+        return config
+
+    def producer_config(self) -> dict[str, str]:
+        """Return a confluent_kafka.Producer configuration: idempotent, `acks=all`.
+
+        Returns:
+            Connection keys, producer tuning, then `extra`.
+
+        """
+        config = self.connection_config()
+        config.update(
+            {
+                "enable.idempotence": "true",
+                "acks": "all",
+                "message.timeout.ms": str(self.message_timeout_ms),
+                "linger.ms": str(self.linger_ms),
+                "compression.type": self.compression_type,
+            }
+        )
+        config.update(self.extra)
+        return config
+
+    def consumer_config(self, group_id: str | None = None) -> dict[str, str]:
+        """Return a confluent_kafka.Consumer configuration with manual offset commits.
+
+        Args:
+            group_id: overrides the configured consumer group, e.g. for a replay.
+
+        Returns:
+            Connection keys, consumer tuning, then `extra`.
+
+        """
+        config = self.connection_config()
+        config.update(
+            {
+                "group.id": group_id or self.group_id,
+                "auto.offset.reset": self.auto_offset_reset,
+                "enable.auto.commit": "false",
+                "session.timeout.ms": str(self.session_timeout_ms),
+                "max.poll.interval.ms": str(self.max_poll_interval_ms),
+            }
+        )
+        config.update(self.extra)
+        return config

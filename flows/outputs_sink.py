@@ -1,0 +1,48 @@
+"""Bytewax sink that hands every output item of a run to one `RunOutputs`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bytewax.outputs import FixedPartitionedSink, StatefulSinkPartition
+
+from sinks.run_outputs import RunOutputs
+
+KeyedItem = tuple[str, object]
+
+
+class _OutputsPartition(StatefulSinkPartition[KeyedItem, None]):
+    def __init__(self, outputs: RunOutputs) -> None:
+        self._outputs = outputs
+
+    def write_batch(self, items: list[KeyedItem]) -> None:
+        self._outputs.write(value for _, value in items)
+
+    def snapshot(self) -> None:
+        return None
+
+    def close(self) -> None:
+        self._outputs.close()
+
+
+class RunOutputsSink(FixedPartitionedSink[KeyedItem, None]):
+    """A single partition, so one `RunOutputs` sees the whole run (and writes its files).
+
+    Args:
+        make_outputs: builds the `RunOutputs` on the worker that owns the partition
+            (ClickHouse clients are opened there, never in the driver).
+    """
+
+    def __init__(self, make_outputs: Callable[[], RunOutputs]) -> None:
+        self._make_outputs = make_outputs
+
+    def list_parts(self) -> list[str]:
+        return ["outputs"]
+
+    def part_fn(self, item_key: str) -> int:
+        return 0
+
+    def build_part(
+        self, step_id: str, for_part: str, resume_state: None
+    ) -> _OutputsPartition:
+        return _OutputsPartition(self._make_outputs())

@@ -1,0 +1,38 @@
+"""The Bytewax stateful step that hosts one `PlayerShard` per shard key."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable, Iterable
+
+from bytewax.operators import StatefulBatchLogic
+
+from operators.player_shard import PlayerShard, ShardState
+
+
+class PlayerShardLogic(StatefulBatchLogic[object, object, bytes]):
+    """Adapt a `PlayerShard` to Bytewax's batch logic; state is snapshotted as bytes."""
+
+    def __init__(self, shard: PlayerShard) -> None:
+        self.shard = shard
+
+    def on_batch(self, values: list[object]) -> tuple[Iterable[object], bool]:
+        return self.shard.process(values), StatefulBatchLogic.RETAIN
+
+    def on_eof(self) -> tuple[Iterable[object], bool]:
+        return self.shard.finish(), StatefulBatchLogic.RETAIN
+
+    def snapshot(self) -> bytes:
+        return self.shard.snapshot_bytes()
+
+
+def shard_builder(
+    make_shard: Callable[[ShardState | None], PlayerShard],
+) -> Callable[[bytes | None], PlayerShardLogic]:
+    """Return the Bytewax builder: a fresh shard, or one resumed from its snapshot."""
+
+    def build(resume: bytes | None) -> PlayerShardLogic:
+        state = pickle.loads(resume) if resume is not None else None  # noqa: S301 - our own state
+        return PlayerShardLogic(make_shard(state))
+
+    return build

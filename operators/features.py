@@ -1,0 +1,456 @@
+"""Per-player features in event time: the markers of harm, fraud, value and churn signals.
+
+`FeatureEngine.apply` folds one validated event into a `PlayerState`;
+`FeatureEngine.snapshot` reads the player's features at an event time. Each
+feature's definition is in docs/features.md; names end in the window they cover
+(`_1h`, `_24h`, `_7d`, see `operators.panes` for the exact window rule).
+
+Example:
+    >>> from config.settings import load_settings
+    >>> from operators.events import Bet
+    >>> engine = FeatureEngine.from_settings(load_settings().features)
+    >>> state = engine.new_state("p1", "UK")
+    >>> bet = Bet("e1", "bet", "p1", 1_767_268_800_000, "UK", None, 10.0, "EUR", 10.0,
+    ...           "g1", "slot", None, 4.0, 0.0, None)
+    >>> _ = engine.apply(state, bet)
+    >>> row = engine.snapshot(state, bet.ts_ms)
+    >>> row[FEATURE_INDEX["net_loss_1h"]], row[FEATURE_INDEX["theo_win_24h"]]
+    (6.0, 0.4)
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from functools import lru_cache
+from hashlib import blake2b
+
+from config.settings import FeatureSettings
+from operators import player_state as m
+from operators.events import (
+    Bet,
+    BetSettled,
+    BonusClaim,
+    Consent,
+    Deposit,
+    Event,
+    LimitSet,
+    SelfExclusion,
+    SessionEnd,
+    SessionStart,
+    Withdrawal,
+)
+from operators.local_time import NightClock
+from operators.panes import DAY_MS, MINUTE_MS, WINDOW_NAMES
+from operators.player_state import NO_TIME, PlayerState
+
+CHASE_GAP_MS = 30 * MINUTE_MS  # a raised stake within this gap after a lost bet is chasing
+INDEFINITE_MS = 2**62
+MONTH_DEPOSITS, MONTH_LOSS, MONTH_WAGER = 0, 1, 2
+
+WINDOW_FEATURES: tuple[str, ...] = (
+    "bets",
+    "stake",
+    "net_loss",
+    "stake_mean",
+    "stake_std",
+    "stake_cv",
+    "night_share",
+    "chase_share",
+    "bonus_wager_share",
+    "theo_win",
+    "sessions",
+    "session_minutes",
+    "deposits",
+    "deposit_amount",
+    "declined_deposits",
+    "withdrawals_requested",
+    "withdrawals_completed",
+    "withdrawals_cancelled",
+    "withdrawal_amount",
+    "bonus_claims",
+    "instruments",
+    "devices",
+)
+PLAYER_FEATURES: tuple[str, ...] = (
+    "session_bets",
+    "session_stake",
+    "session_minutes",
+    "session_stake_slope",
+    "stake_escalation",
+    "limits_set",
+    "limit_headroom",
+    "at_limit",
+    "minutes_since_last_activity",
+    "frequency_days_7d",
+    "monetary_7d",
+    "theo_win_lifetime",
+    "active_days",
+    "adt",
+    "lifetime_bets",
+    "lifetime_stake",
+    "lifetime_net_loss",
+    "tenure_days",
+    "self_excluded",
+    "marketing_consent",
+)
+FEATURE_NAMES: tuple[str, ...] = tuple(
+    f"{name}_{window}" for window in WINDOW_NAMES for name in WINDOW_FEATURES
+) + PLAYER_FEATURES
+FEATURE_INDEX: dict[str, int] = {name: i for i, name in enumerate(FEATURE_NAMES)}
+
+_LIMIT_USAGE = {"deposit": m.DEPOSIT_AMOUNT, "wager": m.STAKE}
+_PERIOD_WINDOW = {"day": 1, "week": 2}
+
+
+@lru_cache(maxsize=512)
+def calendar_month(day: int) -> int:
+    """Return the UTC calendar month (year * 12 + month - 1) of an epoch day number."""
+    date = datetime.fromtimestamp(day * 86_400, tz=UTC)
+    return date.year * 12 + date.month - 1
+
+
+def _ratio(num: float, den: float, default: float = 0.0) -> float:
+    return num / den if den > 0 else default
+
+
+def _track(ids: array, seen: array, key: str, ts_ms: int) -> None:
+    """Remember that `key` was used at `ts_ms`, keeping the most recently used few."""
+    h = _hash64(key)
+    for i, existing in enumerate(ids):
+        if existing == h:
+            seen[i] = max(seen[i], ts_ms)
+            return
+    if len(ids) >= m.MAX_TRACKED_IDS:
+        oldest = min(range(len(seen)), key=seen.__getitem__)
+        del ids[oldest]
+        del seen[oldest]
+    ids.append(h)
+    seen.append(ts_ms)
+
+
+def _hash64(text: str) -> int:
+    """Return a stable signed 64-bit hash of `text` (not Python's salted `hash`)."""
+    return int.from_bytes(blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(),
+                          "little", signed=True)
+
+
+def event_hash(event_id: str) -> int:
+    """Return the 64-bit fingerprint used to recognise a repeated `event_id`."""
+    return _hash64(event_id)
+
+
+class FeatureEngine:
+    """Rules that turn a player's events into features; holds configuration, no player state.
+
+    Args:
+        house_edge: game type to house edge (theoretical win = stake x edge).
+        night: the local-night clock.
+        session_timeout_ms: a session with no activity for this long is closed.
+    """
+
+    def __init__(
+        self, house_edge: Mapping[str, float], night: NightClock, session_timeout_ms: int
+    ) -> None:
+        self.house_edge = dict(house_edge)
+        self.night = night
+        self.session_timeout_ms = session_timeout_ms
+
+    @classmethod
+    def from_settings(cls, settings: FeatureSettings) -> FeatureEngine:
+        """Build the engine from the `[features]` configuration."""
+        night = NightClock(settings.timezones, settings.night_start_hour, settings.night_end_hour)
+        return cls(settings.house_edge, night, settings.session_timeout_s * 1000)
+
+    def new_state(self, player_id: str, jurisdiction: str) -> PlayerState:
+        """Return the empty state of a player seen for the first time."""
+        return PlayerState(player_id, jurisdiction)
+
+    # -- applying events -------------------------------------------------------------
+
+    def apply(self, state: PlayerState, event: Event) -> str | None:
+        """Fold `event` into `state`.
+
+        Returns:
+            The snapshot trigger the event causes (`session_end`) or None. An open
+            session closed by a new `session_start` is reported as `session_end` too.
+        """
+        ts = event.ts_ms
+        if state.first_ts == NO_TIME:
+            state.first_ts = ts
+        state.jurisdiction = event.jurisdiction
+        trigger = None
+        if isinstance(event, Bet):
+            self._bet(state, event)
+        elif isinstance(event, BetSettled):
+            self._settled(state, event)
+        elif isinstance(event, Deposit):
+            self._deposit(state, event)
+        elif isinstance(event, Withdrawal):
+            self._withdrawal(state, event)
+        elif isinstance(event, BonusClaim):
+            state.panes.add(ts, m.BONUS_CLAIMS, 1.0, state.max_ts)
+            self._active(state, ts)
+        elif isinstance(event, SessionStart):
+            trigger = self._session_start(state, event)
+        elif isinstance(event, SessionEnd):
+            trigger = self._session_end(state, event)
+        elif isinstance(event, LimitSet):
+            state.limits = dict(state.limits or {})
+            state.limits[f"{event.limit_type}:{event.period}"] = event.amount
+        elif isinstance(event, SelfExclusion):
+            state.excluded_until = INDEFINITE_MS if event.until_ms is None else event.until_ms
+        elif isinstance(event, Consent):
+            state.consent = event.marketing
+        if ts > state.max_ts:
+            state.max_ts = ts
+        return trigger
+
+    def _active(self, state: PlayerState, ts: int) -> None:
+        if ts > state.last_active_ts:
+            state.last_active_ts = ts
+        day = ts // DAY_MS
+        if day > state.last_active_day:
+            state.last_active_day = day
+            state.active_days += 1
+        if state.session_id is not None and ts > state.session_last:
+            state.session_last = ts
+
+    def _month_usage(self, state: PlayerState, ts: int) -> array:
+        month = calendar_month(ts // DAY_MS)
+        if month > state.month:
+            state.month = month
+            state.month_usage = array("d", bytes(24))
+        return state.month_usage
+
+    def _bet(self, state: PlayerState, bet: Bet) -> None:
+        ts, stake = bet.ts_ms, bet.stake_base
+        if state.session_id is None:
+            self._open_session(state, bet.session_id or "", ts)
+        values = {
+            m.BETS: 1.0,
+            m.STAKE: stake,
+            m.STAKE_SQ: stake * stake,
+            m.THEO: stake * self.house_edge.get(bet.game_type, 0.0),
+        }
+        if bet.bonus_stake_base:
+            values[m.BONUS_STAKE] = bet.bonus_stake_base
+        if self.night.is_night(bet.jurisdiction, ts):
+            values[m.NIGHT_BETS] = 1.0
+        in_order = ts >= state.last_bet_ts
+        if in_order and state.last_bet_lost and ts - state.last_bet_ts <= CHASE_GAP_MS \
+                and stake > state.last_bet_stake:
+            values[m.CHASE_BETS] = 1.0
+        payout = bet.payout_base
+        if payout is not None:
+            values[m.PAYOUT] = payout
+        state.panes.add_many(ts, values, state.max_ts)
+        usage = self._month_usage(state, ts)
+        usage[MONTH_WAGER] += stake
+        usage[MONTH_LOSS] += stake - (payout or 0.0)
+        if in_order:
+            state.last_bet_ts = ts
+            state.last_bet_stake = stake
+            state.last_bet_lost = payout is not None and payout < stake
+        state.session_bets += 1
+        state.session_stake += stake
+        slope = state.session_slope
+        x = float(state.session_bets)
+        slope[0] += x
+        slope[1] += stake
+        slope[2] += x * x
+        slope[3] += x * stake
+        self._active(state, ts)
+
+    def _settled(self, state: PlayerState, event: BetSettled) -> None:
+        state.panes.add(event.ts_ms, m.PAYOUT, event.payout_base, state.max_ts)
+        self._month_usage(state, event.ts_ms)[MONTH_LOSS] -= event.payout_base
+
+    def _deposit(self, state: PlayerState, dep: Deposit) -> None:
+        ts = dep.ts_ms
+        if dep.status == "approved":
+            state.panes.add_many(ts, {m.DEPOSITS: 1.0, m.DEPOSIT_AMOUNT: dep.amount_base},
+                                 state.max_ts)
+            self._month_usage(state, ts)[MONTH_DEPOSITS] += dep.amount_base
+        else:
+            state.panes.add(ts, m.DECLINED, 1.0, state.max_ts)
+        if dep.instrument_id:
+            _track(state.instruments, state.instrument_seen, dep.instrument_id, ts)
+        if dep.device_id:
+            _track(state.devices, state.device_seen, dep.device_id, ts)
+        self._active(state, ts)
+
+    def _withdrawal(self, state: PlayerState, wd: Withdrawal) -> None:
+        if wd.status == "requested":
+            state.panes.add_many(wd.ts_ms, {m.WD_REQUESTED: 1.0, m.WD_AMOUNT: wd.amount_base},
+                                 state.max_ts)
+        elif wd.status == "completed":
+            state.panes.add(wd.ts_ms, m.WD_COMPLETED, 1.0, state.max_ts)
+        else:
+            state.panes.add(wd.ts_ms, m.WD_CANCELLED, 1.0, state.max_ts)
+        self._active(state, wd.ts_ms)
+
+    # -- sessions --------------------------------------------------------------------
+
+    def _open_session(self, state: PlayerState, session_id: str, ts: int) -> None:
+        state.session_id = session_id
+        state.session_start = ts
+        state.session_last = ts
+        state.session_bets = 0
+        state.session_stake = 0.0
+        state.session_slope = array("d", bytes(32))
+        state.panes.add(ts, m.SESSIONS, 1.0, state.max_ts)
+
+    def close_session(self, state: PlayerState, end_ms: int) -> None:
+        """Close the open session at `end_ms`, adding its length to time on site.
+
+        The closed session's start, end and bets stay in the state: the `session_*`
+        features describe the open session, or else the last one.
+        """
+        if state.session_id is None:
+            return
+        state.session_last = max(state.session_last, end_ms)
+        seconds = max(0, end_ms - state.session_start) / 1000.0
+        state.panes.add(end_ms, m.SESSION_SECONDS, seconds, max(state.max_ts, end_ms))
+        state.session_id = None
+
+    def _session_start(self, state: PlayerState, event: SessionStart) -> str | None:
+        trigger = None
+        if state.session_id is not None and event.ts_ms >= state.session_start:
+            self.close_session(state, state.session_last)
+            trigger = "session_end"
+        if state.session_id is None:
+            self._open_session(state, event.session_id, event.ts_ms)
+        if event.device_id:
+            _track(state.devices, state.device_seen, event.device_id, event.ts_ms)
+        self._active(state, event.ts_ms)
+        return trigger
+
+    def _session_end(self, state: PlayerState, event: SessionEnd) -> str | None:
+        if state.session_id is None or event.ts_ms < state.session_start:
+            return None
+        self._active(state, event.ts_ms)
+        self.close_session(state, event.ts_ms)
+        return "session_end"
+
+    def session_due_ms(self, state: PlayerState) -> int | None:
+        """Return when the open session times out, or None without an open session."""
+        if state.session_id is None:
+            return None
+        return state.session_last + self.session_timeout_ms
+
+    # -- reading features ------------------------------------------------------------
+
+    def snapshot(self, state: PlayerState, now_ms: int) -> tuple[float, ...]:
+        """Return the player's features at event time `now_ms`, in `FEATURE_NAMES` order."""
+        panes = state.panes
+        panes.fold(now_ms)
+        row: list[float] = []
+        windows = panes.all_window_sums(now_ms)
+        open_start = state.session_start if state.session_id is not None else NO_TIME
+        for w, sums in enumerate(windows):
+            row.extend(self._window_features(state, sums, w, now_ms, open_start))
+        row.extend(self._player_features(state, windows, now_ms))
+        return tuple(row)
+
+    def _window_features(
+        self, state: PlayerState, s: list[float], window: int, now_ms: int, open_start: int
+    ) -> list[float]:
+        bets, stake = s[m.BETS], s[m.STAKE]
+        mean = _ratio(stake, bets)
+        var = max(0.0, _ratio(s[m.STAKE_SQ], bets) - mean * mean)
+        std = math.sqrt(var)
+        length = (3_600_000, 86_400_000, 7 * 86_400_000)[window]
+        seconds = s[m.SESSION_SECONDS]
+        if open_start != NO_TIME:
+            seconds += max(0, now_ms - max(open_start, now_ms - length)) / 1000.0
+        since = now_ms - length
+        return [
+            bets,
+            stake,
+            stake - s[m.PAYOUT],
+            mean,
+            std,
+            _ratio(std, mean),
+            _ratio(s[m.NIGHT_BETS], bets),
+            _ratio(s[m.CHASE_BETS], bets),
+            _ratio(s[m.BONUS_STAKE], stake),
+            s[m.THEO],
+            s[m.SESSIONS],
+            seconds / 60.0,
+            s[m.DEPOSITS],
+            s[m.DEPOSIT_AMOUNT],
+            s[m.DECLINED],
+            s[m.WD_REQUESTED],
+            s[m.WD_COMPLETED],
+            s[m.WD_CANCELLED],
+            s[m.WD_AMOUNT],
+            s[m.BONUS_CLAIMS],
+            float(sum(1 for t in state.instrument_seen if t > since)),
+            float(sum(1 for t in state.device_seen if t > since)),
+        ]
+
+    def _player_features(
+        self, state: PlayerState, windows: list[list[float]], now_ms: int
+    ) -> list[float]:
+        life = state.panes.lifetime_sums()
+        day, week = windows[1], windows[2]
+        base_bets = life[m.BETS] - day[m.BETS]
+        base_stake = life[m.STAKE] - day[m.STAKE]
+        escalation = (
+            _ratio(_ratio(day[m.STAKE], day[m.BETS]), _ratio(base_stake, base_bets), 1.0)
+            if base_bets > 0 and day[m.BETS] > 0
+            else 1.0
+        )
+        headroom, at_limit = self._limit_headroom(state, windows)
+        slope = state.session_slope
+        n = float(state.session_bets)
+        denom = n * slope[2] - slope[0] * slope[0]
+        session_slope = (n * slope[3] - slope[0] * slope[1]) / denom if n > 1 and denom else 0.0
+        session_known = state.session_start != NO_TIME
+        idle = now_ms - state.last_active_ts if state.last_active_ts != NO_TIME else 0
+        excluded = state.excluded_until is not None and state.excluded_until > now_ms
+        return [
+            float(state.session_bets),
+            state.session_stake,
+            (state.session_last - state.session_start) / 60_000.0 if session_known else 0.0,
+            session_slope,
+            escalation,
+            float(len(state.limits or ())),
+            headroom,
+            1.0 if at_limit else 0.0,
+            idle / 60_000.0,
+            float(state.panes.active_days(now_ms, 2)),
+            week[m.DEPOSIT_AMOUNT] - week[m.WD_AMOUNT],
+            life[m.THEO],
+            float(state.active_days),
+            _ratio(life[m.THEO], state.active_days),
+            life[m.BETS],
+            life[m.STAKE],
+            life[m.STAKE] - life[m.PAYOUT],
+            (now_ms - state.first_ts) / DAY_MS if state.first_ts != NO_TIME else 0.0,
+            1.0 if excluded else 0.0,
+            -1.0 if state.consent is None else float(state.consent),
+        ]
+
+    def _limit_headroom(
+        self, state: PlayerState, windows: list[list[float]]
+    ) -> tuple[float, bool]:
+        """Return the smallest remaining share of any money limit, and whether one is reached."""
+        if not state.limits:
+            return 1.0, False
+        smallest = 1.0
+        for key, amount in state.limits.items():
+            kind, period = key.split(":", 1)
+            if kind == "time":
+                continue
+            if period == "month":
+                idx = {"deposit": MONTH_DEPOSITS, "loss": MONTH_LOSS, "wager": MONTH_WAGER}[kind]
+                used = state.month_usage[idx]
+            else:
+                s = windows[_PERIOD_WINDOW[period]]
+                used = s[m.STAKE] - s[m.PAYOUT] if kind == "loss" else s[_LIMIT_USAGE[kind]]
+            smallest = min(smallest, (amount - used) / amount)
+        return smallest, smallest <= 0.0

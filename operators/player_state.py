@@ -1,0 +1,116 @@
+"""The state Pitboss keeps for one player: panes of activity plus a few facts.
+
+Everything here is plain picklable data (slots, arrays, small lists) so that a
+shard of players can be snapshotted for recovery and measured for size. The
+rules that change it live in `operators.features`.
+"""
+
+from __future__ import annotations
+
+from array import array
+
+from operators.panes import PaneLevels
+
+# Pane metrics, one float each. Names are the feature stems in docs/features.md.
+BETS = 0
+STAKE = 1
+STAKE_SQ = 2
+PAYOUT = 3
+NIGHT_BETS = 4
+BONUS_STAKE = 5
+THEO = 6
+CHASE_BETS = 7
+DEPOSITS = 8
+DEPOSIT_AMOUNT = 9
+DECLINED = 10
+WD_REQUESTED = 11
+WD_COMPLETED = 12
+WD_CANCELLED = 13
+WD_AMOUNT = 14
+BONUS_CLAIMS = 15
+SESSIONS = 16
+SESSION_SECONDS = 17
+N_METRICS = 18
+
+MAX_TRACKED_IDS = 8  # distinct instruments / devices kept per player (counts saturate here)
+NO_TIME = -(2**62)
+
+
+class PlayerState:
+    """Per-player state of the feature operator.
+
+    Attributes are public on purpose: `operators.features` owns the rules and the
+    tests build states directly.
+    """
+
+    __slots__ = (
+        "active_days",
+        "chase_anchor",
+        "consent",
+        "device_seen",
+        "devices",
+        "excluded_until",
+        "first_ts",
+        "id_hashes",
+        "id_times",
+        "instrument_seen",
+        "instruments",
+        "jurisdiction",
+        "last_active_day",
+        "last_active_ts",
+        "last_bet_lost",
+        "last_bet_stake",
+        "last_bet_ts",
+        "last_snapshot_ts",
+        "limits",
+        "max_ts",
+        "month",
+        "month_usage",
+        "panes",
+        "player_id",
+        "session_bets",
+        "session_id",
+        "session_last",
+        "session_slope",
+        "session_stake",
+        "session_start",
+    )
+
+    def __init__(self, player_id: str, jurisdiction: str) -> None:
+        self.player_id = player_id
+        self.jurisdiction = jurisdiction
+        self.first_ts = NO_TIME
+        self.max_ts = NO_TIME
+        self.last_active_ts = NO_TIME
+        self.last_snapshot_ts = NO_TIME
+        self.id_hashes = array("q")
+        self.id_times = array("q")
+        self.panes = PaneLevels(N_METRICS)
+        self.session_id: str | None = None
+        self.session_start = NO_TIME
+        self.session_last = NO_TIME
+        self.session_bets = 0
+        self.session_stake = 0.0
+        self.session_slope = array("d", bytes(8 * 4))  # sum x, sum y, sum xx, sum xy
+        self.last_bet_ts = NO_TIME
+        self.last_bet_stake = 0.0
+        self.last_bet_lost = False
+        self.chase_anchor = 0.0
+        self.instruments = array("q")
+        self.instrument_seen = array("q")
+        self.devices = array("q")
+        self.device_seen = array("q")
+        self.limits: dict[str, float] | None = None
+        self.month = -1
+        self.month_usage = array("d", bytes(8 * 3))  # deposits, net loss, wagered
+        self.active_days = 0
+        self.last_active_day = -1
+        self.excluded_until: int | None = None  # NO_TIME-free: None means not excluded
+        self.consent: bool | None = None
+
+    def __getstate__(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in PlayerState.__slots__)
+
+    def __setstate__(self, state: tuple[object, ...]) -> None:
+        for name, value in zip(PlayerState.__slots__, state, strict=True):
+            setattr(self, name, value)

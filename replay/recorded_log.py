@@ -1,0 +1,347 @@
+r"""Recorded logs: what the Kafka topics carried, one raw message value per record.
+
+A recorded log is either JSONL (`.jsonl`, `.ndjson`: one message value per line)
+or Parquet (`.parquet`, `.pq`: one `value` column, binary or string, one message
+per row). Readers hand on raw bytes and never parse JSON, so a recorded log goes
+through exactly the same validation as live traffic: a line that is not JSON, or
+an empty line, is yielded like any other message and dead-letters downstream.
+
+Positions are 0-based line (JSONL) or row (Parquet) indices. Reading streams:
+JSONL in large binary chunks split on newlines, Parquet batch by batch, so a log
+of any size is read in bounded memory. Resuming at `start` skips whole Parquet row
+groups through the file's metadata, but has to scan a JSONL file from its
+beginning counting newlines (at memory speed, without splitting lines).
+
+Framing rules for JSONL: `\n` ends a message and `\r\n` is accepted as well;
+the newline after the last message is not a message of its own, but any other
+empty line is one (`b""`). A Parquet null is handed on as `b""`.
+
+Example:
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "log.jsonl"
+    >>> with LogWriter(path) as log:
+    ...     log.write(b'{"event_id": "e1"}')
+    ...     log.write_many([b"not json", b""])
+    >>> list(read_log(path))
+    [(0, b'{"event_id": "e1"}'), (1, b'not json'), (2, b'')]
+    >>> list(read_log(path, start=1))
+    [(1, b'not json'), (2, b'')]
+
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterable, Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO, Literal
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+LogFormat = Literal["jsonl", "parquet"]
+Record = tuple[int, bytes]
+"""`(position, raw message value)`."""
+
+CHUNK_BYTES = 4 * 1024 * 1024
+"""Bytes read from a JSONL file at a time: big enough that splitting runs at memory speed."""
+DEFAULT_BATCH_SIZE = 1000
+PARQUET_ROW_GROUP_ROWS = 65_536
+VALUE_COLUMN = "value"
+
+_SUFFIXES: dict[str, LogFormat] = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+
+
+def log_format(path: Path) -> LogFormat:
+    """Tell the format of a recorded log from its file name.
+
+    Args:
+        path: the log file; `.jsonl`/`.ndjson` is JSONL, `.parquet`/`.pq` is Parquet.
+
+    Returns:
+        `"jsonl"` or `"parquet"`.
+
+    Raises:
+        ValueError: for any other extension.
+
+    Example:
+        >>> log_format(Path("day1.parquet")), log_format(Path("day1.jsonl"))
+        ('parquet', 'jsonl')
+
+    """
+    fmt = _SUFFIXES.get(path.suffix.lower())
+    if fmt is None:
+        known = ", ".join(sorted(_SUFFIXES))
+        raise ValueError(f"{path}: unknown recorded-log extension (expected one of {known})")
+    return fmt
+
+
+def read_log(path: Path, start: int = 0) -> Iterator[Record]:
+    """Stream the messages of a recorded log one by one.
+
+    Args:
+        path: a JSONL or Parquet recorded log.
+        start: the position of the first message to yield (0-based).
+
+    Returns:
+        An iterator of `(position, raw value)`, the value without its newline.
+
+    """
+    for batch in read_log_batches(path, start):
+        yield from batch
+
+
+def read_log_batches(
+    path: Path, start: int = 0, batch_size: int = DEFAULT_BATCH_SIZE
+) -> Iterator[list[Record]]:
+    """Stream the messages of a recorded log in batches: the fast path for sources.
+
+    Args:
+        path: a JSONL or Parquet recorded log.
+        start: the position of the first message to yield (0-based); a JSONL log is
+            scanned from its beginning to find it.
+        batch_size: messages per batch; every batch but the last is full, none is empty.
+
+    Returns:
+        An iterator of lists of `(position, raw value)` in log order.
+
+    Raises:
+        ValueError: for an unknown extension, a negative `start` or a `batch_size` < 1.
+
+    """
+    _check_window(start, batch_size)
+    if log_format(path) == "parquet":
+        yield from _read_parquet_batches(path, start, batch_size)
+        return
+    with path.open("rb", buffering=0) as stream:
+        yield from read_stream_batches(stream, start, batch_size)
+
+
+def _check_window(start: int, batch_size: int) -> None:
+    if start < 0:
+        raise ValueError(f"start must be >= 0, not {start}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, not {batch_size}")
+
+
+def read_stream_batches(
+    stream: BinaryIO,
+    start: int = 0,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    chunk_bytes: int = CHUNK_BYTES,
+) -> Iterator[list[Record]]:
+    r"""Split a binary JSONL stream into batches of `(line index, line)`.
+
+    Reads `chunk_bytes` at a time and never more than one chunk ahead of what it
+    has yielded, so memory stays bounded whatever the stream's length.
+
+    Args:
+        stream: a binary stream positioned at the start of a JSONL log.
+        start: the index of the first line to yield.
+        batch_size: lines per batch.
+        chunk_bytes: bytes per read.
+
+    Returns:
+        An iterator of non-empty lists of `(line index, line without newline)`.
+
+    Example:
+        >>> import io
+        >>> list(read_stream_batches(io.BytesIO(b"a\r\n\nb"), batch_size=2))
+        [[(0, b'a'), (1, b'')], [(2, b'b')]]
+
+    """
+    _check_window(start, batch_size)
+    position, head = _skip_lines(stream, start, chunk_bytes)
+    carry = b""
+    pending: list[Record] = []
+    for chunk in _chunks(stream, head, chunk_bytes):
+        data = carry + chunk if carry else chunk
+        lines = data.split(b"\n")
+        carry = lines.pop()
+        if b"\r" in data:
+            lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
+        records = list(zip(range(position, position + len(lines)), lines, strict=True))
+        position += len(lines)
+        pending = yield from _full_batches(pending, records, batch_size)
+    if carry:
+        pending.append((position, carry[:-1] if carry.endswith(b"\r") else carry))
+    if pending:
+        yield pending
+
+
+def _chunks(stream: BinaryIO, head: bytes, chunk_bytes: int) -> Iterator[bytes]:
+    """Yield `head` (bytes already read), then the rest of the stream chunk by chunk."""
+    if head:
+        yield head
+    while chunk := stream.read(chunk_bytes):
+        yield chunk
+
+
+def _skip_lines(stream: BinaryIO, count: int, chunk_bytes: int) -> tuple[int, bytes]:
+    """Consume `count` lines; return the next line's index and the bytes read past it."""
+    skipped = 0
+    while skipped < count:
+        chunk = stream.read(chunk_bytes)
+        if not chunk:
+            return skipped, b""
+        newlines = chunk.count(b"\n")
+        if skipped + newlines < count:
+            skipped += newlines
+            continue
+        cut = -1
+        for _ in range(count - skipped):
+            cut = chunk.index(b"\n", cut + 1)
+        return count, chunk[cut + 1 :]
+    return skipped, b""
+
+
+def _full_batches(
+    pending: list[Record], records: list[Record], batch_size: int
+) -> Generator[list[Record], None, list[Record]]:
+    """Yield every full batch from `pending + records`; return what is left over."""
+    if pending:
+        need = batch_size - len(pending)
+        pending.extend(records[:need])
+        records = records[need:]
+        if len(pending) < batch_size:
+            return pending
+        yield pending
+    full = len(records) - len(records) % batch_size
+    for begin in range(0, full, batch_size):
+        yield records[begin : begin + batch_size]
+    return records[full:]
+
+
+def _read_parquet_batches(path: Path, start: int, batch_size: int) -> Iterator[list[Record]]:
+    log = pq.ParquetFile(path)
+    try:
+        groups, position = _row_groups_from(log.metadata, start)
+        if not groups:
+            return
+        skip = start - position
+        for arrow_batch in log.iter_batches(
+            batch_size=batch_size, row_groups=groups, columns=[VALUE_COLUMN]
+        ):
+            values = arrow_batch.column(0).to_pylist()
+            if skip:
+                dropped = min(skip, len(values))
+                values, skip, position = values[dropped:], skip - dropped, position + dropped
+            if values:
+                yield _parquet_records(position, values)
+                position += len(values)
+    finally:
+        log.close()
+
+
+def _row_groups_from(metadata: pq.FileMetaData, start: int) -> tuple[list[int], int]:
+    """Row groups that hold rows from `start` on, and the position of their first row."""
+    first_row = 0
+    for group in range(metadata.num_row_groups):
+        rows = metadata.row_group(group).num_rows
+        if first_row + rows > start:
+            return list(range(group, metadata.num_row_groups)), first_row
+        first_row += rows
+    return [], first_row
+
+
+def _parquet_records(position: int, values: list[bytes | str | None]) -> list[Record]:
+    """Pair values with positions; strings are encoded back to UTF-8 and nulls become `b""`."""
+    raw = [
+        value if isinstance(value, bytes) else b"" if value is None else value.encode()
+        for value in values
+    ]
+    return list(zip(range(position, position + len(raw)), raw, strict=True))
+
+
+class LogWriter:
+    """Write raw message values to a recorded log, JSONL or Parquet by extension.
+
+    Args:
+        path: the file to create (truncated if it exists).
+        row_group_rows: rows per Parquet row group (ignored for JSONL).
+
+    Raises:
+        ValueError: for an unknown extension, or on `write` of a value containing a
+            newline into JSONL (it could not be read back as one message).
+
+    Example:
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "log.parquet"
+        >>> with LogWriter(path) as log:
+        ...     log.write_many([b'{"a": 1}', b"{trunc"])
+        >>> [value for _, value in read_log(path)], log.count
+        ([b'{"a": 1}', b'{trunc'], 2)
+
+    """
+
+    def __init__(self, path: Path, row_group_rows: int = PARQUET_ROW_GROUP_ROWS) -> None:
+        self.path = path
+        self.format = log_format(path)
+        self.count = 0
+        self._row_group_rows = row_group_rows
+        self._rows: list[bytes] = []
+        self._jsonl: BinaryIO | None = None
+        self._parquet: pq.ParquetWriter | None = None
+
+    def __enter__(self) -> LogWriter:
+        if self.format == "jsonl":
+            self._jsonl = self.path.open("wb", buffering=1024 * 1024)
+        else:
+            schema = pa.schema([(VALUE_COLUMN, pa.binary())])
+            self._parquet = pq.ParquetWriter(self.path, schema, compression="zstd")
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def write(self, value: bytes) -> None:
+        """Append one raw message value."""
+        self.write_many((value,))
+
+    def write_many(self, values: Iterable[bytes]) -> None:
+        """Append raw message values in order."""
+        values = values if isinstance(values, list) else list(values)
+        if not values:
+            return
+        if self._jsonl is not None:
+            framed = b"\n".join(values)
+            if framed.count(b"\n") != len(values) - 1:
+                raise ValueError(f"{self.path}: a JSONL message value cannot contain a newline")
+            self._jsonl.write(framed + b"\n")
+        elif self._parquet is not None:
+            self._rows.extend(values)
+            if len(self._rows) >= self._row_group_rows:
+                self._write_row_groups(final=False)
+        else:
+            raise ValueError(f"{self.path}: LogWriter is closed; use it as a context manager")
+        self.count += len(values)
+
+    def _write_row_groups(self, final: bool) -> None:
+        """Write every full row group buffered, and the partial last one when `final`."""
+        rows, size, writer = self._rows, self._row_group_rows, self._parquet
+        end = len(rows) if final else len(rows) - len(rows) % size
+        for begin in range(0, end, size):
+            column = pa.array(rows[begin : min(begin + size, end)], type=pa.binary())
+            if writer is not None:
+                writer.write_table(pa.Table.from_arrays([column], names=[VALUE_COLUMN]))
+        self._rows = rows[end:]
+
+    def close(self) -> None:
+        """Flush buffered rows and close the file; closing twice is harmless."""
+        if self._jsonl is not None:
+            self._jsonl.close()
+            self._jsonl = None
+        if self._parquet is not None:
+            self._write_row_groups(final=True)
+            self._parquet.close()
+            self._parquet = None
