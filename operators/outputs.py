@@ -46,3 +46,63 @@ class ClockTick:
     """Event-time progress for a shard that has not seen an event for a while."""
 
     ts_ms: int
+
+
+@dataclass(slots=True)
+class ScoringPoint:
+    """A moment at which a player is scored: features as of `ts_ms` and why.
+
+    Emitted by the player shards on feature updates that matter (session end,
+    hourly while active, deposits, withdrawals, bonus claims, compliance events,
+    inactivity timers), not on every bet. `trigger` is the event type or timer kind
+    (`session_end`, `hourly`, `deposit`, `withdrawal`, `bonus_claim`, `self_exclusion`,
+    `consent`, `limit_set`, `inactivity`, ...); `trigger_event_id` is empty for timers.
+    `features` is in `operators.features.FEATURE_NAMES` order. `event` carries the
+    triggering compliance or outcome event when the policy needs it (`review_decision`,
+    `self_exclusion`, `consent`, `limit_set`, `rg_assessment`), else None.
+    """
+
+    player_id: str
+    ts_ms: int
+    trigger: str
+    trigger_event_id: str
+    jurisdiction: str
+    features: tuple[float, ...]
+    event: object | None = None
+
+
+@dataclass(slots=True)
+class Score:
+    """One model kind's score for a point: value in [0, 1], its model version and reasons."""
+
+    value: float
+    model_version: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class ScoredPoint:
+    """A scoring point with the champion scores per kind (`churn`, `risk`, `fraud`).
+
+    `challengers` holds shadow models' scores: recorded, never used for decisions.
+    """
+
+    point: ScoringPoint
+    scores: dict[str, Score]
+    challengers: dict[str, Score]
+
+
+@dataclass(slots=True)
+class LabelledExample:
+    """A label that became known, joined with the features the player had when scored.
+
+    `features` are those of the scoring point at `point_ts_ms` (before the label's
+    time: no leakage from the future); the model learns it at `label_ts_ms`.
+    """
+
+    kind: str
+    player_id: str
+    features: tuple[float, ...]
+    label: int
+    point_ts_ms: int
+    label_ts_ms: int
