@@ -116,12 +116,12 @@ class KafkaSettings(_Section):
     # Consumer side: offsets are committed by the worker once its outputs are delivered.
     group_id: str = "pitboss"
     auto_offset_reset: Literal["earliest", "latest"] = "earliest"
-    session_timeout_ms: int = Field(45_000, gt=0)
-    max_poll_interval_ms: int = Field(300_000, gt=0)
+    session_timeout_ms: int = Field(default=45_000, gt=0)
+    max_poll_interval_ms: int = Field(default=300_000, gt=0)
 
     # Producer side: how long librdkafka may try before a message counts as failed.
-    message_timeout_ms: int = Field(300_000, ge=0)
-    linger_ms: int = Field(5, ge=0)
+    message_timeout_ms: int = Field(default=300_000, ge=0)
+    linger_ms: int = Field(default=5, ge=0)
     compression_type: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "lz4"
 
     # Security: empty strings mean "not set".

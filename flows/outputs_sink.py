@@ -11,12 +11,13 @@ from sinks.run_outputs import RunOutputs
 KeyedItem = tuple[str, object]
 
 
-class _OutputsPartition(StatefulSinkPartition[KeyedItem, None]):
+class _OutputsPartition(StatefulSinkPartition[object, None]):
     def __init__(self, outputs: RunOutputs) -> None:
         self._outputs = outputs
 
-    def write_batch(self, items: list[KeyedItem]) -> None:
-        self._outputs.write(value for _, value in items)
+    def write_batch(self, items: list[object]) -> None:
+        # Bytewax routes `(key, value)` pairs by key and hands the partition the values.
+        self._outputs.write(items)
 
     def snapshot(self) -> None:
         return None

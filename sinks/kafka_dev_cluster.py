@@ -15,9 +15,10 @@ Quirks of the mock cluster: topics are created on first use with 4 partitions
 (the mock has no CreateTopics; `partitions` pre-creates named topics instead),
 data lives in memory only, and there is no authentication.
 
-Example:
-    >>> with DevKafka() as kafka:  # doctest: +SKIP
-    ...     producer = confluent_kafka.Producer({"bootstrap.servers": kafka.bootstrap})
+Example (starts a helper process, so not a doctest):
+
+    with DevKafka(partitions=8) as kafka:
+        producer = confluent_kafka.Producer({"bootstrap.servers": kafka.bootstrap})
 """
 
 from __future__ import annotations
@@ -54,14 +55,21 @@ class DevKafkaError(RuntimeError):
 def _librdkafka_candidates() -> list[Path]:
     package = Path(confluent_kafka.__file__).parent
     # manylinux wheels bundle it in `confluent_kafka.libs`, macOS wheels in `.dylibs`.
-    bundled = [*package.parent.glob("confluent_kafka.libs/librdkafka*"),
-               *package.glob(".dylibs/librdkafka*")]
+    bundled = [
+        *package.parent.glob("confluent_kafka.libs/librdkafka*"),
+        *package.glob(".dylibs/librdkafka*"),
+    ]
     system = ctypes.util.find_library("rdkafka")
     return bundled + ([Path(system)] if system else [])
 
 
 def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
-    c_void_p, c_char_p, c_int, c_size_t = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_size_t
+    c_void_p, c_char_p, c_int, c_size_t = (
+        ctypes.c_void_p,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_size_t,
+    )
     signatures = {
         "rd_kafka_conf_new": ([], c_void_p),
         "rd_kafka_conf_set": ([c_void_p, c_char_p, c_char_p, c_char_p, c_size_t], c_int),
@@ -90,6 +98,7 @@ def load_librdkafka() -> ctypes.CDLL:
 
     Raises:
         DevKafkaError: no librdkafka with the mock cluster API was found.
+
     """
     tried = []
     for path in _librdkafka_candidates():
@@ -109,6 +118,7 @@ class MockKafkaCluster:
         partitions: partition count of the topics in `topics`.
         group_initial_rebalance_delay_ms: Kafka's `group.initial.rebalance.delay.ms`;
             0, as in development images, lets a consumer group form at once.
+
     """
 
     def __init__(
@@ -141,7 +151,9 @@ class MockKafkaCluster:
         conf = self._lib.rd_kafka_conf_new()
         errstr = ctypes.create_string_buffer(_ERRSTR_SIZE)
         for key, value in {"log_level": "4", "client.id": "pitboss-dev-kafka"}.items():
-            if self._lib.rd_kafka_conf_set(conf, key.encode(), value.encode(), errstr, _ERRSTR_SIZE):
+            if self._lib.rd_kafka_conf_set(
+                conf, key.encode(), value.encode(), errstr, _ERRSTR_SIZE
+            ):
                 self._lib.rd_kafka_conf_destroy(conf)
                 raise DevKafkaError(f"librdkafka rejected {key}={value}: {errstr.value.decode()}")
         handle: int | None = self._lib.rd_kafka_new(_RD_KAFKA_PRODUCER, conf, errstr, _ERRSTR_SIZE)
@@ -155,6 +167,7 @@ class MockKafkaCluster:
 
         Raises:
             DevKafkaError: librdkafka refused, e.g. because the topic already exists.
+
         """
         replication = min(3, self.brokers)
         err = self._lib.rd_kafka_mock_topic_create(
@@ -193,10 +206,13 @@ class DevKafka:
         brokers: number of mock brokers.
         partitions: partition count of Pitboss's configured topics, created up front.
         start_timeout_s: how long to wait for the helper to report its address.
+
     """
 
     def __init__(
-        self, brokers: int = 1, partitions: int = MOCK_AUTO_CREATE_PARTITIONS,
+        self,
+        brokers: int = 1,
+        partitions: int = MOCK_AUTO_CREATE_PARTITIONS,
         start_timeout_s: float = 30.0,
     ) -> None:
         self.brokers = brokers
@@ -207,11 +223,22 @@ class DevKafka:
         self._stderr: IO[str] | None = None
 
     @property
+    def process(self) -> subprocess.Popen[str] | None:
+        """The helper process, once started."""
+        return self._process
+
+    @property
     def command(self) -> Sequence[str]:
         """The command line that starts the helper, without importing every `pitboss` command."""
         return [
-            sys.executable, "-m", "pitboss.commands.dev_kafka", "dev-kafka",
-            "--brokers", str(self.brokers), "--partitions", str(self.partitions),
+            sys.executable,
+            "-m",
+            "pitboss.commands.dev_kafka",
+            "dev-kafka",
+            "--brokers",
+            str(self.brokers),
+            "--partitions",
+            str(self.partitions),
             "--until-stdin-closes",
         ]
 
@@ -223,11 +250,17 @@ class DevKafka:
 
         Raises:
             DevKafkaError: the helper exited or stayed silent past `start_timeout_s`.
+
         """
-        self._stderr = tempfile.TemporaryFile("w+")  # a file, so a chatty helper never blocks
+        # A file rather than a pipe, so a chatty helper can never block; closed in close().
+        self._stderr = tempfile.TemporaryFile("w+")  # noqa: SIM115
         self._process = subprocess.Popen(
-            self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=self._stderr, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            self.command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         line = self._first_line(time.monotonic() + self.start_timeout_s)
         if not line.startswith(BOOTSTRAP_PREFIX):
@@ -248,9 +281,10 @@ class DevKafka:
                 break  # end of file: the helper exited before reporting
         exit_code = self._process.poll()
         self.stop()
-        what = f"exited with {exit_code}" if exit_code is not None else (
-            f"printed no address within {self.start_timeout_s} s"
-        )
+        if exit_code is None:
+            what = f"printed no address within {self.start_timeout_s} s"
+        else:
+            what = f"exited with {exit_code}"
         raise DevKafkaError(f"dev-kafka {what}; its stderr:\n{self.stderr()}")
 
     def stderr(self) -> str:
@@ -265,6 +299,7 @@ class DevKafka:
 
         Returns:
             The helper's exit code: 0 after a clean SIGTERM shutdown.
+
         """
         process = self._process
         if process is None:

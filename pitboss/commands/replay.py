@@ -1,0 +1,45 @@
+"""`pitboss replay`: run the dataflow over recorded logs, as live workers run it over Kafka."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from config.settings import ConfigError, load_settings
+from pitboss.app import app
+
+
+@app.command()
+def replay(
+    inputs: Annotated[list[Path], typer.Option("--input", "-i", help="Recorded log(s): .jsonl or .parquet.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run directory for summary, dead letters and the embedded ClickHouse.")],
+    clickhouse: Annotated[str | None, typer.Option("--clickhouse", help="ClickHouse server DSN, e.g. http://user:pass@host:8123/db. Default: embedded chDB under OUT/clickhouse.", envvar="PITBOSS_CLICKHOUSE__DSN")] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML file overriding config/defaults.toml.")] = None,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Bytewax worker threads.")] = 1,
+) -> None:
+    """Replay recorded event logs through the full dataflow and summarise the run."""
+    from replay.runner import ClickHouseTarget, ReplayError, run_replay
+
+    console = Console(stderr=True)
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        console.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    target = ClickHouseTarget.for_run(out, clickhouse, settings.clickhouse.database)
+    try:
+        summary = run_replay(list(inputs), out, settings, target, workers)
+    except ReplayError as exc:
+        console.print(f"[red]replay failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(
+        f"replayed {summary['events_in']:,} events "
+        f"({summary['events_accepted']:,} accepted, {summary['events_rejected']:,} rejected, "
+        f"{summary['duplicates_dropped']:,} duplicates, {summary['late_events']:,} late) "
+        f"for {summary['players']:,} players in {summary['elapsed_s']:.1f}s "
+        f"({summary['events_per_s']:,.0f} events/s); {summary['feature_rows']:,} feature rows"
+    )
+    console.print(f"outputs in {out}/ (summary.json, rejected.jsonl, clickhouse)")

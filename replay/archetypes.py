@@ -1,0 +1,211 @@
+"""Who the simulated players are: archetypes, jurisdictions and each player's plan.
+
+Each player gets one archetype, drawn with the shares of `ARCHETYPE_SHARES`, and an
+independent 15% overlay of refusing marketing. A `PlayerProfile` fixes everything
+decided up front: where the player is, how often and how high they bet, and the
+moments that matter for evaluation (harm onset, churn, self-exclusion, start of
+fraud). The behaviour those moments trigger lives in `replay.player`.
+
+Markers of harm follow the UK Gambling Commission's customer-interaction guidance
+and Braverman & Shaffer (2012): after onset a harmed player escalates stakes,
+chases losses, plays at night and for longer, deposits more often (with more
+declined deposits) and reverses withdrawals.
+
+Example:
+    >>> profile = draw_profile(player_rng(seed=1, index=0), 0, start_ms=0, end_ms=14 * DAY_MS)
+    >>> profile.player_id, profile.archetype in ARCHETYPES
+    ('p000000', True)
+    >>> draw_profile(player_rng(1, 0), 0, 0, 14 * DAY_MS) == profile
+    True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+from typing import NamedTuple
+
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+
+RECREATIONAL = "recreational"
+VIP = "vip"
+HARMED = "harmed"
+CHURNER = "churner"
+FRAUDSTER = "fraudster"
+SELF_EXCLUDER = "self_excluder"
+
+ARCHETYPE_SHARES: tuple[tuple[str, float], ...] = (
+    (RECREATIONAL, 0.76),
+    (VIP, 0.03),
+    (HARMED, 0.06),
+    (CHURNER, 0.10),
+    (FRAUDSTER, 0.03),
+    (SELF_EXCLUDER, 0.02),
+)
+ARCHETYPES = tuple(name for name, _ in ARCHETYPE_SHARES)
+REFUSES_MARKETING_SHARE = 0.15
+FRAUD_RING_SIZE = 4
+"""Fraudster accounts per ring on average; accounts of a ring share devices."""
+HARMED_SELF_EXCLUDE_SHARE = 0.25
+
+
+class Jurisdiction(NamedTuple):
+    """A licensing jurisdiction the simulated operator serves."""
+
+    code: str
+    currency: str
+    share: float
+    zone: str
+    currency_per_eur: float
+
+
+JURISDICTIONS: tuple[Jurisdiction, ...] = (
+    Jurisdiction("UK", "GBP", 0.40, "Europe/London", 0.85),
+    Jurisdiction("MT", "EUR", 0.15, "Europe/Malta", 1.0),
+    Jurisdiction("SE", "SEK", 0.15, "Europe/Stockholm", 11.5),
+    Jurisdiction("US-NJ", "USD", 0.15, "America/New_York", 1.09),
+    Jurisdiction("CA-ON", "CAD", 0.15, "America/Toronto", 1.47),
+)
+JURISDICTION_BY_CODE = {j.code: j for j in JURISDICTIONS}
+CHANNEL_SHARES: tuple[tuple[str, float], ...] = (("mobile", 0.6), ("web", 0.35), ("retail", 0.05))
+
+_GAME_TASTES: dict[str, tuple[tuple[str, float], ...]] = {
+    RECREATIONAL: (("slot", 0.45), ("sports", 0.25), ("live_casino", 0.1), ("table", 0.08),
+                   ("crash", 0.06), ("poker", 0.06)),
+    VIP: (("live_casino", 0.35), ("table", 0.25), ("sports", 0.25), ("slot", 0.15)),
+    HARMED: (("slot", 0.55), ("crash", 0.15), ("sports", 0.15), ("live_casino", 0.15)),
+    FRAUDSTER: (("table", 0.6), ("live_casino", 0.4)),
+}
+
+
+@dataclass(slots=True)
+class PlayerProfile:
+    """Everything decided about one player before the first event.
+
+    Times are epoch milliseconds; the archetype-specific ones are None where they
+    do not apply. `base_stake_eur` is the typical stake before any escalation.
+    """
+
+    index: int
+    player_id: str
+    archetype: str
+    refuses_marketing: bool
+    jurisdiction: Jurisdiction
+    channel: str
+    base_stake_eur: float
+    activity: float
+    """Probability of playing on a given day."""
+    games: tuple[tuple[str, float], ...]
+    onset_ms: int | None = None
+    churn_ms: int | None = None
+    exclusion_ms: int | None = None
+    exclusion_until_ms: int | None = None
+    fraud_start_ms: int | None = None
+    fraud_ring: int | None = None
+    chargebacks: bool = False
+    """Fraudsters with stolen cards charge back; bonus abusers (the rest) do not."""
+
+
+def player_rng(seed: int, index: int) -> random.Random:
+    """Return the random generator of one player, derived from (seed, index) only.
+
+    Uses BLAKE2b rather than `hash()`, which is salted per process.
+
+    Example:
+        >>> player_rng(1, 2).random() == player_rng(1, 2).random() != player_rng(1, 3).random()
+        True
+    """
+    digest = hashlib.blake2b(f"{seed}:{index}".encode(), digest_size=8).digest()
+    return random.Random(int.from_bytes(digest, "big"))
+
+
+def pick(rng: random.Random, shares: tuple[tuple[str, float], ...]) -> str:
+    """Draw a name from `(name, share)` pairs whose shares sum to about 1."""
+    u = rng.random()
+    for name, share in shares:
+        u -= share
+        if u < 0:
+            return name
+    return shares[-1][0]
+
+
+def draw_profile(
+    rng: random.Random, index: int, start_ms: int, end_ms: int, players: int = 1
+) -> PlayerProfile:
+    """Draw the profile of player `index` of a simulation.
+
+    Args:
+        rng: the player's generator (`player_rng`); the simulation goes on using it.
+        index: the player's number, 0-based.
+        start_ms: start of the simulated window.
+        end_ms: end of the simulated window (exclusive).
+        players: how many players the simulation has (sizes the fraud rings).
+
+    Returns:
+        The profile; a generator in the same state always gives an equal profile.
+    """
+    archetype = pick(rng, ARCHETYPE_SHARES)
+    jurisdiction = JURISDICTIONS[_index_of(rng, [j.share for j in JURISDICTIONS])]
+    profile = PlayerProfile(
+        index=index,
+        player_id=f"p{index:06d}",
+        archetype=archetype,
+        refuses_marketing=rng.random() < REFUSES_MARKETING_SHARE,
+        jurisdiction=jurisdiction,
+        channel=pick(rng, CHANNEL_SHARES),
+        base_stake_eur=_base_stake(rng, archetype),
+        activity=_activity(rng, archetype),
+        games=_GAME_TASTES.get(archetype, _GAME_TASTES[RECREATIONAL]),
+    )
+    _plan_moments(rng, profile, start_ms, end_ms, players)
+    return profile
+
+
+def _index_of(rng: random.Random, shares: list[float]) -> int:
+    u = rng.random() * sum(shares)
+    for i, share in enumerate(shares):
+        u -= share
+        if u < 0:
+            return i
+    return len(shares) - 1
+
+
+def _base_stake(rng: random.Random, archetype: str) -> float:
+    """Typical stake in EUR: log-normal around a median that depends on the archetype."""
+    median = {VIP: 40.0, HARMED: 1.5, FRAUDSTER: 2.0}.get(archetype, 1.0)
+    return median * rng.lognormvariate(0.0, 0.6)
+
+
+def _activity(rng: random.Random, archetype: str) -> float:
+    low, high = {VIP: (0.6, 0.9), HARMED: (0.35, 0.6), CHURNER: (0.5, 0.8)}.get(
+        archetype, (0.15, 0.55)
+    )
+    return rng.uniform(low, high)
+
+
+def _plan_moments(
+    rng: random.Random, profile: PlayerProfile, start_ms: int, end_ms: int, players: int
+) -> None:
+    """Fix the archetype's moments inside the window [start_ms, end_ms)."""
+    span = end_ms - start_ms
+    archetype = profile.archetype
+    if archetype == HARMED:
+        profile.onset_ms = start_ms + int(span * rng.uniform(0.25, 0.55))
+        if rng.random() < HARMED_SELF_EXCLUDE_SHARE:
+            _plan_exclusion(rng, profile, profile.onset_ms + int(rng.uniform(4, 10) * DAY_MS))
+    elif archetype == CHURNER:
+        profile.churn_ms = start_ms + int(span * rng.uniform(0.2, 0.8))
+    elif archetype == SELF_EXCLUDER:
+        _plan_exclusion(rng, profile, start_ms + int(span * rng.uniform(0.1, 0.7)))
+    elif archetype == FRAUDSTER:
+        profile.fraud_start_ms = start_ms + int(span * rng.uniform(0.02, 0.5))
+        profile.fraud_ring = rng.randrange(max(1, round(players * 0.03 / FRAUD_RING_SIZE)))
+        profile.chargebacks = rng.random() < 0.7
+
+
+def _plan_exclusion(rng: random.Random, profile: PlayerProfile, at_ms: int) -> None:
+    profile.exclusion_ms = at_ms
+    if rng.random() < 0.5:
+        profile.exclusion_until_ms = at_ms + rng.choice((182, 365, 1825)) * DAY_MS

@@ -1,0 +1,184 @@
+"""Delivery of simulated events as Kafka would carry them: serialized, a little out of order.
+
+`Delivery.messages` takes the players' events merged in event-time order and
+turns each into one raw message value (orjson bytes), with the imperfections a
+real pipeline must survive, all drawn from one generator seeded by the
+simulation's seed:
+
+- `ts` written mostly as RFC 3339 UTC (`2026-01-05T12:00:00.123Z`), 10% as integer
+  epoch milliseconds and 2% as RFC 3339 with the jurisdiction's standard offset;
+- 1% of events displaced: delivered up to 2 minutes after their event time
+  (inside the 5-minute allowed lateness);
+- 0.05% genuinely late: delivered 10 to 60 minutes after their event time;
+- 0.1% sent twice: the exact same bytes again within 2 minutes (same `event_id`);
+- 0.05% followed by a malformed message: the event truncated mid-JSON, or a copy
+  (with `event_id` suffixed `-bad`) carrying an unknown currency or lacking a
+  required field. The original event is still delivered intact.
+
+Only those delays reorder messages, so every message is delivered at most 60
+minutes of event time after the messages that precede it in event time.
+
+Example:
+    >>> format_rfc3339(1_767_571_200_123)
+    '2026-01-05T00:00:00.123Z'
+    >>> format_rfc3339(1_767_571_200_123, offset_minutes=60)
+    '2026-01-05T01:00:00.123+01:00'
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from replay.archetypes import DAY_MS
+
+MINUTE_MS = 60_000
+LATE_SHARE = 0.0005
+DISPLACED_SHARE = 0.01
+DUPLICATE_SHARE = 0.001
+MALFORMED_SHARE = 0.0005
+EPOCH_MS_SHARE = 0.10
+OFFSET_SHARE = 0.02
+MAX_DISPLACEMENT_MS = 2 * MINUTE_MS
+LATE_DELAY_MS = (10 * MINUTE_MS, 60 * MINUTE_MS)
+UNKNOWN_CURRENCY = "XTS"
+"""ISO 4217's code reserved for testing: valid in shape, never in `contract.rates`."""
+
+STANDARD_OFFSET_MINUTES: dict[str, int] = {"UK": 0, "MT": 60, "SE": 60, "US-NJ": -300, "CA-ON": -300}
+
+Item = tuple[int, int, int, dict[str, Any]]
+"""`(ts_ms, player index, player's event number, event body)`: sorts by event time."""
+
+_day_prefixes: dict[int, str] = {}
+
+
+def format_rfc3339(ts_ms: int, offset_minutes: int = 0) -> str:
+    """Format epoch milliseconds as RFC 3339 with millisecond precision.
+
+    Args:
+        ts_ms: the instant, epoch milliseconds.
+        offset_minutes: the UTC offset to write the local time in; 0 writes `Z`.
+
+    Returns:
+        e.g. `2026-01-05T12:00:00.123Z` or `2026-01-05T13:00:00.123+01:00`.
+    """
+    day, ms_of_day = divmod(ts_ms + offset_minutes * MINUTE_MS, DAY_MS)
+    prefix = _day_prefixes.get(day)
+    if prefix is None:
+        prefix = datetime.fromtimestamp(day * 86_400, tz=UTC).strftime("%Y-%m-%dT")
+        if len(_day_prefixes) < 100_000:
+            _day_prefixes[day] = prefix
+    seconds, millis = divmod(ms_of_day, 1000)
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    if offset_minutes == 0:
+        zone = "Z"
+    else:
+        sign = "+" if offset_minutes > 0 else "-"
+        zone = f"{sign}{abs(offset_minutes) // 60:02d}:{abs(offset_minutes) % 60:02d}"
+    return f"{prefix}{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}{zone}"
+
+
+@dataclass(slots=True)
+class DeliveryCounts:
+    """What a delivery has sent so far."""
+
+    events: int = 0
+    messages: int = 0
+    displaced: int = 0
+    late: int = 0
+    duplicates: int = 0
+    malformed: int = 0
+    by_event_type: Counter[str] = field(default_factory=Counter)
+
+
+class Delivery:
+    """Serialize merged events into raw messages with seeded, bounded disorder.
+
+    Args:
+        rng: the generator for every delivery decision (derive it from the seed).
+    """
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.counts = DeliveryCounts()
+        self._delayed: list[tuple[int, int, bytes]] = []
+        self._order = itertools.count()
+
+    def messages(self, items: Iterator[Item]) -> Iterator[bytes]:
+        """Yield raw message values for `items`, which must come in event-time order.
+
+        Returns:
+            Message values in delivery order.
+        """
+        delayed = self._delayed
+        for ts_ms, _, _, body in items:
+            while delayed and delayed[0][0] <= ts_ms:
+                yield self._sent(heapq.heappop(delayed)[2])
+            yield from self._deliver(ts_ms, body)
+        while delayed:
+            yield self._sent(heapq.heappop(delayed)[2])
+
+    def _sent(self, raw: bytes) -> bytes:
+        self.counts.messages += 1
+        return raw
+
+    def _deliver(self, ts_ms: int, body: dict[str, Any]) -> Iterator[bytes]:
+        counts = self.counts
+        counts.events += 1
+        counts.by_event_type[body["event_type"]] += 1
+        body["ts"] = self._timestamp(ts_ms, body)
+        raw = orjson.dumps(body)
+        u = self.rng.random()
+        if u >= LATE_SHARE + DISPLACED_SHARE + DUPLICATE_SHARE + MALFORMED_SHARE:
+            counts.messages += 1
+            yield raw
+            return
+        if u < LATE_SHARE:
+            counts.late += 1
+            self._delay(ts_ms + self.rng.randint(*LATE_DELAY_MS), raw)
+        elif u < LATE_SHARE + DISPLACED_SHARE:
+            counts.displaced += 1
+            self._delay(ts_ms + self.rng.randint(1_000, MAX_DISPLACEMENT_MS), raw)
+        else:
+            counts.messages += 1
+            yield raw
+            if u < LATE_SHARE + DISPLACED_SHARE + DUPLICATE_SHARE:
+                counts.duplicates += 1
+                self._delay(ts_ms + self.rng.randint(0, MAX_DISPLACEMENT_MS), raw)
+            else:
+                counts.malformed += 1
+                counts.messages += 1
+                yield self._malformed(body, raw)
+
+    def _delay(self, deliver_ms: int, raw: bytes) -> None:
+        heapq.heappush(self._delayed, (deliver_ms, next(self._order), raw))
+
+    def _timestamp(self, ts_ms: int, body: dict[str, Any]) -> str | int:
+        u = self.rng.random()
+        if u < EPOCH_MS_SHARE:
+            return ts_ms
+        if u < EPOCH_MS_SHARE + OFFSET_SHARE:
+            return format_rfc3339(ts_ms, STANDARD_OFFSET_MINUTES.get(body["jurisdiction"], 60))
+        return format_rfc3339(ts_ms)
+
+    def _malformed(self, body: dict[str, Any], raw: bytes) -> bytes:
+        """A broken message derived from `body`: truncated, unknown currency, or a field missing."""
+        kind = self.rng.randrange(3)
+        if kind == 0:
+            return raw[: max(1, len(raw) // 2)]
+        broken = {**body, "event_id": f"{body['event_id']}-bad"}
+        if kind == 1 and "currency" in broken:
+            broken["currency"] = UNKNOWN_CURRENCY
+        else:
+            del broken["player_id"]
+        return orjson.dumps(broken)
+

@@ -1,0 +1,109 @@
+"""Run the replay dataflow over recorded logs and leave a run directory behind.
+
+A run directory holds `summary.json`, `rejected.jsonl` and, unless a ClickHouse
+server DSN is given, the embedded chDB database under `clickhouse/`. The same
+function serves `pitboss replay`, the backtests and the tests.
+
+Example (not run here: it writes files):
+    run_replay([Path("log.jsonl")], Path("out"), load_settings())
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from bytewax.testing import cluster_main, run_main
+
+from config.settings import Settings
+from flows.replay import build_replay_flow
+from sinks.clickhouse_client import open_client
+from sinks.clickhouse_writer import ClickHouseWriter
+from sinks.migrations import apply_migrations
+from sinks.run_outputs import RunOutputs
+
+
+class ReplayError(RuntimeError):
+    """The replay did not finish: its outputs are incomplete."""
+
+
+@dataclass(frozen=True)
+class ClickHouseTarget:
+    """Where a run's rows go: a server DSN, or an embedded chDB path; and the database."""
+
+    dsn: str | None
+    embedded_path: Path | None
+    database: str
+
+    @classmethod
+    def for_run(cls, out_dir: Path, dsn: str | None, database: str) -> ClickHouseTarget:
+        """The default target of a run: `dsn` if given, else chDB under `out_dir/clickhouse`."""
+        return cls(dsn or None, None if dsn else out_dir / "clickhouse", database)
+
+
+def _outputs_factory(
+    out_dir: Path, target: ClickHouseTarget, settings: Settings, started: float
+) -> Callable[[], RunOutputs]:
+    ch = settings.clickhouse
+
+    def make() -> RunOutputs:
+        client = open_client(target.dsn, target.embedded_path, target.database)
+        apply_migrations(client, target.database)
+        writer = ClickHouseWriter(
+            client,
+            target.database,
+            batch_rows=ch.batch_rows,
+            flush_interval_s=ch.flush_interval_s,
+            max_retries=ch.max_retries,
+            retry_initial_s=ch.retry_initial_s,
+            retry_max_s=ch.retry_max_s,
+        )
+        return RunOutputs(out_dir, writer, started)
+
+    return make
+
+
+def run_replay(
+    inputs: list[Path],
+    out_dir: Path,
+    settings: Settings,
+    target: ClickHouseTarget | None = None,
+    workers: int = 1,
+    batch_size: int = 1000,
+) -> dict[str, Any]:
+    """Replay `inputs` through the dataflow; return the run summary.
+
+    Args:
+        inputs: recorded logs (JSONL or Parquet), one source partition each.
+        out_dir: the run directory, created if missing.
+        settings: validated configuration.
+        target: where ClickHouse rows go; default embedded chDB under `out_dir`.
+        workers: Bytewax worker threads in this process.
+        batch_size: raw messages per input batch.
+
+    Raises:
+        ReplayError: when the dataflow stopped before writing its summary.
+    """
+    for path in inputs:
+        if not path.is_file():
+            raise ReplayError(f"input log {path} does not exist")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary_path = out_dir / "summary.json"
+    summary_path.unlink(missing_ok=True)
+    target = target or ClickHouseTarget.for_run(out_dir, None, settings.clickhouse.database)
+    started = time.monotonic()
+    flow = build_replay_flow(
+        inputs, settings, _outputs_factory(out_dir, target, settings, started), batch_size
+    )
+    if workers == 1:
+        run_main(flow)
+    else:
+        cluster_main(flow, [], 0, worker_count_per_proc=workers)
+    if not summary_path.exists():
+        raise ReplayError(f"the replay stopped before writing {summary_path}")
+    summary: dict[str, Any] = orjson.loads(summary_path.read_bytes())
+    return summary

@@ -1,0 +1,302 @@
+"""Producers of actions and dead letters that never lose a message silently.
+
+A decision that does not reach its action topic is a player who is not protected,
+so `ActionProducer` checks every delivery report. It wraps confluent_kafka's
+`Producer` with an idempotent, `acks=all` configuration; the first failed delivery
+(or fatal client error) is kept and raised as `ActionDeliveryError` from the next
+`send`, `poll` or `flush`, so the worker stops with a clear message instead of
+carrying on. `flush` also fails if anything is still undelivered at its deadline.
+(Bytewax's own Kafka sink does not check delivery reports, so it must not carry
+actions.) `DeadLetterProducer` sends rejected input to `events.rejected` through
+the same producer. Neither class knows about Bytewax: the flow layer calls `send`
+per item, `poll` regularly and `flush` before it commits input offsets.
+
+Example (against a running cluster, see `sinks.kafka_dev_cluster`):
+
+    producer = ActionProducer.from_settings(KafkaSettings(bootstrap_servers=bootstrap))
+    producer.send("actions.offers", b"p1", b'{"offer": "x"}', [("schema", b"1")])
+    producer.flush(30.0)
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+
+import confluent_kafka
+import orjson
+
+from config.kafka import KafkaSettings
+from operators.events import DeadLetter
+
+# How many failed deliveries are kept for the error message; the rest are only counted.
+_KEPT_FAILURES = 10
+
+_IDEMPOTENCE_VALUES = {"true", "True", "1", True}
+_ACKS_VALUES = {"all", "-1", -1}
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryFailure:
+    """One message that Kafka did not accept: where it was going and why."""
+
+    topic: str
+    key: bytes
+    error: str
+
+    def __str__(self) -> str:
+        return f"topic {self.topic!r}, key {self.key[:64]!r}: {self.error}"
+
+
+class ActionDeliveryError(RuntimeError):
+    """A message was not delivered, or not within the deadline; the worker must stop.
+
+    Args:
+        message: what happened, naming topic, key and error.
+        failures: the failed deliveries known so far (at most the first ten).
+
+    """
+
+    def __init__(self, message: str, failures: Sequence[DeliveryFailure] = ()) -> None:
+        super().__init__(message)
+        self.failures = tuple(failures)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryCounters:
+    """A snapshot of a producer's deliveries, for metrics."""
+
+    sent: int
+    delivered: int
+    failed: int
+    last_latency_s: float | None
+
+    @property
+    def outstanding(self) -> int:
+        """Messages handed to the client that have no delivery report yet."""
+        return self.sent - self.delivered - self.failed
+
+
+class ActionProducer:
+    """An idempotent, `acks=all` Kafka producer that checks every delivery.
+
+    Args:
+        config: confluent_kafka.Producer settings (librdkafka dotted keys), e.g.
+            `KafkaSettings.producer_config()`. `enable.idempotence` and `acks`
+            are forced on; a config that asks for weaker guarantees is refused.
+        queue_full_timeout_s: how long `send` waits for room in the client's
+            local queue before giving up with `ActionDeliveryError`.
+
+    Raises:
+        ValueError: the config weakens delivery guarantees or sets a callback.
+
+    """
+
+    def __init__(
+        self,
+        config: Mapping[str, str | int | float | bool],
+        queue_full_timeout_s: float = 30.0,
+    ) -> None:
+        _check_guarantees(config)
+        self.queue_full_timeout_s = queue_full_timeout_s
+        self._sent = 0
+        self._delivered = 0
+        self._failed = 0
+        self._last_latency_s: float | None = None
+        self._failures: list[DeliveryFailure] = []
+        self._fatal: str | None = None
+        self._last_client_error: str | None = None
+        self._in_flight: Counter[str] = Counter()
+        self._producer = confluent_kafka.Producer(
+            {**config, "enable.idempotence": "true", "acks": "all", "error_cb": self._on_error}
+        )
+
+    @classmethod
+    def from_settings(
+        cls, settings: KafkaSettings, queue_full_timeout_s: float = 30.0
+    ) -> ActionProducer:
+        """Build a producer from the `[kafka]` section of the configuration."""
+        return cls(settings.producer_config(), queue_full_timeout_s=queue_full_timeout_s)
+
+    def send(
+        self, topic: str, key: bytes, value: bytes, headers: Sequence[tuple[str, bytes]] = ()
+    ) -> None:
+        """Hand one message to the client; delivery is checked later, never skipped.
+
+        Args:
+            topic: destination topic.
+            key: message key (the player id, so one player's actions stay in order).
+            value: the encoded action.
+            headers: Kafka headers, e.g. `[("schema", b"1")]`.
+
+        Raises:
+            ActionDeliveryError: an earlier message failed, this one was refused
+                (e.g. too large), or the local queue stayed full past the timeout.
+
+        """
+        self._raise_if_failed()
+        deadline = time.monotonic() + self.queue_full_timeout_s
+        while not self._produce(topic, key, value, headers):
+            if time.monotonic() >= deadline:
+                raise ActionDeliveryError(
+                    f"local queue full for {self.queue_full_timeout_s} s: cannot send to "
+                    f"topic {topic!r}, key {key[:64]!r}{self._client_error_note()}"
+                )
+            # Back-pressure: serving delivery reports is what frees room in the queue.
+            self._producer.poll(0.1)
+            self._raise_if_failed()
+        self._sent += 1
+        self._in_flight[topic] += 1
+        self._producer.poll(0)
+
+    def _produce(
+        self, topic: str, key: bytes, value: bytes, headers: Sequence[tuple[str, bytes]]
+    ) -> bool:
+        try:
+            self._producer.produce(
+                topic, value=value, key=key, headers=list(headers), on_delivery=self._on_delivery
+            )
+        except BufferError:
+            return False
+        except confluent_kafka.KafkaException as exc:
+            raise ActionDeliveryError(
+                f"Kafka refused a message for topic {topic!r}, key {key[:64]!r}: {exc}"
+            ) from exc
+        return True
+
+    def poll(self, timeout_s: float = 0.0) -> int:
+        """Serve delivery reports; call this regularly even when nothing is sent.
+
+        Args:
+            timeout_s: how long to wait for at least one report.
+
+        Returns:
+            The number of reports served.
+
+        Raises:
+            ActionDeliveryError: a delivery has failed.
+
+        """
+        served = self._producer.poll(timeout_s)
+        self._raise_if_failed()
+        return served
+
+    def flush(self, timeout_s: float) -> None:
+        """Wait until every message sent so far is delivered.
+
+        Args:
+            timeout_s: the most to wait.
+
+        Raises:
+            ActionDeliveryError: a delivery failed, or messages are still
+                undelivered when `timeout_s` runs out.
+
+        """
+        self._producer.flush(timeout_s)
+        self._raise_if_failed()
+        if self._in_flight.total():
+            waiting = ", ".join(f"{topic}: {n}" for topic, n in sorted(self._in_flight.items()))
+            raise ActionDeliveryError(
+                f"{self._in_flight.total()} message(s) not delivered within {timeout_s} s "
+                f"({waiting}){self._client_error_note()}"
+            )
+
+    @property
+    def counters(self) -> DeliveryCounters:
+        """Sent, delivered and failed counts and the last delivery latency."""
+        return DeliveryCounters(self._sent, self._delivered, self._failed, self._last_latency_s)
+
+    def _on_delivery(
+        self, err: confluent_kafka.KafkaError | None, msg: confluent_kafka.Message
+    ) -> None:
+        topic = msg.topic() or ""
+        self._in_flight[topic] -= 1
+        if self._in_flight[topic] <= 0:
+            del self._in_flight[topic]
+        if err is None:
+            self._delivered += 1
+            self._last_latency_s = msg.latency()
+            return
+        self._failed += 1
+        if len(self._failures) < _KEPT_FAILURES:
+            self._failures.append(DeliveryFailure(topic, msg.key() or b"", err.str()))
+
+    def _on_error(self, err: confluent_kafka.KafkaError) -> None:
+        # Transient errors (brokers down) are retried by librdkafka until
+        # message.timeout.ms; fatal ones end the idempotent producer for good.
+        self._last_client_error = err.str()
+        if err.fatal() and self._fatal is None:
+            self._fatal = err.str()
+
+    def _raise_if_failed(self) -> None:
+        if self._failures:
+            first = self._failures[0]
+            more = f" (and {self._failed - 1} more)" if self._failed > 1 else ""
+            raise ActionDeliveryError(f"delivery failed: {first}{more}", self._failures)
+        if self._fatal is not None:
+            raise ActionDeliveryError(f"Kafka producer hit a fatal error: {self._fatal}")
+
+    def _client_error_note(self) -> str:
+        if self._last_client_error is None:
+            return ""
+        return f"; last client error: {self._last_client_error}"
+
+    def __enter__(self) -> ActionProducer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # On a clean exit everything must be delivered; while another error is
+        # propagating, flushing could only hide it.
+        if exc_type is None:
+            self.flush(self.queue_full_timeout_s)
+
+
+def _check_guarantees(config: Mapping[str, str | int | float | bool]) -> None:
+    if config.get("enable.idempotence", "true") not in _IDEMPOTENCE_VALUES:
+        raise ValueError("ActionProducer needs enable.idempotence=true")
+    for acks_key in ("acks", "request.required.acks"):
+        if config.get(acks_key, "all") not in _ACKS_VALUES:
+            raise ValueError(f"ActionProducer needs {acks_key}=all")
+    callbacks = sorted({"error_cb", "on_delivery"} & set(config))
+    if callbacks:
+        raise ValueError(f"ActionProducer installs its own {callbacks}")
+
+
+class DeadLetterProducer:
+    """Send `DeadLetter` records as JSON to the dead-letter topic, keyed by player.
+
+    Args:
+        producer: the worker's `ActionProducer`, so dead letters get the same
+            delivery checks and share its connections.
+        topic: the dead-letter topic, normally `KafkaSettings.topics.rejected`.
+
+    Example:
+        >>> DeadLetterProducer.encode(DeadLetter(
+        ...     reason="late", field="ts_ms", event_id="e1", player_id="p1",
+        ...     source="bets", position=7, excerpt="{...}"))
+        (b'p1', b'{"reason":"late","field":"ts_ms","event_id":"e1","player_id":"p1","source":"bets","position":7,"excerpt":"{...}","detail":""}', [('reason', b'late')])
+
+    """  # noqa: E501
+
+    def __init__(self, producer: ActionProducer, topic: str = "events.rejected") -> None:
+        self.producer = producer
+        self.topic = topic
+
+    @staticmethod
+    def encode(dead: DeadLetter) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+        """Return key (player id, or empty), JSON value and headers of a dead letter."""
+        key = (dead.player_id or "").encode()
+        return key, orjson.dumps(dead), [("reason", dead.reason.encode())]
+
+    def send(self, dead: DeadLetter) -> None:
+        """Send one dead letter; failures surface like those of actions."""
+        key, value, headers = self.encode(dead)
+        self.producer.send(self.topic, key, value, headers)
