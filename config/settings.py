@@ -68,6 +68,14 @@ class FeatureSettings(_Section):
     timezones: dict[str, str] = Field(default_factory=dict)
 
 
+class LabelSettings(_Section):
+    """How delayed outcomes and event-time timers become training labels."""
+
+    churn_horizon_s: int = Field(7 * 86_400, gt=0)
+    negative_horizon_s: int = Field(14 * 86_400, gt=0)
+    inactivity_point_s: int = Field(3 * 86_400, gt=0)
+
+
 class ClickHouseSettings(_Section):
     """Where analysts' tables live; empty `dsn` means embedded chDB under the run directory."""
 
@@ -89,6 +97,7 @@ class Settings(BaseSettings):
 
     contract: ContractSettings = ContractSettings()
     features: FeatureSettings = FeatureSettings()
+    labels: LabelSettings = LabelSettings()
     clickhouse: ClickHouseSettings = ClickHouseSettings()
 
     @classmethod

@@ -42,7 +42,7 @@ def build_replay_flow(
     keyed = cast(KeyedStream[object], op.flat_map_batch("validate_and_route", raw, router.route))
 
     def make_shard(state: ShardState | None) -> PlayerShard:
-        return PlayerShard.from_settings(settings.features, state)
+        return PlayerShard.from_settings(settings.features, settings.labels, False, state)
 
     shards = op.stateful_batch("player_shards", keyed, shard_builder(make_shard))
     op.output("run_outputs", shards, RunOutputsSink(make_outputs))

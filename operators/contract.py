@@ -162,7 +162,9 @@ def _rfc3339_ms(text: str) -> int | None:
     offset = _offset_seconds.get(zone)
     if offset is None:
         delta = moment.utcoffset()
-        offset = _offset_seconds[zone] = delta.days * 86_400 + delta.seconds  # type: ignore[union-attr]
+        if delta is None:  # cannot happen with a tzinfo from fromisoformat
+            return None
+        offset = _offset_seconds[zone] = delta.days * 86_400 + delta.seconds
     days = moment.toordinal() - _UNIX_EPOCH_ORDINAL
     seconds = days * 86_400 + moment.hour * 3_600 + moment.minute * 60 + moment.second - offset
     return seconds * 1_000 + moment.microsecond // 1_000
@@ -190,11 +192,10 @@ def parse_timestamp(value: object) -> int | None:
         (True, True)
 
     """
-    kind = type(value)
-    if kind is int:
-        return value if MIN_TS_MS <= value <= MAX_TS_MS else None  # type: ignore[return-value,operator]
-    if kind is str:
-        return _rfc3339_ms(value)  # type: ignore[arg-type]
+    if type(value) is int:
+        return value if MIN_TS_MS <= value <= MAX_TS_MS else None
+    if type(value) is str:
+        return _rfc3339_ms(value)
     return None
 
 

@@ -104,6 +104,7 @@ class IngestRouter:
         horizon = clock.max_ts - self.tick_ms
         for shard, sent in enumerate(last):
             if sent <= horizon:
-                out.append((self.names[shard], ClockTick(clock.max_ts)))
+                name = self.names[shard]
+                out.append((name, ClockTick(clock.max_ts, name)))
                 last[shard] = clock.max_ts
         clock.next_check = min(last) + self.tick_ms

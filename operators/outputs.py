@@ -46,6 +46,7 @@ class ClockTick:
     """Event-time progress for a shard that has not seen an event for a while."""
 
     ts_ms: int
+    shard: str = ""
 
 
 @dataclass(slots=True)

@@ -1,8 +1,11 @@
-"""One shard of per-player state: deduplication, lateness, event-time timers, feature rows.
+"""One shard of per-player state: deduplication, lateness, event-time timers, features, labels.
 
-`PlayerShard` is the engine-agnostic heart of the feature dataflow. The engine
-hands it batches of items for the shard in arrival order (events, clock ticks,
-and pass-through records such as dead letters) and gets back what to emit.
+`PlayerShard` is the engine-agnostic heart of the dataflow. The engine hands it
+batches of items for the shard in arrival order (events, clock ticks, and
+pass-through records such as dead letters) and gets back what to emit:
+feature rows and dead letters for the sinks, and, stamped for the deterministic
+merge (`operators.ordered_merge`), scoring points and labelled examples for the
+global models.
 
 Event time only: the shard's clock is the latest event time it has seen (from
 its own events or from `ClockTick`s), and timers fire once that clock minus
@@ -13,7 +16,8 @@ time stops: timers due later never fire.
 Example:
     >>> from config.settings import load_settings
     >>> from operators.events import SessionStart, SessionEnd
-    >>> shard = PlayerShard.from_settings(load_settings().features)
+    >>> settings = load_settings()
+    >>> shard = PlayerShard.from_settings(settings.features, settings.labels, scoring=False)
     >>> out = shard.process([
     ...     SessionStart("e1", "session_start", "p1", 0, "UK", None, "s1", None, None),
     ...     SessionEnd("e2", "session_end", "p1", 600_000, "UK", None, "s1"),
@@ -29,16 +33,44 @@ import heapq
 import pickle
 from dataclasses import dataclass, field
 
-from config.settings import FeatureSettings
-from operators.events import DeadLetter, Event
+from config.settings import FeatureSettings, LabelSettings
+from operators.events import (
+    Bet,
+    BetSettled,
+    BonusClaim,
+    DeadLetter,
+    Deposit,
+    Event,
+    SessionEnd,
+    SessionStart,
+    Withdrawal,
+)
 from operators.features import FeatureEngine, event_hash
-from operators.outputs import ClockTick, FeatureRow, ShardStats
+from operators.labels import LabelRules
+from operators.ordered_merge import DONE, ShardProgress, Stamped
+from operators.outputs import ClockTick, FeatureRow, ScoringPoint, ShardStats
 from operators.panes import DAY_MS, LEVELS
 from operators.player_state import NO_TIME, PlayerState
+from operators.sharding import shard_key
 
-SESSION_TIMER = "session"
-IDLE_TIMER = "idle"
+SESSION_TIMER = 1
+IDLE_TIMER = 2
+INACTIVITY_TIMER = 4
+CHURN_TIMER = 8
+NEGATIVES_TIMER = 16
 IDLE_AFTER_MS = LEVELS[-1][0] * LEVELS[-1][1] + DAY_MS  # longest window plus a day
+
+ROW_TRIGGERS = frozenset({"session_end", "session_timeout", "hourly"})
+# Events after which the player is scored: feature updates that matter, not every bet.
+SCORED_EVENTS = frozenset({
+    "deposit", "withdrawal", "bonus_claim", "self_exclusion", "consent", "limit_set",
+    "review_decision", "rg_assessment", "chargeback", "fraud_confirmed", "fraud_cleared",
+})
+# Events passed to the policy with the point (compliance facts and human verdicts).
+POLICY_EVENTS = frozenset({
+    "self_exclusion", "consent", "limit_set", "review_decision", "rg_assessment",
+})
+ACTIVITY = (Bet, BetSettled, Deposit, Withdrawal, BonusClaim, SessionStart, SessionEnd)
 
 
 @dataclass
@@ -46,49 +78,71 @@ class ShardState:
     """Everything a shard remembers; picklable for recovery."""
 
     players: dict[str, PlayerState] = field(default_factory=dict)
+    name: str = ""
     clock_ms: int = NO_TIME
-    timers: list[tuple[int, int, str, str]] = field(default_factory=list)
+    timers: list[tuple[int, int, str, int]] = field(default_factory=list)
     timer_seq: int = 0
+    out_seq: int = 0
     accepted: int = 0
 
 
 class PlayerShard:
-    """Apply events to the players of one shard and emit feature rows and dead letters.
+    """Apply events to the players of one shard; emit rows, dead letters, points and labels.
 
     Args:
         engine: the feature rules.
+        labels: the label rules.
         allowed_lateness_ms: an event older than its player's latest event by more
             than this is dead-lettered as `late`.
         dedup_window_ms: how long (in the player's event time) an `event_id` is
             remembered to recognise duplicates.
         snapshot_interval_ms: an active player gets a feature row at least this often.
+        inactivity_ms: a player quiet for this long is scored (trigger `inactivity`).
+        shards: the total number of shards (to name this one from its players).
+        scoring: emit scoring points and labels for the models (off: features only).
         state: state to resume from, or None for a fresh shard.
     """
 
     def __init__(
         self,
         engine: FeatureEngine,
+        labels: LabelRules,
         allowed_lateness_ms: int,
         dedup_window_ms: int,
         snapshot_interval_ms: int,
+        inactivity_ms: int,
+        shards: int,
+        scoring: bool = True,
         state: ShardState | None = None,
     ) -> None:
         self.engine = engine
+        self.labels = labels
         self.lateness = allowed_lateness_ms
         self.dedup_window = max(dedup_window_ms, allowed_lateness_ms)
         self.snapshot_interval = snapshot_interval_ms
+        self.inactivity = inactivity_ms
+        self.shards = shards
+        self.scoring = scoring
         self.state = state if state is not None else ShardState()
 
     @classmethod
     def from_settings(
-        cls, settings: FeatureSettings, state: ShardState | None = None
+        cls,
+        features: FeatureSettings,
+        labels: LabelSettings,
+        scoring: bool = True,
+        state: ShardState | None = None,
     ) -> PlayerShard:
-        """Build a shard from the `[features]` configuration."""
+        """Build a shard from the `[features]` and `[labels]` configuration."""
         return cls(
-            FeatureEngine.from_settings(settings),
-            settings.allowed_lateness_s * 1000,
-            settings.dedup_window_s * 1000,
-            settings.snapshot_interval_s * 1000,
+            FeatureEngine.from_settings(features),
+            LabelRules(labels),
+            features.allowed_lateness_s * 1000,
+            features.dedup_window_s * 1000,
+            features.snapshot_interval_s * 1000,
+            labels.inactivity_point_s * 1000,
+            features.shards,
+            scoring,
             state,
         )
 
@@ -97,19 +151,28 @@ class PlayerShard:
     def process(self, items: list[object]) -> list[object]:
         """Handle a batch of items in arrival order; return what to emit, in order."""
         out: list[object] = []
+        st = self.state
         for item in items:
             if isinstance(item, Event):
+                if not st.name:
+                    st.name = shard_key(item.player_id, self.shards)
                 self._advance(item.ts_ms, out)
                 self._event(item, out)
             elif isinstance(item, ClockTick):
+                st.name = st.name or item.shard
                 self._advance(item.ts_ms, out)
             else:
                 out.append(item)
+        if self.scoring and st.name:
+            out.append(ShardProgress(st.name, st.clock_ms))
         return out
 
     def finish(self) -> list[object]:
         """The input ended: report totals; timers due later than the last event never fire."""
-        return [ShardStats(len(self.state.players), self.state.accepted)]
+        out: list[object] = [ShardStats(len(self.state.players), self.state.accepted)]
+        if self.scoring and self.state.name:
+            out.append(ShardProgress(self.state.name, DONE))
+        return out
 
     def snapshot_bytes(self) -> bytes:
         """Return an immutable copy of the state for recovery."""
@@ -125,22 +188,70 @@ class PlayerShard:
                 event.player_id, event.jurisdiction
             )
             player.last_snapshot_ts = event.ts_ms
-            self._schedule(event.ts_ms + IDLE_AFTER_MS, event.player_id, IDLE_TIMER)
+            if self.scoring:
+                self._schedule(event.ts_ms + self.labels.negative_horizon_ms, player,
+                               NEGATIVES_TIMER)
         reason = self._reject_reason(player, event)
         if reason is not None:
             out.append(_dead_letter(event, reason))
             return
+        label = self.labels.outcome_label(event) if self.scoring else None
+        if label is not None:
+            before = self.engine.snapshot(player, max(event.ts_ms, player.max_ts))
+            self._emit(self.labels.on_outcome(player, *label, before, event.ts_ms), out)
         was_open = player.session_id is not None
         trigger = self.engine.apply(player, event)
         st.accepted += 1
+        if isinstance(event, ACTIVITY):
+            self._on_activity(player, event.ts_ms, out)
         due = self.engine.session_due_ms(player)
         if due is not None and (not was_open or trigger is not None):
-            self._schedule(due, player.player_id, SESSION_TIMER)
+            self._schedule(due, player, SESSION_TIMER)
         if trigger is None and event.ts_ms >= player.last_snapshot_ts + self.snapshot_interval:
             trigger = "hourly"
-        if trigger is not None:
+        point = trigger or (event.event_type if event.event_type in SCORED_EVENTS else None)
+        if point is not None:
             as_of = max(event.ts_ms, player.max_ts)  # an out-of-order trigger reads the present
-            out.append(self._row(player, as_of, trigger, event.event_id))
+            self._features_at(player, as_of, point, event, out)
+
+    def _on_activity(self, player: PlayerState, ts_ms: int, out: list[object]) -> None:
+        if not player.armed & IDLE_TIMER:
+            self._schedule(ts_ms + IDLE_AFTER_MS, player, IDLE_TIMER)
+        if not self.scoring:
+            return
+        if not player.armed & INACTIVITY_TIMER:
+            self._schedule(ts_ms + self.inactivity, player, INACTIVITY_TIMER)
+        example = self.labels.on_activity(player, ts_ms)
+        if example is not None:
+            self._emit(example, out)
+
+    def _features_at(
+        self, player: PlayerState, as_of: int, trigger: str, event: Event | None,
+        out: list[object],
+    ) -> None:
+        """Emit a feature row and/or a scoring point for `player` as of `as_of`."""
+        values = self.engine.snapshot(player, as_of)
+        event_id = event.event_id if event is not None else ""
+        if trigger in ROW_TRIGGERS:
+            player.last_snapshot_ts = as_of
+            out.append(FeatureRow(player.player_id, as_of, trigger, event_id,
+                                  player.jurisdiction, values))
+        if not self.scoring:
+            return
+        policy_event = event if event is not None and event.event_type in POLICY_EVENTS else None
+        self._emit(ScoringPoint(player.player_id, as_of, trigger, event_id,
+                                player.jurisdiction, values, policy_event), out)
+        if isinstance(event, Withdrawal) and event.status == "requested":
+            self.labels.remember_fraud_point(player, values, as_of)
+        if trigger in ("session_end", "session_timeout"):
+            due = self.labels.start_churn_point(player, values, as_of)
+            if due is not None:
+                self._schedule(due, player, CHURN_TIMER)
+
+    def _emit(self, item: object, out: list[object]) -> None:
+        st = self.state
+        st.out_seq += 1
+        out.append(Stamped(st.name, st.clock_ms, st.out_seq, item))
 
     def _reject_reason(self, player: PlayerState, event: Event) -> str | None:
         """Return `duplicate` or `late` for an event that must not be processed."""
@@ -161,17 +272,13 @@ class PlayerShard:
         times.append(event.ts_ms)
         return None
 
-    def _row(self, player: PlayerState, as_of: int, trigger: str, event_id: str) -> FeatureRow:
-        player.last_snapshot_ts = as_of
-        values = self.engine.snapshot(player, as_of)
-        return FeatureRow(player.player_id, as_of, trigger, event_id, player.jurisdiction, values)
-
     # -- event-time timers ------------------------------------------------------------
 
-    def _schedule(self, due_ms: int, player_id: str, kind: str) -> None:
+    def _schedule(self, due_ms: int, player: PlayerState, kind: int) -> None:
         st = self.state
         st.timer_seq += 1
-        heapq.heappush(st.timers, (due_ms, st.timer_seq, player_id, kind))
+        player.armed |= kind
+        heapq.heappush(st.timers, (due_ms, st.timer_seq, player.player_id, kind))
 
     def _advance(self, ts_ms: int, out: list[object]) -> None:
         """Move the shard clock forward and fire every timer the watermark has passed."""
@@ -185,26 +292,43 @@ class PlayerShard:
             due, _, player_id, kind = heapq.heappop(timers)
             player = st.players.get(player_id)
             if player is not None:
+                player.armed &= ~kind
                 self._fire(player, due, kind, watermark, out)
 
     def _fire(
-        self, player: PlayerState, due: int, kind: str, watermark: int, out: list[object]
+        self, player: PlayerState, due: int, kind: int, watermark: int, out: list[object]
     ) -> None:
+        actual = self._actual_due(player, due, kind)
+        if actual is None:
+            return
+        if actual > watermark:
+            self._schedule(actual, player, kind)
+            return
         if kind == SESSION_TIMER:
-            actual = self.engine.session_due_ms(player)
-            if actual is None:
-                return
-            if actual > watermark:
-                self._schedule(actual, player.player_id, SESSION_TIMER)
-                return
             self.engine.close_session(player, player.session_last)
-            out.append(self._row(player, actual, "session_timeout", ""))
+            self._features_at(player, actual, "session_timeout", None, out)
         elif kind == IDLE_TIMER:
-            actual = player.max_ts + IDLE_AFTER_MS
-            if actual > watermark:
-                self._schedule(actual, player.player_id, IDLE_TIMER)
-                return
             compact(player, watermark)
+        elif kind == INACTIVITY_TIMER:
+            self._features_at(player, actual, "inactivity", None, out)
+        elif kind == CHURN_TIMER:
+            self._emit(self.labels.on_churn_timer(player), out)
+        elif kind == NEGATIVES_TIMER:
+            features = self.engine.snapshot(player, actual)
+            for example in self.labels.on_negative_timer(player, features, actual):
+                self._emit(example, out)
+
+    def _actual_due(self, player: PlayerState, due: int, kind: int) -> int | None:
+        """Return when the timer is really due now (activity may have moved it), or None."""
+        if kind == SESSION_TIMER:
+            return self.engine.session_due_ms(player)
+        if kind == IDLE_TIMER:
+            return player.last_active_ts + IDLE_AFTER_MS
+        if kind == INACTIVITY_TIMER:
+            return player.last_active_ts + self.inactivity
+        if kind == CHURN_TIMER:
+            return self.labels.churn_due(player)
+        return due
 
 
 def compact(player: PlayerState, now_ms: int) -> None:
@@ -216,6 +340,7 @@ def compact(player: PlayerState, now_ms: int) -> None:
     del player.instrument_seen[:]
     del player.devices[:]
     del player.device_seen[:]
+    player.fraud_point = None
 
 
 def _dead_letter(event: Event, reason: str) -> DeadLetter:

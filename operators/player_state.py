@@ -45,6 +45,12 @@ class PlayerState:
 
     __slots__ = (
         "active_days",
+        "armed",
+        "churn_point",
+        "churn_point_ts",
+        "fraud_point",
+        "fraud_point_ts",
+        "label_flags",
         "chase_anchor",
         "consent",
         "device_seen",
@@ -107,6 +113,13 @@ class PlayerState:
         self.last_active_day = -1
         self.excluded_until: int | None = None  # NO_TIME-free: None means not excluded
         self.consent: bool | None = None
+        # Pending training examples (features stored as float32 to keep state small).
+        self.churn_point: array | None = None
+        self.churn_point_ts = NO_TIME
+        self.fraud_point: array | None = None
+        self.fraud_point_ts = NO_TIME
+        self.label_flags = 0
+        self.armed = 0  # bitmask of the per-player timers waiting in the shard's heap
 
     def __getstate__(self) -> tuple[object, ...]:
         return tuple(getattr(self, name) for name in PlayerState.__slots__)

@@ -17,6 +17,7 @@ Example:
     ('p000000', True)
     >>> draw_profile(player_rng(1, 0), 0, 0, 14 * DAY_MS) == profile
     True
+
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ def player_rng(seed: int, index: int) -> random.Random:
     Example:
         >>> player_rng(1, 2).random() == player_rng(1, 2).random() != player_rng(1, 3).random()
         True
+
     """
     digest = hashlib.blake2b(f"{seed}:{index}".encode(), digest_size=8).digest()
     return random.Random(int.from_bytes(digest, "big"))
@@ -145,6 +147,7 @@ def draw_profile(
 
     Returns:
         The profile; a generator in the same state always gives an equal profile.
+
     """
     archetype = pick(rng, ARCHETYPE_SHARES)
     jurisdiction = JURISDICTIONS[_index_of(rng, [j.share for j in JURISDICTIONS])]

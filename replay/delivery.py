@@ -23,6 +23,7 @@ Example:
     '2026-01-05T00:00:00.123Z'
     >>> format_rfc3339(1_767_571_200_123, offset_minutes=60)
     '2026-01-05T01:00:00.123+01:00'
+
 """
 
 from __future__ import annotations
@@ -52,7 +53,9 @@ LATE_DELAY_MS = (10 * MINUTE_MS, 60 * MINUTE_MS)
 UNKNOWN_CURRENCY = "XTS"
 """ISO 4217's code reserved for testing: valid in shape, never in `contract.rates`."""
 
-STANDARD_OFFSET_MINUTES: dict[str, int] = {"UK": 0, "MT": 60, "SE": 60, "US-NJ": -300, "CA-ON": -300}
+STANDARD_OFFSET_MINUTES: dict[str, int] = {
+    "UK": 0, "MT": 60, "SE": 60, "US-NJ": -300, "CA-ON": -300,
+}
 
 Item = tuple[int, int, int, dict[str, Any]]
 """`(ts_ms, player index, player's event number, event body)`: sorts by event time."""
@@ -69,6 +72,7 @@ def format_rfc3339(ts_ms: int, offset_minutes: int = 0) -> str:
 
     Returns:
         e.g. `2026-01-05T12:00:00.123Z` or `2026-01-05T13:00:00.123+01:00`.
+
     """
     day, ms_of_day = divmod(ts_ms + offset_minutes * MINUTE_MS, DAY_MS)
     prefix = _day_prefixes.get(day)
@@ -105,6 +109,7 @@ class Delivery:
 
     Args:
         rng: the generator for every delivery decision (derive it from the seed).
+
     """
 
     def __init__(self, rng: random.Random) -> None:
@@ -118,6 +123,7 @@ class Delivery:
 
         Returns:
             Message values in delivery order.
+
         """
         delayed = self._delayed
         for ts_ms, _, _, body in items:
@@ -171,7 +177,7 @@ class Delivery:
         return format_rfc3339(ts_ms)
 
     def _malformed(self, body: dict[str, Any], raw: bytes) -> bytes:
-        """A broken message derived from `body`: truncated, unknown currency, or a field missing."""
+        """Derive a broken message from `body`: truncated, unknown currency, or a field missing."""
         kind = self.rng.randrange(3)
         if kind == 0:
             return raw[: max(1, len(raw) // 2)]

@@ -11,6 +11,7 @@ Example:
     >>> spins = [payout_multiplier(rng, "slot") for _ in range(200_000)]
     >>> round(sum(spins) / len(spins), 2)
     0.96
+
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def payout_multiplier(rng: random.Random, game_type: str) -> float:
 
     Returns:
         0.0 for a lost bet, otherwise the multiple of the stake paid back.
+
     """
     rtp = 1.0 - HOUSE_EDGE[game_type]
     if game_type == "slot":

@@ -87,6 +87,7 @@ def run_replay(
 
     Raises:
         ReplayError: when the dataflow stopped before writing its summary.
+
     """
     for path in inputs:
         if not path.is_file():

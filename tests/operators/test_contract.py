@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import time
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import operators.contract
 from config.settings import ContractSettings, load_settings
 from operators.contract import (
     MAX_TS_MS,
@@ -222,6 +224,11 @@ def test_self_exclusion_until_or_indefinite(until: object, until_ms: int | None)
     assert exclusion.until_ms == until_ms
 
 
+@pytest.mark.parametrize("until", ["2027-05-20", "2027-05-20T00:00:00", "forever", True, 1.5])
+def test_self_exclusion_bad_until(until: object) -> None:
+    rejected(message("self_exclusion", until=until), "bad_timestamp", "until")
+
+
 def test_self_exclusion_until_far_ahead_is_not_a_future_timestamp() -> None:
     assert parsed(message("self_exclusion", until="2099-01-01T00:00:00Z")).until_ms is not None
 
@@ -319,13 +326,18 @@ def test_future_timestamp_uses_the_injected_clock_and_skew() -> None:
     rejected(message("session_end", ts=NOW_MS + 1), "future_timestamp", "ts", contract=strict)
 
 
-def test_parser_reads_its_clock_for_every_message() -> None:
+def test_parser_rereads_the_clock_when_a_ts_passes_the_last_horizon() -> None:
     clock = [NOW_MS]
     parser = EventParser(CONTRACT, now_ms=lambda: clock[0])
     raw = orjson.dumps(message("session_end", ts=NOW_MS + 600_000))
     assert isinstance(parser.parse(raw, "sessions/0", 1), DeadLetter)
     clock[0] += 300_000
     assert not isinstance(parser.parse(raw, "sessions/0", 2), DeadLetter)
+
+
+def test_documented_examples_hold() -> None:
+    failed, attempted = doctest.testmod(operators.contract)
+    assert (failed, attempted > 0) == (0, True)
 
 
 def test_wall_clock_ms_reads_the_current_time() -> None:
@@ -368,6 +380,8 @@ def test_wrongly_typed_required_field(event_type: str, name: str) -> None:
         ("review_decision", "verdict", "APPROVE"),
         ("deposit", "channel", "telephone"),
         ("deposit", "jurisdiction", 44),
+        ("deposit", "jurisdiction", ""),
+        ("deposit", "jurisdiction", "U" * 17),
         ("deposit", "event_id", ""),
         ("deposit", "event_id", "e" * 129),
         ("deposit", "player_id", ""),

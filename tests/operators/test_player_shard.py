@@ -9,11 +9,12 @@ from operators.player_shard import IDLE_AFTER_MS, PlayerShard
 from tests import factories as f
 from tests.factories import HOUR, MINUTE, T0
 
-SETTINGS = load_settings().features  # lateness 5 min, session timeout 30 min, hourly rows
+ALL = load_settings()
+SETTINGS = ALL.features  # lateness 5 min, session timeout 30 min, hourly rows
 
 
-def new_shard() -> PlayerShard:
-    return PlayerShard.from_settings(SETTINGS)
+def new_shard(scoring: bool = False) -> PlayerShard:
+    return PlayerShard.from_settings(SETTINGS, ALL.labels, scoring=scoring)
 
 
 def rows(out: list) -> list[FeatureRow]:
@@ -101,10 +102,116 @@ def test_state_round_trips_through_pickle_with_identical_outputs() -> None:
             ClockTick(T0 + 3 * HOUR)]
     a = new_shard()
     a.process(first)
-    b = PlayerShard.from_settings(SETTINGS, pickle.loads(a.snapshot_bytes()))
+    b = PlayerShard.from_settings(SETTINGS, ALL.labels, False, pickle.loads(a.snapshot_bytes()))
     assert a.process(list(rest)) == b.process(list(rest))
 
 
 def test_pass_through_items_are_emitted_in_place() -> None:
     letter = DeadLetter("malformed_json", None, None, None, "log", 3, "{", "")
     assert new_shard().process([letter]) == [letter]
+
+
+# -- scoring points and labels --------------------------------------------------------
+
+from operators.ordered_merge import ShardProgress, Stamped  # noqa: E402
+from operators.outputs import LabelledExample, ScoringPoint  # noqa: E402
+from operators.player_shard import CHURN_TIMER  # noqa: E402
+
+LABELS = ALL.labels
+
+
+def stamped(out: list) -> list:
+    return [o.item for o in out if isinstance(o, Stamped)]
+
+
+def examples(out: list) -> list[LabelledExample]:
+    return [o for o in stamped(out) if isinstance(o, LabelledExample)]
+
+
+def test_scoring_points_on_updates_that_matter_not_on_every_bet() -> None:
+    shard = new_shard(scoring=True)
+    out = shard.process([f.bet(ts=T0), f.bet(ts=T0 + MINUTE), f.deposit(ts=T0 + 2 * MINUTE)])
+    points = [p for p in stamped(out) if isinstance(p, ScoringPoint)]
+    assert [p.trigger for p in points] == ["deposit"]
+    assert isinstance(out[-1], ShardProgress) and out[-1].shard == "s03"
+
+
+def test_stamps_are_in_shard_order() -> None:
+    shard = new_shard(scoring=True)
+    out = shard.process([f.deposit(ts=T0 + i * MINUTE) for i in range(5)])
+    stamps = [(o.clock_ms, o.seq) for o in out if isinstance(o, Stamped)]
+    assert stamps == sorted(stamps) and len({s for _, s in stamps}) == 5
+
+
+def test_risk_label_learns_from_features_before_the_label_event() -> None:
+    from operators.events import RgAssessment
+    from operators.features import FEATURE_INDEX
+
+    shard = new_shard(scoring=True)
+    shard.process([f.bet(ts=T0, stake=10)])
+    assessment = RgAssessment("a1", "rg_assessment", "p1", T0 + HOUR, "UK", None,
+                              "harm_confirmed")
+    out = shard.process([assessment])
+    (example,) = examples(out)
+    assert (example.kind, example.label, example.label_ts_ms) == ("risk", 1, T0 + HOUR)
+    assert example.features[FEATURE_INDEX["lifetime_bets"]] == 1
+
+
+def test_fraud_label_uses_features_at_the_withdrawal_request() -> None:
+    from operators.events import Chargeback
+    from operators.features import FEATURE_INDEX
+
+    shard = new_shard(scoring=True)
+    shard.process([f.deposit(ts=T0, amount=500), f.withdrawal(ts=T0 + HOUR, amount=450)])
+    cb = Chargeback("c1", "chargeback", "p1", T0 + 5 * DAY_, "UK", None, 500.0, "EUR", 500.0,
+                    None)
+    (example,) = examples(shard.process([cb]))
+    assert (example.kind, example.label, example.point_ts_ms) == ("fraud", 1, T0 + HOUR)
+    assert example.features[FEATURE_INDEX["withdrawals_requested_24h"]] == 1
+
+
+DAY_ = 24 * HOUR
+
+
+def test_churn_label_is_0_on_return_and_1_after_the_horizon() -> None:
+    shard = new_shard(scoring=True)
+    shard.process([f.session_start(ts=T0), f.session_end(ts=T0 + 10 * MINUTE)])
+    back = examples(shard.process([f.session_start(ts=T0 + DAY_, session="s2")]))
+    assert [(e.kind, e.label, e.point_ts_ms) for e in back] == [("churn", 0, T0 + 10 * MINUTE)]
+    shard.process([f.session_end(ts=T0 + DAY_ + MINUTE, session="s2")])
+    assert shard.state.players["p1"].armed & CHURN_TIMER
+    horizon = LABELS.churn_horizon_s * 1000
+    end = T0 + DAY_ + MINUTE
+    assert examples(shard.process([ClockTick(end + horizon)])) == []  # lateness not yet passed
+    gone = examples(shard.process([ClockTick(end + horizon + SETTINGS.allowed_lateness_s * 1000)]))
+    assert [(e.kind, e.label, e.label_ts_ms) for e in gone] == [("churn", 1, end + horizon)]
+
+
+def test_labels_are_never_learned_before_their_time() -> None:
+    shard = new_shard(scoring=True)
+    out = shard.process([f.session_start(ts=T0), f.session_end(ts=T0 + MINUTE)]
+                        + [ClockTick(T0 + k * DAY_) for k in range(1, 40)])
+    for e in examples(out):
+        assert e.point_ts_ms <= e.label_ts_ms
+    stamps = [(o.clock_ms, o.item) for o in out if isinstance(o, Stamped)]
+    for clock, item in stamps:
+        if isinstance(item, LabelledExample):
+            assert item.label_ts_ms <= clock
+
+
+def test_players_without_positives_become_negatives_once() -> None:
+    shard = new_shard(scoring=True)
+    shard.process([f.bet(ts=T0)])
+    horizon = LABELS.negative_horizon_s * 1000 + SETTINGS.allowed_lateness_s * 1000
+    out = shard.process([ClockTick(T0 + horizon), ClockTick(T0 + 2 * horizon)])
+    negatives = [(e.kind, e.label) for e in examples(out) if e.kind != "churn"]
+    assert sorted(negatives) == [("fraud", 0), ("risk", 0)]
+
+
+def test_inactivity_point_fires_once_per_quiet_spell() -> None:
+    shard = new_shard(scoring=True)
+    shard.process([f.bet(ts=T0)])
+    quiet = LABELS.inactivity_point_s * 1000 + SETTINGS.allowed_lateness_s * 1000
+    out = shard.process([ClockTick(T0 + quiet), ClockTick(T0 + 2 * quiet)])
+    triggers = [p.trigger for p in stamped(out) if isinstance(p, ScoringPoint)]
+    assert triggers.count("inactivity") == 1
