@@ -18,7 +18,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
@@ -51,6 +59,13 @@ class ContractSettings(_Section):
             if not rate > 0:
                 raise ValueError(f"rate for {code} must be > 0")
         return rates
+
+    @model_validator(mode="after")
+    def _base_currency_rate_is_one(self) -> ContractSettings:
+        rate = self.rates.get(self.base_currency, 1.0)
+        if rate != 1.0:
+            raise ValueError(f"rates.{self.base_currency} must be 1.0 (the base currency), not {rate}")
+        return self
 
 
 class FeatureSettings(_Section):

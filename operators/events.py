@@ -1,6 +1,6 @@
 """Typed, validated events of contract v1 (docs/event-contract.md).
 
-`operators.contract.parse` turns raw message bytes into one of these classes or a
+`operators.contract.EventParser.parse` turns raw message bytes into one of these classes or a
 `DeadLetter`. Times are integer epoch milliseconds (UTC) of event time; money is
 converted to the configured base currency (`*_base` fields) and also kept as sent.
 Every class is a slotted dataclass: small, fast to build, and picklable, so it can

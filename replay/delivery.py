@@ -95,13 +95,24 @@ def format_rfc3339(ts_ms: int, offset_minutes: int = 0) -> str:
 class DeliveryCounts:
     """What a delivery has sent so far."""
 
-    events: int = 0
-    messages: int = 0
     displaced: int = 0
     late: int = 0
     duplicates: int = 0
     malformed: int = 0
     by_event_type: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def events(self) -> int:
+        """Distinct events delivered."""
+        return sum(self.by_event_type.values())
+
+    @property
+    def messages(self) -> int:
+        """Messages delivered: every event once, plus duplicates and malformed messages."""
+        return self.events + self.duplicates + self.malformed
+
+
+_FAULT_SHARE = LATE_SHARE + DISPLACED_SHARE + DUPLICATE_SHARE + MALFORMED_SHARE
 
 
 class Delivery:
@@ -109,7 +120,6 @@ class Delivery:
 
     Args:
         rng: the generator for every delivery decision (derive it from the seed).
-
     """
 
     def __init__(self, rng: random.Random) -> None:
@@ -117,64 +127,67 @@ class Delivery:
         self.counts = DeliveryCounts()
         self._delayed: list[tuple[int, int, bytes]] = []
         self._order = itertools.count()
+        self._minute = -1
+        self._minute_prefix = ""
 
     def messages(self, items: Iterator[Item]) -> Iterator[bytes]:
         """Yield raw message values for `items`, which must come in event-time order.
 
         Returns:
             Message values in delivery order.
-
         """
         delayed = self._delayed
+        by_type = self.counts.by_event_type
+        random_ = self.rng.random
+        dumps = orjson.dumps
         for ts_ms, _, _, body in items:
             while delayed and delayed[0][0] <= ts_ms:
-                yield self._sent(heapq.heappop(delayed)[2])
-            yield from self._deliver(ts_ms, body)
+                yield heapq.heappop(delayed)[2]
+            by_type[body["event_type"]] += 1
+            u = random_()
+            if u >= EPOCH_MS_SHARE + OFFSET_SHARE:
+                body["ts"] = self._utc(ts_ms)
+            elif u >= EPOCH_MS_SHARE:
+                offset = STANDARD_OFFSET_MINUTES.get(body["jurisdiction"], 60)
+                body["ts"] = format_rfc3339(ts_ms, offset)
+            raw = dumps(body)
+            u = random_()
+            if u >= _FAULT_SHARE:
+                yield raw
+            else:
+                yield from self._faulty(u, ts_ms, body, raw)
         while delayed:
-            yield self._sent(heapq.heappop(delayed)[2])
+            yield heapq.heappop(delayed)[2]
 
-    def _sent(self, raw: bytes) -> bytes:
-        self.counts.messages += 1
-        return raw
+    def _utc(self, ts_ms: int) -> str:
+        """Format RFC 3339 UTC, reusing the `YYYY-MM-DDTHH:MM:` of the previous call."""
+        minute, ms_of_minute = divmod(ts_ms, MINUTE_MS)
+        if minute != self._minute:
+            self._minute = minute
+            self._minute_prefix = format_rfc3339(minute * MINUTE_MS)[:17]
+        seconds, millis = divmod(ms_of_minute, 1000)
+        return f"{self._minute_prefix}{seconds:02d}.{millis:03d}Z"
 
-    def _deliver(self, ts_ms: int, body: dict[str, Any]) -> Iterator[bytes]:
+    def _faulty(self, u: float, ts_ms: int, body: dict[str, Any], raw: bytes) -> Iterator[bytes]:
+        """Deliver one event with a fault: delayed, late, duplicated or followed by garbage."""
         counts = self.counts
-        counts.events += 1
-        counts.by_event_type[body["event_type"]] += 1
-        body["ts"] = self._timestamp(ts_ms, body)
-        raw = orjson.dumps(body)
-        u = self.rng.random()
-        if u >= LATE_SHARE + DISPLACED_SHARE + DUPLICATE_SHARE + MALFORMED_SHARE:
-            counts.messages += 1
-            yield raw
-            return
         if u < LATE_SHARE:
             counts.late += 1
             self._delay(ts_ms + self.rng.randint(*LATE_DELAY_MS), raw)
         elif u < LATE_SHARE + DISPLACED_SHARE:
             counts.displaced += 1
             self._delay(ts_ms + self.rng.randint(1_000, MAX_DISPLACEMENT_MS), raw)
-        else:
-            counts.messages += 1
+        elif u < LATE_SHARE + DISPLACED_SHARE + DUPLICATE_SHARE:
+            counts.duplicates += 1
             yield raw
-            if u < LATE_SHARE + DISPLACED_SHARE + DUPLICATE_SHARE:
-                counts.duplicates += 1
-                self._delay(ts_ms + self.rng.randint(0, MAX_DISPLACEMENT_MS), raw)
-            else:
-                counts.malformed += 1
-                counts.messages += 1
-                yield self._malformed(body, raw)
+            self._delay(ts_ms + self.rng.randint(0, MAX_DISPLACEMENT_MS), raw)
+        else:
+            counts.malformed += 1
+            yield raw
+            yield self._malformed(body, raw)
 
     def _delay(self, deliver_ms: int, raw: bytes) -> None:
         heapq.heappush(self._delayed, (deliver_ms, next(self._order), raw))
-
-    def _timestamp(self, ts_ms: int, body: dict[str, Any]) -> str | int:
-        u = self.rng.random()
-        if u < EPOCH_MS_SHARE:
-            return ts_ms
-        if u < EPOCH_MS_SHARE + OFFSET_SHARE:
-            return format_rfc3339(ts_ms, STANDARD_OFFSET_MINUTES.get(body["jurisdiction"], 60))
-        return format_rfc3339(ts_ms)
 
     def _malformed(self, body: dict[str, Any], raw: bytes) -> bytes:
         """Derive a broken message from `body`: truncated, unknown currency, or a field missing."""

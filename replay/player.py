@@ -190,7 +190,8 @@ class PlayerSimulation:
         while day_ms < stop:
             if self._plays_on(day_ms):
                 for start in self._session_starts(day_ms):
-                    start = max(start, self._busy_until + self.rng.randint(5, 90) * MINUTE_MS)
+                    gap = self.rng.randrange(5 * MINUTE_MS, 90 * MINUTE_MS)
+                    start = max(start, self._busy_until + gap)
                     if start >= stop - MINUTE_MS:
                         break
                     yield from self._session(start, stop)
@@ -335,9 +336,18 @@ class PlayerSimulation:
         self.balance -= stake - bonus_stake
         payout = round(stake * payout_multiplier(rng, game_type), 2)
         self.balance += payout
+        p = self.profile
+        n = self._seq
+        self._seq = n + 1
         fields: dict[str, Any] = {
+            "event_id": f"{self._prefix}{n}",
+            "event_type": "bet",
+            "player_id": p.player_id,
+            "ts": t,
+            "jurisdiction": p.jurisdiction.code,
+            "channel": p.channel,
             "stake": stake,
-            "currency": self.profile.jurisdiction.currency,
+            "currency": p.jurisdiction.currency,
             "game_id": game_id,
             "game_type": game_type,
             "session_id": session_id,
@@ -345,7 +355,7 @@ class PlayerSimulation:
         }
         if bonus_stake > 0:
             fields["bonus_stake"] = round(bonus_stake, 2)
-        item = self._event(t, "bet", fields)
+        item = (t, p.index, n, fields)
         if game_type == "sports" and rng.random() < UNSETTLED_SPORTS_SHARE:
             bet_id = f"{self._prefix}b{item[2]}"
             fields["payout"] = None
