@@ -70,24 +70,25 @@ class IngestRouter:
     def route(self, batch: Iterable[RawMessage]) -> list[tuple[str, object]]:
         """Return the keyed items for a batch of raw messages, in input order."""
         out: list[tuple[str, object]] = []
-        counts: dict[str, int] = {}
-        parse, names, shards = self.parser.parse, self.names, self.shards
+        counts: dict[str, IngestCount] = {}
+        parse, names, shards, tick = self.parser.parse, self.names, self.shards, self._tick
         for source, position, raw in batch:
-            counts[source] = counts.get(source, 0) + 1
-            if counts[source] == 1:
-                out.append((names[0], IngestCount(source, 0)))
+            count = counts.get(source)
+            if count is None:
+                count = counts[source] = IngestCount(source, 0)
+                out.append((names[0], count))
+            count.messages += 1
             item = parse(raw, source, position)
             if isinstance(item, DeadLetter):
                 pid = item.player_id
                 out.append((names[shard_index(pid, shards)] if pid else names[0], item))
                 continue
-            item.source, item.position, item.raw = source, position, raw
+            item.source = source
+            item.position = position
+            item.raw = raw
             index = shard_index(item.player_id, shards)
             out.append((names[index], item))
-            self._tick(source, index, item.ts_ms, out)
-        for key, item in out:
-            if isinstance(item, IngestCount):
-                item.messages = counts[item.source]
+            tick(source, index, item.ts_ms, out)
         return out
 
     def _tick(self, source: str, index: int, ts: int, out: list[tuple[str, object]]) -> None:

@@ -103,6 +103,40 @@ class PaneLevels:
         for metric, value in values.items():
             vals[off + metric] += value
 
+    def add_bet(
+        self,
+        ts_ms: int,
+        now_ms: int,
+        stake: float,
+        payout: float,
+        theo: float,
+        bonus_stake: float,
+        night: bool,
+        chase: bool,
+    ) -> None:
+        """Add one bet's metrics (the hot path: no per-bet dict)."""
+        # Metric offsets follow operators.player_state: BETS, STAKE, STAKE_SQ, PAYOUT,
+        # NIGHT_BETS, BONUS_STAKE, THEO, CHASE_BETS.
+        if now_ms <= ts_ms:
+            level = 0
+        else:
+            level = self._level_for(ts_ms, now_ms)
+        if level == len(LEVELS):
+            vals, off = self.totals, 0
+        else:
+            off = self._slot(level, ts_ms // LEVELS[level][0])
+            vals = self._val[level]
+        vals[off] += 1.0
+        vals[off + 1] += stake
+        vals[off + 2] += stake * stake
+        vals[off + 3] += payout
+        if night:
+            vals[off + 4] += 1.0
+        vals[off + 5] += bonus_stake
+        vals[off + 6] += theo
+        if chase:
+            vals[off + 7] += 1.0
+
     def fold(self, now_ms: int) -> None:
         """Move panes that left their window at `now_ms` into the next coarser level."""
         m = self.n_metrics

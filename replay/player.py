@@ -53,6 +53,8 @@ NIGHT_BOOST = 12.0
 """How much likelier a night start becomes once harm has set in."""
 HARM_RAMP_MS = 5 * DAY_MS
 """Time after onset for the markers of harm to reach full strength."""
+MAX_CHASE = 6.0
+"""A loss-chasing player raises the stake up to this multiple of their typical stake."""
 UNSETTLED_SPORTS_SHARE = 0.25
 SESSION_WITHOUT_END_SHARE = 0.03
 DEPOSIT_METHODS = (("card", 0.55), ("ewallet", 0.25), ("bank_transfer", 0.12),
@@ -253,15 +255,19 @@ class PlayerSimulation:
     def _first_session(self, t: int) -> tuple[int, list[Item]]:
         """Consent and an occasional deposit limit, set when the account is first used."""
         rng = self.rng
-        events = []
-        refuses = self.profile.refuses_marketing
-        if refuses or rng.random() < 0.3:
-            events.append(self._event(t, "consent", {"marketing": not refuses}))
+        events = self._consent(t)
         if self.profile.archetype in (RECREATIONAL, VIP) and rng.random() < 0.05:
             t += rng.randint(5, 60) * 1000
             amount = self._money(self.profile.base_stake_eur * rng.choice((50, 100, 200)))
             events.append(self._limit(t, "deposit", "week", amount))
         return t, events
+
+    def _consent(self, t: int) -> list[Item]:
+        """Return the marketing choice made on first use: always for those who refuse."""
+        refuses = self.profile.refuses_marketing
+        if refuses or self.rng.random() < 0.3:
+            return [self._event(t, "consent", {"marketing": not refuses})]
+        return []
 
     def _limit(self, t: int, limit_type: str, period: str, amount: float) -> Item:
         self.limit_set = True
@@ -283,7 +289,7 @@ class PlayerSimulation:
         game_type = pick(rng, p.games)
         game_id = GAME_IDS[game_type][rng.randrange(len(GAME_IDS[game_type]))]
         mean_gap_ms = SECONDS_PER_BET[game_type] * 1000
-        typical_eur = p.base_stake_eur * (1.0 + 3.0 * harm)
+        typical_eur = p.base_stake_eur * (1.0 + 2.0 * harm)
         stake_eur = typical_eur
         lost_last = False
         deposits = 0
@@ -294,7 +300,7 @@ class PlayerSimulation:
         while t < end:
             chasing = harm > 0 and lost_last and rng.random() < 0.35 + 0.4 * harm
             if chasing:
-                stake_eur = min(stake_eur * rng.uniform(1.4, 2.2), typical_eur * 20)
+                stake_eur = min(stake_eur * rng.uniform(1.4, 2.0), typical_eur * MAX_CHASE)
             else:
                 stake_eur = typical_eur * rng.lognormvariate(0.0, 0.3)
             stake = max(self._money(stake_eur), 0.1)
@@ -302,7 +308,7 @@ class PlayerSimulation:
                 if deposits >= max_deposits:
                     break
                 deposits += 1
-                t = yield from self._deposit(t, end, device, harm, stake)
+                t = last = yield from self._deposit(t, end, device, harm, stake)
                 if stake > self.balance + self.bonus or t >= end:
                     break
             bet, won = self._bet(t, session_id, game_type, game_id, stake)
@@ -423,6 +429,8 @@ class PlayerSimulation:
             "session_id": session_id, "device_id": self.devices[0], "ip_hash": self.ip_hash,
         })
         t += self.rng.randint(30, 180) * 1000
+        if self._sessions == 1:
+            yield from self._consent(t)
         until = None if p.exclusion_until_ms is None else format_rfc3339(p.exclusion_until_ms)
         self.exclusion_ms = t
         yield self._event(t, "self_exclusion", {"until": until})
@@ -463,6 +471,7 @@ class PlayerSimulation:
         self._sessions = 1
         yield self._event(t, "session_start", {"session_id": session_id, "device_id": ring_device,
                                                "ip_hash": f"ip-ring-{self.seed}-{p.fraud_ring}"})
+        yield from self._consent(t + 1000)
         approved: list[tuple[int, str, float]] = []
         cards = [f"i-{self.seed}-{p.index}-{k}" for k in range(rng.randint(2, 4))]
         for k, card in enumerate(cards):
@@ -528,7 +537,7 @@ class PlayerSimulation:
                     "amount": amount, "currency": p.jurisdiction.currency, "reference": deposit_id,
                 }, channel=False))
         if rng.random() < 0.6:
-            at = approved[0][0] + int(rng.uniform(4, 20) * DAY_MS)
+            at = approved[0][0] + int(rng.uniform(2, 12) * DAY_MS)
             if at < self.end_ms:
                 self.fraud_confirmed_ms = at
             self._later(self._event(at, "fraud_confirmed", {"case_id": f"case-{self._prefix}f"},

@@ -224,6 +224,7 @@ def _read_parquet_batches(path: Path, start: int, batch_size: int) -> Iterator[l
         if not groups:
             return
         skip = start - position
+        pending: list[Record] = []
         for arrow_batch in log.iter_batches(
             batch_size=batch_size, row_groups=groups, columns=[VALUE_COLUMN]
         ):
@@ -231,9 +232,11 @@ def _read_parquet_batches(path: Path, start: int, batch_size: int) -> Iterator[l
             if skip:
                 dropped = min(skip, len(values))
                 values, skip, position = values[dropped:], skip - dropped, position + dropped
-            if values:
-                yield _parquet_records(position, values)
-                position += len(values)
+            records = _parquet_records(position, values)
+            position += len(values)
+            pending = yield from _full_batches(pending, records, batch_size)
+        if pending:
+            yield pending
     finally:
         log.close()
 
@@ -293,7 +296,9 @@ class LogWriter:
             self._jsonl = self.path.open("wb", buffering=1024 * 1024)
         else:
             schema = pa.schema([(VALUE_COLUMN, pa.binary())])
-            self._parquet = pq.ParquetWriter(self.path, schema, compression="zstd")
+            self._parquet = pq.ParquetWriter(
+                self.path, schema, compression="zstd", use_dictionary=False
+            )
         return self
 
     def __exit__(

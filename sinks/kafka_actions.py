@@ -80,6 +80,73 @@ class DeliveryCounters:
         return self.sent - self.delivered - self.failed
 
 
+class DeliveryLedger:
+    """What became of every message handed to the client: the delivery callbacks' state.
+
+    Kept apart from `ActionProducer` so the client's callbacks do not hold the
+    producer itself: dropping an `ActionProducer` frees its client at once.
+    """
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self.delivered = 0
+        self.failed = 0
+        self.last_latency_s: float | None = None
+        self.failures: list[DeliveryFailure] = []
+        self.fatal: str | None = None
+        self.last_client_error: str | None = None
+        self.in_flight: Counter[str] = Counter()
+
+    def on_send(self, topic: str) -> None:
+        """Count a message the client accepted."""
+        self.sent += 1
+        self.in_flight[topic] += 1
+
+    def on_delivery(
+        self, err: confluent_kafka.KafkaError | None, msg: confluent_kafka.Message
+    ) -> None:
+        """Record one delivery report (librdkafka calls this from `poll`/`flush`)."""
+        topic = msg.topic() or ""
+        self.in_flight[topic] -= 1
+        if self.in_flight[topic] <= 0:
+            del self.in_flight[topic]
+        if err is None:
+            self.delivered += 1
+            self.last_latency_s = msg.latency()
+            return
+        self.failed += 1
+        if len(self.failures) < _KEPT_FAILURES:
+            self.failures.append(DeliveryFailure(topic, msg.key() or b"", err.str()))
+
+    def on_error(self, err: confluent_kafka.KafkaError) -> None:
+        """Record a client-level error; only fatal ones fail the producer."""
+        # Transient errors (brokers down) are retried by librdkafka until
+        # message.timeout.ms; fatal ones end the idempotent producer for good.
+        self.last_client_error = err.str()
+        if err.fatal() and self.fatal is None:
+            self.fatal = err.str()
+
+    def raise_if_failed(self) -> None:
+        """Raise `ActionDeliveryError` if any delivery failed or the client died.
+
+        Raises:
+            ActionDeliveryError: naming the first failed message's topic, key and error.
+
+        """
+        if self.failures:
+            more = f" (and {self.failed - 1} more)" if self.failed > 1 else ""
+            message = f"delivery failed: {self.failures[0]}{more}"
+            raise ActionDeliveryError(message, self.failures)
+        if self.fatal is not None:
+            raise ActionDeliveryError(f"Kafka producer hit a fatal error: {self.fatal}")
+
+    def client_error_note(self) -> str:
+        """Return `; last client error: ...` for error messages, or nothing."""
+        if self.last_client_error is None:
+            return ""
+        return f"; last client error: {self.last_client_error}"
+
+
 class ActionProducer:
     """An idempotent, `acks=all` Kafka producer that checks every delivery.
 
@@ -102,17 +169,11 @@ class ActionProducer:
     ) -> None:
         _check_guarantees(config)
         self.queue_full_timeout_s = queue_full_timeout_s
-        self._sent = 0
-        self._delivered = 0
-        self._failed = 0
-        self._last_latency_s: float | None = None
-        self._failures: list[DeliveryFailure] = []
-        self._fatal: str | None = None
-        self._last_client_error: str | None = None
-        self._in_flight: Counter[str] = Counter()
+        self._ledger = DeliveryLedger()
         self._producer = confluent_kafka.Producer(
-            {**config, "enable.idempotence": "true", "acks": "all", "error_cb": self._on_error}
-        )
+            {**config, "enable.idempotence": "true", "acks": "all",
+             "error_cb": self._ledger.on_error}
+        )  # fmt: skip
 
     @classmethod
     def from_settings(
@@ -137,19 +198,18 @@ class ActionProducer:
                 (e.g. too large), or the local queue stayed full past the timeout.
 
         """
-        self._raise_if_failed()
+        self._ledger.raise_if_failed()
         deadline = time.monotonic() + self.queue_full_timeout_s
         while not self._produce(topic, key, value, headers):
             if time.monotonic() >= deadline:
                 raise ActionDeliveryError(
                     f"local queue full for {self.queue_full_timeout_s} s: cannot send to "
-                    f"topic {topic!r}, key {key[:64]!r}{self._client_error_note()}"
+                    f"topic {topic!r}, key {key[:64]!r}{self._ledger.client_error_note()}"
                 )
             # Back-pressure: serving delivery reports is what frees room in the queue.
             self._producer.poll(0.1)
-            self._raise_if_failed()
-        self._sent += 1
-        self._in_flight[topic] += 1
+            self._ledger.raise_if_failed()
+        self._ledger.on_send(topic)
         self._producer.poll(0)
 
     def _produce(
@@ -157,7 +217,11 @@ class ActionProducer:
     ) -> bool:
         try:
             self._producer.produce(
-                topic, value=value, key=key, headers=list(headers), on_delivery=self._on_delivery
+                topic,
+                value=value,
+                key=key,
+                headers=list(headers),
+                on_delivery=self._ledger.on_delivery,
             )
         except BufferError:
             return False
@@ -181,7 +245,7 @@ class ActionProducer:
 
         """
         served = self._producer.poll(timeout_s)
-        self._raise_if_failed()
+        self._ledger.raise_if_failed()
         return served
 
     def flush(self, timeout_s: float) -> None:
@@ -196,53 +260,20 @@ class ActionProducer:
 
         """
         self._producer.flush(timeout_s)
-        self._raise_if_failed()
-        if self._in_flight.total():
-            waiting = ", ".join(f"{topic}: {n}" for topic, n in sorted(self._in_flight.items()))
+        self._ledger.raise_if_failed()
+        in_flight = self._ledger.in_flight
+        if in_flight.total():
+            waiting = ", ".join(f"{topic}: {n}" for topic, n in sorted(in_flight.items()))
             raise ActionDeliveryError(
-                f"{self._in_flight.total()} message(s) not delivered within {timeout_s} s "
-                f"({waiting}){self._client_error_note()}"
+                f"{in_flight.total()} message(s) not delivered within {timeout_s} s "
+                f"({waiting}){self._ledger.client_error_note()}"
             )
 
     @property
     def counters(self) -> DeliveryCounters:
         """Sent, delivered and failed counts and the last delivery latency."""
-        return DeliveryCounters(self._sent, self._delivered, self._failed, self._last_latency_s)
-
-    def _on_delivery(
-        self, err: confluent_kafka.KafkaError | None, msg: confluent_kafka.Message
-    ) -> None:
-        topic = msg.topic() or ""
-        self._in_flight[topic] -= 1
-        if self._in_flight[topic] <= 0:
-            del self._in_flight[topic]
-        if err is None:
-            self._delivered += 1
-            self._last_latency_s = msg.latency()
-            return
-        self._failed += 1
-        if len(self._failures) < _KEPT_FAILURES:
-            self._failures.append(DeliveryFailure(topic, msg.key() or b"", err.str()))
-
-    def _on_error(self, err: confluent_kafka.KafkaError) -> None:
-        # Transient errors (brokers down) are retried by librdkafka until
-        # message.timeout.ms; fatal ones end the idempotent producer for good.
-        self._last_client_error = err.str()
-        if err.fatal() and self._fatal is None:
-            self._fatal = err.str()
-
-    def _raise_if_failed(self) -> None:
-        if self._failures:
-            first = self._failures[0]
-            more = f" (and {self._failed - 1} more)" if self._failed > 1 else ""
-            raise ActionDeliveryError(f"delivery failed: {first}{more}", self._failures)
-        if self._fatal is not None:
-            raise ActionDeliveryError(f"Kafka producer hit a fatal error: {self._fatal}")
-
-    def _client_error_note(self) -> str:
-        if self._last_client_error is None:
-            return ""
-        return f"; last client error: {self._last_client_error}"
+        ledger = self._ledger
+        return DeliveryCounters(ledger.sent, ledger.delivered, ledger.failed, ledger.last_latency_s)
 
     def __enter__(self) -> ActionProducer:
         return self

@@ -14,6 +14,7 @@ Example:
     0.7
     >>> policy.policy_version.startswith(policy.version + "+")
     True
+
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 import config
 from config.settings import ConfigError
+from operators.features import FEATURE_INDEX
 
 DEFAULT_POLICY_FILE = Path(config.__file__).with_name("policy.toml")
 
@@ -137,8 +139,6 @@ class PolicyRules(_Section):
 
     @model_validator(mode="after")
     def _markers_are_features(self) -> PolicyRules:
-        from operators.features import FEATURE_INDEX
-
         unknown = sorted(set(self.markers) - set(FEATURE_INDEX))
         if unknown:
             raise ValueError(f"markers name unknown features: {', '.join(unknown)}")
@@ -208,6 +208,7 @@ def load_policy(path: Path | None = None) -> PolicySettings:
 
     Raises:
         ConfigError: naming the file and the dotted field that failed.
+
     """
     source = path or DEFAULT_POLICY_FILE
     try:

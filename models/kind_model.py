@@ -1,0 +1,192 @@
+"""One model kind (`churn`, `risk` or `fraud`): its rule, its champion and its challenger.
+
+A `Contender` is one learned model in one role with its warm-up counters, its
+version and its progressive validation. `KindModel` combines a contender's
+learned score with the kind's marker rule:
+
+- cold (fewer than `min_labels` labels or `min_positives` positives learned): the
+  rule score alone, version `...-rules`;
+- warm risk: `max(rule, learned)`: the markers of harm are always a floor;
+- warm churn and fraud: `learned_weight * learned + (1 - learned_weight) * rule`.
+
+Reasons come from the part that weighs most first (rule markers, or the learned
+model's inputs with the largest positive contributions), then the other part,
+without repeats, at most `max_reasons`. The challenger is combined the same way
+with the same rule, so champion and challenger differ only in their learner; it
+is scored and validated but never drives a decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from models.inputs import INPUTS
+from models.linear import Learner
+from models.rules import RULES
+from models.settings import KindSettings, LearnerSettings, ModelSettings
+from models.validation import HourlyValidation, MetricRow
+from models.versioning import config_hash, version_string
+from operators.outputs import LabelledExample, Score
+
+CHAMPION, CHALLENGER = "champion", "challenger"
+
+
+class Contender:
+    """A learned model of one kind in one role: learner, label counts, version, validation.
+
+    Args:
+        kind: the model kind.
+        role: `champion` or `challenger`.
+        learner: the learner's settings.
+        settings: all model settings (for the kind's warm-up and the seed).
+        digest: the configuration hash that goes into the version.
+
+    """
+
+    def __init__(self, kind: str, role: str, learner: LearnerSettings, settings: ModelSettings,
+                 digest: str) -> None:
+        ks = settings.kind(kind)
+        self.kind = kind
+        self.role = role
+        self.digest = digest
+        self.min_labels = ks.min_labels
+        self.min_positives = ks.min_positives
+        self.learner = Learner(INPUTS[kind].names, learner, settings.seed)
+        self.positives = 0
+        self.validation = HourlyValidation(kind, role, ks.threshold, settings.drift_delta)
+        self.version = self._version()
+
+    @property
+    def n_learned(self) -> int:
+        """Labels learned so far."""
+        return self.learner.n_learned
+
+    @property
+    def warm(self) -> bool:
+        """Whether the learned model has seen enough labels and positives to be used."""
+        return self.learner.n_learned >= self.min_labels and self.positives >= self.min_positives
+
+    def _version(self) -> str:
+        return version_string(self.kind, self.role, self.digest, self.warm, self.n_learned)
+
+    def adopt(self, other: Contender) -> None:
+        """Take over the learned state of `other` (same configuration), e.g. from an export."""
+        self.learner = other.learner
+        self.positives = other.positives
+        self.version = self._version()
+
+    def learn(self, values: Sequence[float], label: int) -> None:
+        """Learn one label and refresh the version."""
+        self.learner.learn(values, label)
+        self.positives += 1 if label else 0
+        self.version = self._version()
+
+
+class KindModel:
+    """The rule, champion and optional challenger of one model kind.
+
+    Args:
+        kind: `churn`, `risk` or `fraud`.
+        settings: all model settings.
+
+    """
+
+    def __init__(self, kind: str, settings: ModelSettings) -> None:
+        ks = settings.kind(kind)
+        self.kind = kind
+        self.inputs = INPUTS[kind]
+        self.rule = RULES[kind](**ks.rule)
+        self.learned_weight = ks.learned_weight
+        self.max_reasons = settings.max_reasons
+        self.champion = Contender(kind, CHAMPION, ks.champion, settings,
+                                  kind_config_hash(kind, settings, ks.champion))
+        self.challenger: Contender | None = None
+        if settings.challengers and ks.challenger is not None:
+            self.challenger = Contender(kind, CHALLENGER, ks.challenger, settings,
+                                        kind_config_hash(kind, settings, ks.challenger))
+
+    def contenders(self) -> list[Contender]:
+        """Return the champion, then the challenger if there is one."""
+        return [self.champion] if self.challenger is None else [self.champion, self.challenger]
+
+    def score(self, features: Sequence[float], trigger: str,
+              anomaly: float = 0.0) -> tuple[Score, Score | None]:
+        """Return the champion's score and the challenger's (or None); changes nothing."""
+        rule = self.rule.score(features, trigger, anomaly)
+        values = self.inputs.extract(features)
+        champion = self._final(self.champion, rule, values, False)[0]
+        if self.challenger is None:
+            return champion, None
+        return champion, self._final(self.challenger, rule, values, False)[0]
+
+    def learn(self, example: LabelledExample, hour_ms: int, anomaly: float) -> list[MetricRow]:
+        """Score the example with each contender as it is, record that, then learn it."""
+        rule = self.rule.score(example.features, "", anomaly)
+        values = self.inputs.extract(example.features)
+        rows: list[MetricRow] = []
+        for contender in self.contenders():
+            score, learned = self._final(contender, rule, values, True)
+            rows += contender.validation.add(hour_ms, example.label, score.value, learned,
+                                             contender.version)
+            contender.learn(values, example.label)
+        return rows
+
+    def close_hour(self) -> list[MetricRow]:
+        """Return the metric rows of the open hour of every contender."""
+        rows: list[MetricRow] = []
+        for contender in self.contenders():
+            rows += contender.validation.close(contender.version)
+        return rows
+
+    def _final(self, contender: Contender, rule: tuple[float, tuple[str, ...]],
+               values: list[float], with_learned: bool) -> tuple[Score, float]:
+        """Return the contender's final score and its learned part alone.
+
+        A cold contender's learned part is only computed `with_learned` (validation).
+        """
+        rule_value, rule_reasons = rule
+        if not contender.warm:
+            learned = contender.learner.predict(values, 1)[0] if with_learned else 0.5
+            return Score(rule_value, contender.version, rule_reasons[:self.max_reasons]), learned
+        learned, learned_reasons = contender.learner.predict(values, self.max_reasons)
+        if self.kind == "risk":
+            value = max(rule_value, learned)
+            learned_first = learned > rule_value
+        else:
+            w = self.learned_weight
+            value = w * learned + (1.0 - w) * rule_value
+            learned_first = w * learned >= (1.0 - w) * rule_value
+        first, second = ((learned_reasons, rule_reasons) if learned_first
+                         else (rule_reasons, learned_reasons))
+        return Score(value, contender.version, _merge(first, second, self.max_reasons)), learned
+
+
+def _merge(first: tuple[str, ...], second: tuple[str, ...], limit: int) -> tuple[str, ...]:
+    if not second:
+        return first[:limit]
+    out = list(first[:limit])
+    for reason in second:
+        if len(out) >= limit:
+            break
+        if reason not in out:
+            out.append(reason)
+    return tuple(out)
+
+
+def kind_config_hash(kind: str, settings: ModelSettings, learner: LearnerSettings) -> str:
+    """Return the configuration hash of one contender (see `models.versioning`)."""
+    ks: KindSettings = settings.kind(kind)
+    config: dict[str, object] = {
+        "kind": kind,
+        "inputs": INPUTS[kind].describe(),
+        "rule": RULES[kind](**ks.rule)._get_params(),
+        "learner": learner.model_dump(),
+        "min_labels": ks.min_labels,
+        "min_positives": ks.min_positives,
+        "learned_weight": ks.learned_weight,
+        "seed": settings.seed,
+    }
+    if kind == "fraud":
+        config["anomaly"] = [settings.anomaly_trees, settings.anomaly_height,
+                             settings.anomaly_window, list(settings.anomaly_triggers)]
+    return config_hash(config)

@@ -1,0 +1,139 @@
+"""Learned models: River pipelines, and a plain-Python fast path for scoring the linear ones.
+
+`build_learner` makes the River estimator a `LearnerSettings` describes: either
+`StandardScaler | LogisticRegression` or a `HoeffdingAdaptiveTreeClassifier`.
+`Learner` wraps it with the inputs' names and scores it. For the logistic
+pipeline, scoring does not go through River's dict machinery: after each
+`learn_one` the scaler's means and variances and the weights are copied into
+flat lists (`LinearCoefficients`), and `predict` computes the same logistic in a
+few float operations per input; a test checks it against `predict_proba_one`
+to 1e-12. Reasons are the inputs with the largest positive contributions
+(weight x standardised value).
+
+Example:
+    >>> from models.settings import LearnerSettings
+    >>> learner = Learner(("a", "b"), LearnerSettings(), seed=1)
+    >>> learner.learn([2.0, 0.0], 1)
+    >>> learner.learn([0.0, 1.0], 0)
+    >>> p, reasons = learner.predict([2.0, 0.0], 2)
+    >>> p > 0.5, "a" in reasons
+    (True, True)
+
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from river import compose, linear_model, optim, preprocessing, tree
+
+from models.settings import LearnerSettings
+
+
+def build_learner(settings: LearnerSettings, seed: int) -> Any:
+    """Return the River estimator `settings` describes, seeded with `seed` where it is random."""
+    if settings.model == "tree":
+        return tree.HoeffdingAdaptiveTreeClassifier(grace_period=settings.grace_period, seed=seed)
+    optimizer: optim.base.Optimizer
+    if settings.optimizer == "adagrad":
+        optimizer = optim.AdaGrad(settings.learning_rate)
+    elif settings.optimizer == "adam":
+        optimizer = optim.Adam(settings.learning_rate)
+    else:
+        optimizer = optim.SGD(settings.learning_rate)
+    return compose.Pipeline(
+        preprocessing.StandardScaler(),
+        linear_model.LogisticRegression(
+            optimizer=optimizer, l2=settings.l2, intercept_lr=settings.intercept_lr
+        ),
+    )
+
+
+def sigmoid(z: float) -> float:
+    """River's logistic (`river.utils.math.sigmoid`): clamped to 0 and 1 beyond |z| > 30."""
+    if z < -30:
+        return 0.0
+    if z > 30:
+        return 1.0
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+class LinearCoefficients:
+    """Flat copies of a `StandardScaler | LogisticRegression` pipeline's state, input order.
+
+    `predict` reproduces River's arithmetic: z_j = (x_j - mean_j) / sqrt(var_j), or 0
+    where the variance is 0; p = sigmoid(intercept + sum_j w_j z_j).
+    """
+
+    __slots__ = ("intercept", "means", "stds", "weights")
+
+    def __init__(self, pipeline: compose.Pipeline, names: Sequence[str]) -> None:
+        scaler = pipeline.steps["StandardScaler"]
+        lr = pipeline.steps["LogisticRegression"]
+        weights = lr.weights
+        self.means = [float(scaler.means.get(n, 0.0)) for n in names]
+        self.stds = [float(scaler.vars.get(n, 0.0)) ** 0.5 for n in names]
+        self.weights = [float(weights.get(n, 0.0)) for n in names]
+        self.intercept = float(lr.intercept)
+
+    def contributions(self, values: Sequence[float]) -> list[float]:
+        """Return w_j * z_j for each input."""
+        return [
+            w * (x - m) / s if s else 0.0
+            for x, m, s, w in zip(values, self.means, self.stds, self.weights, strict=True)
+        ]
+
+    def predict(self, values: Sequence[float]) -> tuple[float, list[float]]:
+        """Return the probability of the positive class and the contributions."""
+        parts = self.contributions(values)
+        return sigmoid(self.intercept + sum(parts)), parts
+
+
+class Learner:
+    """One learned model over named inputs: learn, predict and explain.
+
+    Args:
+        names: the input names, in the order `learn` and `predict` get their values.
+        settings: which River model and its hyperparameters.
+        seed: seed of anything random in the model.
+
+    """
+
+    def __init__(self, names: Sequence[str], settings: LearnerSettings, seed: int) -> None:
+        self.names = tuple(names)
+        self.settings = settings
+        self.seed = seed
+        self.model = build_learner(settings, seed)
+        self.linear = settings.model == "logistic"
+        self.coefficients: LinearCoefficients | None = None
+        self.n_learned = 0
+
+    def learn(self, values: Sequence[float], label: int) -> None:
+        """Learn one labelled example (values in input order)."""
+        self.model.learn_one(dict(zip(self.names, values, strict=True)), bool(label))
+        self.n_learned += 1
+        if self.linear:
+            self.coefficients = LinearCoefficients(self.model, self.names)
+
+    def predict(self, values: Sequence[float], max_reasons: int) -> tuple[float, tuple[str, ...]]:
+        """Return P(label = 1) and up to `max_reasons` inputs that pushed it up.
+
+        Pure: the River model is not touched before it has learned anything (River's
+        scalers would otherwise add empty entries for unseen inputs), and never updated.
+        """
+        if self.n_learned == 0:
+            return 0.5, ()
+        if self.coefficients is not None:
+            p, parts = self.coefficients.predict(values)
+            top = heapq.nlargest(max_reasons, zip(parts, range(len(parts)), strict=True))
+            return p, tuple(self.names[j] for c, j in top if c > 0.0)
+        proba = self.model.predict_proba_one(dict(zip(self.names, values, strict=True)))
+        return float(proba.get(True, 0.0)), ()
+
+    def river_proba(self, values: Sequence[float]) -> float:
+        """Return River's own `predict_proba_one` (for checking the fast path; slower)."""
+        proba = self.model.predict_proba_one(dict(zip(self.names, values, strict=True)))
+        return float(proba.get(True, 0.0))

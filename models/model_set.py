@@ -1,0 +1,155 @@
+"""The online models of Pitboss: one global model per kind, scored and learned in event order.
+
+`ModelSet` is what the dataflow's single `models` step holds. For each
+`ScoringPoint` it returns a `ScoredPoint` with the `churn`, `risk` and `fraud`
+champion scores (and the challengers' in shadow); `observe` then lets the
+unsupervised wallet anomaly detector learn from wallet-event points; `learn`
+takes a `LabelledExample` through progressive validation (scored first, then
+learned) and returns the metric rows of hours that closed and any drift rows.
+The whole object pickles: it is dataflow state, snapshotted for recovery. The
+same sequence of calls always gives the same floats (seeded, no wall clock).
+
+Example:
+    >>> from operators.features import FEATURE_NAMES
+    >>> from operators.outputs import ScoringPoint
+    >>> models = ModelSet(ModelSettings())
+    >>> point = ScoringPoint("p1", 0, "session_end", "e1", "UK", (0.0,) * len(FEATURE_NAMES))
+    >>> scored = models.score(point)
+    >>> sorted(scored.scores), scored.scores["risk"].model_version.endswith("-rules")
+    (['churn', 'fraud', 'risk'], True)
+
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from models.anomaly import WalletAnomaly
+from models.inputs import WALLET_INPUTS
+from models.kind_model import KindModel
+from models.settings import KINDS, ModelSettings
+from models.validation import MetricRow, hour_of
+from operators.features import FEATURE_INDEX, FEATURE_NAMES
+from operators.outputs import LabelledExample, Score, ScoredPoint, ScoringPoint
+
+N_FEATURES = len(FEATURE_NAMES)
+_WALLET_ACTIVITY = tuple(FEATURE_INDEX[name] for name in (
+    "deposits_24h", "declined_deposits_24h", "withdrawals_requested_24h", "bonus_claims_24h"))
+
+
+class ModelSet:
+    """Churn, risk and fraud models, the wallet anomaly detector, and the event-time hour.
+
+    Args:
+        settings: the `[models]` configuration.
+
+    """
+
+    def __init__(self, settings: ModelSettings) -> None:
+        self.settings = settings
+        self.models: dict[str, KindModel] = {kind: KindModel(kind, settings) for kind in KINDS}
+        self.anomaly = WalletAnomaly(settings.anomaly_trees, settings.anomaly_height,
+                                     settings.anomaly_window, settings.seed)
+        self.anomaly_triggers = frozenset(settings.anomaly_triggers)
+        self.hour_ms: int | None = None
+
+    def score(self, point: ScoringPoint) -> ScoredPoint:
+        """Score a point with every kind's champion and challenger; changes no model.
+
+        The wallet anomaly score is computed only for players with wallet activity
+        (a deposit, declined deposit, withdrawal request or bonus claim) in the last
+        24 hours; for the others it is 0.
+
+        Raises:
+            ValueError: the point's features are not a full `FEATURE_NAMES` row.
+
+        """
+        features = _checked(point.features)
+        anomaly = self.anomaly_score(features)
+        scores: dict[str, Score] = {}
+        challengers: dict[str, Score] = {}
+        for kind, model in self.models.items():
+            champion, challenger = model.score(features, point.trigger,
+                                               anomaly if kind == "fraud" else 0.0)
+            scores[kind] = champion
+            if challenger is not None:
+                challengers[kind] = challenger
+        return ScoredPoint(point, scores, challengers)
+
+    def anomaly_score(self, features: tuple[float, ...]) -> float:
+        """Return the wallet anomaly score of a feature row (0 without recent wallet activity)."""
+        if not any(features[i] > 0.0 for i in _WALLET_ACTIVITY):
+            return 0.0
+        return self.anomaly.score(WALLET_INPUTS.extract(features))
+
+    def observe(self, point: ScoringPoint) -> None:
+        """Let the wallet anomaly detector learn from a point triggered by a wallet event."""
+        if point.trigger in self.anomaly_triggers:
+            self.anomaly.learn(WALLET_INPUTS.extract(_checked(point.features)))
+
+    def learn(self, example: LabelledExample) -> list[MetricRow]:
+        """Score a label with the models as they are, then learn it.
+
+        The label counts in the open hour of event time: the hour of `label_ts_ms`, or
+        the latest hour already reached if the label is older (a closed hour is not
+        reopened).
+
+        Returns:
+            Rows of hours that `label_ts_ms` closed, then any `drift_detected` rows.
+
+        Raises:
+            ValueError: an unknown kind, or features that are not a full row.
+
+        """
+        model = self.models.get(example.kind)
+        if model is None:
+            raise ValueError(f"labelled example of unknown kind {example.kind!r}")
+        features = _checked(example.features)
+        rows = self.advance(example.label_ts_ms)
+        hour = self.hour_ms if self.hour_ms is not None else hour_of(example.label_ts_ms)
+        anomaly = self.anomaly_score(features) if example.kind == "fraud" else 0.0
+        rows += model.learn(example, hour, anomaly)
+        return rows
+
+    def advance(self, ts_ms: int) -> list[MetricRow]:
+        """Move event time to `ts_ms`; return the rows of the hour it closed, if any."""
+        hour = hour_of(ts_ms)
+        if self.hour_ms is not None and hour <= self.hour_ms:
+            return []
+        rows = self._close_hour() if self.hour_ms is not None else []
+        self.hour_ms = hour
+        return rows
+
+    def close(self) -> list[MetricRow]:
+        """End of input: return the open hour's rows."""
+        return self._close_hour()
+
+    def _close_hour(self) -> list[MetricRow]:
+        rows: list[MetricRow] = []
+        for model in self.models.values():
+            rows += model.close_hour()
+        return rows
+
+    def versions(self) -> dict[str, dict[str, str]]:
+        """Return each kind's current model version per role."""
+        return {kind: {c.role: c.version for c in model.contenders()}
+                for kind, model in self.models.items()}
+
+    def export(self, directory: Path) -> None:
+        """Save the models under `directory` (a pickle per kind and `manifest.json`)."""
+        from models.storage import export_models
+
+        export_models(self, directory)
+
+    @classmethod
+    def load(cls, directory: Path, settings: ModelSettings) -> ModelSet:
+        """Warm-start from models exported to `directory` (see `models.storage.load_models`)."""
+        from models.storage import load_models
+
+        return load_models(directory, settings)
+
+
+def _checked(features: tuple[float, ...]) -> tuple[float, ...]:
+    if len(features) != N_FEATURES:
+        raise ValueError(f"expected {N_FEATURES} features, got {len(features)}")
+    return features

@@ -1,0 +1,107 @@
+"""Configuration of the online models: the `[models]` section, frozen and validated once.
+
+One `KindSettings` per model kind (`churn`, `risk`, `fraud`) holds the decision
+threshold used for precision and recall, the warm-up rule (`min_labels`,
+`min_positives`), how the learned score is combined with the rule score, the
+champion's and the optional challenger's learner, and overrides of the rule's
+marker thresholds (keyword arguments of the classes in `models.rules`).
+
+Example:
+    >>> s = ModelSettings()
+    >>> s.risk.threshold, s.risk.champion.model, s.churn_horizon_s // 86_400
+    (0.5, 'logistic', 14)
+    >>> ModelSettings(risk={"rule": {"no_such_threshold": 1.0}})
+    Traceback (most recent call last):
+    ...
+    pydantic_core._pydantic_core.ValidationError: 1 validation error for ModelSettings
+    ...
+
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+KINDS: tuple[str, ...] = ("churn", "risk", "fraud")
+DAY_S = 86_400
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LearnerSettings(_Section):
+    """One learned model: `StandardScaler | LogisticRegression`, or a Hoeffding adaptive tree.
+
+    `logistic` is scored through a plain-Python fast path (see `models.linear`);
+    `tree` (`tree.HoeffdingAdaptiveTreeClassifier`) goes through River and is
+    several times slower to score.
+    """
+
+    model: Literal["logistic", "tree"] = "logistic"
+    optimizer: Literal["sgd", "adagrad", "adam"] = "sgd"
+    learning_rate: float = Field(0.05, gt=0)
+    l2: float = Field(1e-4, ge=0)
+    intercept_lr: float = Field(0.05, ge=0)
+    grace_period: int = Field(200, gt=0)
+    """Tree only: labels a leaf sees between split attempts."""
+
+
+class KindSettings(_Section):
+    """One model kind: threshold, warm-up, blending, learners and rule overrides."""
+
+    threshold: float = Field(0.5, gt=0, lt=1)
+    """Decision threshold: a score at or above it is a positive for precision and recall."""
+    min_labels: int = Field(200, ge=0)
+    min_positives: int = Field(20, ge=0)
+    learned_weight: float = Field(1.0, ge=0, le=1)
+    """Churn and fraud once warm: w * learned + (1 - w) * rule. Risk is max(rule, learned)."""
+    champion: LearnerSettings = LearnerSettings()
+    challenger: LearnerSettings | None = LearnerSettings(optimizer="adagrad", learning_rate=0.1)
+    rule: dict[str, float] = Field(default_factory=dict)
+    """Overrides of the rule's constructor arguments (marker thresholds), by name."""
+
+
+class ModelSettings(_Section):
+    """The `[models]` section: per-kind settings, label horizons, seed, anomaly detector, drift."""
+
+    churn: KindSettings = KindSettings(threshold=0.5, learned_weight=0.8)
+    risk: KindSettings = KindSettings(threshold=0.5)
+    fraud: KindSettings = KindSettings(threshold=0.5, min_labels=100, min_positives=10,
+                                       learned_weight=0.6)
+    churn_horizon_s: int = Field(14 * DAY_S, gt=0)
+    """A scoring point followed by no activity for this long is a churn positive."""
+    negative_horizon_s: int = Field(30 * DAY_S, gt=0)
+    """Risk and fraud: a scored player with no positive label after this long is a negative."""
+    challengers: bool = True
+    """Run the configured challengers in shadow; off: no challenger anywhere."""
+    seed: int = 42
+    max_reasons: int = Field(3, ge=1, le=10)
+    anomaly_trees: int = Field(10, ge=1)
+    anomaly_height: int = Field(8, ge=1, le=16)
+    anomaly_window: int = Field(250, ge=2)
+    anomaly_triggers: tuple[str, ...] = ("deposit", "withdrawal", "bonus_claim")
+    """Triggers of the points the wallet anomaly detector learns from (`ModelSet.observe`)."""
+    drift_delta: float = Field(0.002, gt=0, lt=1)
+    """ADWIN's confidence: smaller detects fewer, surer drifts."""
+
+    def kind(self, kind: str) -> KindSettings:
+        """Return the settings of model kind `kind` (`churn`, `risk` or `fraud`)."""
+        if kind not in KINDS:
+            raise KeyError(f"unknown model kind {kind!r}")
+        settings: KindSettings = getattr(self, kind)
+        return settings
+
+    @model_validator(mode="after")
+    def _rule_overrides_exist(self) -> ModelSettings:
+        from models.rules import RULES
+
+        for kind in KINDS:
+            overrides = self.kind(kind).rule
+            try:
+                RULES[kind](**overrides)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{kind}.rule: {exc}") from exc
+        return self

@@ -1,0 +1,255 @@
+"""The compliance gate: the one choke point every decision passes, and the only maker of them.
+
+The engine proposes `Candidate`s; `ComplianceGate.check` turns each into a `Decision`
+with its status (`emitted`, `suppressed`, `holdout`, `shadow`, or an audit-only status
+such as `pending_review`) and, when held back, `suppressed_by` naming the rule. A
+`Decision` cannot be built anywhere else: its constructor requires a token private to
+this module, so there is no path from a candidate to an emitted action around the gate.
+
+Offers meet every rule in `OFFER_RULES` order (the first that fails names the
+suppression); RG interventions never meet marketing rules, only the minimum gap;
+reviews meet the pending and gap rules. Then offers to holdout players are held back
+(`holdout`), and in shadow mode what would be emitted is recorded as `shadow`.
+The gate reads the player's state and never changes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import InitVar, dataclass, field
+
+from operators.policy.actions import FRAUD_REVIEW, RG_REVIEW, ActionRecord
+from operators.policy.audit import AuditRow
+from operators.policy.holdout import in_holdout
+from operators.policy.player_policy_state import UNKNOWN_CONSENT, PlayerPolicyState
+from operators.policy.settings import PolicyRules, PolicySettings
+
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+WEEK_MS = 7 * DAY_MS
+EMITTED, SUPPRESSED, HOLDOUT, SHADOW = "emitted", "suppressed", "holdout", "shadow"
+PENDING_REVIEW, APPROVED, DENIED = "pending_review", "approved", "denied"
+STATUSES = (EMITTED, SUPPRESSED, HOLDOUT, SHADOW, PENDING_REVIEW, APPROVED, DENIED)
+AUDIT_ONLY_STATUSES = (PENDING_REVIEW, APPROVED, DENIED)
+
+_GATE_TOKEN = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A decision the engine proposes, before the gate has ruled on it.
+
+    Args:
+        action: the action record it would emit.
+        features: the feature snapshot that led to it (for the audit row).
+        audit_status: for a status-change row that is recorded, never emitted
+            (`pending_review`, `approved`, `denied`); None for an action to emit.
+        reviewer: who gave the verdict, for verdict rows.
+
+    """
+
+    action: ActionRecord
+    features: dict[str, float]
+    audit_status: str | None = None
+    reviewer: str = ""
+
+
+@dataclass(slots=True)
+class Decision:
+    """A gated decision: the action record, its status and why it was held back, if it was.
+
+    Only `ComplianceGate.check` can build one. `emitted` is true exactly when the
+    record is to be written to its action topic.
+    """
+
+    action: ActionRecord
+    status: str
+    suppressed_by: str | None
+    features: dict[str, float] = field(default_factory=dict)
+    reviewer: str = ""
+    gate_token: InitVar[object] = None
+
+    def __post_init__(self, gate_token: object) -> None:
+        if gate_token is not _GATE_TOKEN:
+            raise TypeError("a Decision is made only by ComplianceGate.check")
+
+    @property
+    def emitted(self) -> bool:
+        """Whether the action record goes to its topic."""
+        return self.status == EMITTED
+
+    def as_audit_row(self) -> AuditRow:
+        """Return the decision's row of the `decisions` audit table."""
+        return AuditRow(self.action, self.status, self.suppressed_by or "", self.reviewer,
+                        self.features)
+
+
+def has_consent(player: PlayerPolicyState, features: dict[str, float], default: bool) -> bool:
+    """Return whether marketing consent holds: any refusal wins, then any consent, else default.
+
+    The latest `consent` event (in the state) and the feature snapshot both count.
+    """
+    seen = {player.consent, int(features.get("marketing_consent", UNKNOWN_CONSENT))}
+    if 0 in seen:
+        return False
+    if 1 in seen:
+        return True
+    return default
+
+
+Rule = Callable[[Candidate, PlayerPolicyState, PolicyRules], bool]
+
+
+def _self_excluded(c: Candidate, p: PlayerPolicyState, r: PolicyRules) -> bool:
+    return p.excluded_at(c.action.decided_at_ms) or c.features.get("self_excluded", 0.0) >= 1.0
+
+
+def _cool_off(c: Candidate, p: PlayerPolicyState, r: PolicyRules) -> bool:
+    return p.cool_off_until_ms > c.action.decided_at_ms
+
+
+def _no_consent(c: Candidate, p: PlayerPolicyState, r: PolicyRules) -> bool:
+    return not has_consent(p, c.features, r.offers.default_consent)
+
+
+def _rg_flagged(c: Candidate, p: PlayerPolicyState, r: PolicyRules) -> bool:
+    now = c.action.decided_at_ms
+    risky = c.action.scores.get("risk", 0.0) >= r.thresholds.offer_block_risk
+    return risky or p.offer_block_until_ms > now or p.open_review(
+        RG_REVIEW, now, int(r.gaps.review_expiry_days * DAY_MS)) is not None
+
+
+def _at_limit(c: Candidate, p: PlayerPolicyState, r: PolicyRules) -> bool:
+    f = c.features
+    return f.get("at_limit", 0.0) >= 1.0 or f.get("limit_headroom", 1.0) <= 0.0
+
+
+def _fraud_hold(c: Candidate, p: PlayerPolicyState, r: PolicyRules) -> bool:
+    now = c.action.decided_at_ms
+    return p.hold_until_ms > now or p.open_review(
+        FRAUD_REVIEW, now, int(r.gaps.review_expiry_days * DAY_MS)) is not None
+
+
+def _type_disabled(c: Candidate, p: PlayerPolicyState, r: PolicyRules) -> bool:
+    offer = c.action.offer
+    settings = r.offers.types.get(offer.type) if offer else None  # type: ignore[call-overload]
+    return settings is None or not settings.enabled
+
+
+def _pending_offer(c: Candidate, p: PlayerPolicyState, r: PolicyRules) -> bool:
+    since = c.action.decided_at_ms - int(r.gaps.offer_validity_days * DAY_MS)
+    return p.offers_since(since, c.action.action) > 0
+
+
+def _fatigued(c: Candidate, p: PlayerPolicyState, r: PolicyRules) -> bool:
+    return p.offers_since(c.action.decided_at_ms - WEEK_MS) >= r.caps.max_offers_per_7d
+
+
+OFFER_RULES: tuple[tuple[str, Rule], ...] = (
+    ("self_excluded", _self_excluded),
+    ("cool_off", _cool_off),
+    ("no_marketing_consent", _no_consent),
+    ("rg_offer_block", _rg_flagged),
+    ("at_limit", _at_limit),
+    ("fraud_hold", _fraud_hold),
+    ("jurisdiction_offer_disabled", _type_disabled),
+    ("pending_decision", _pending_offer),
+    ("offer_fatigue", _fatigued),
+)
+
+
+def _unknown_review(c: Candidate, p: PlayerPolicyState, r: PolicyRules) -> bool:
+    ref = c.action.review_decision_id
+    return ref is not None and p.review_by_id(ref) is None
+
+
+def _intervention_gap(c: Candidate, p: PlayerPolicyState, r: PolicyRules) -> bool:
+    if c.action.review_decision_id is not None:
+        return False  # a human approved it: no gap holds it back
+    gap = int(r.gaps.min_intervention_gap_hours * HOUR_MS)
+    return c.action.decided_at_ms - p.rg_last_ms < gap
+
+
+INTERVENTION_RULES: tuple[tuple[str, Rule], ...] = (
+    ("unknown_review", _unknown_review),
+    ("min_gap", _intervention_gap),
+)
+
+
+def _pending_review(c: Candidate, p: PlayerPolicyState, r: PolicyRules) -> bool:
+    expiry = int(r.gaps.review_expiry_days * DAY_MS)
+    return p.open_review(c.action.action, c.action.decided_at_ms, expiry) is not None
+
+
+def _review_gap(c: Candidate, p: PlayerPolicyState, r: PolicyRules) -> bool:
+    last = p.rg_review_last_ms if c.action.action == RG_REVIEW else p.fraud_review_last_ms
+    return c.action.decided_at_ms - last < int(r.gaps.review_min_gap_days * DAY_MS)
+
+
+def _in_force(c: Candidate, p: PlayerPolicyState, r: PolicyRules) -> bool:
+    until = p.cool_off_until_ms if c.action.action == RG_REVIEW else p.hold_until_ms
+    return until > c.action.decided_at_ms
+
+
+REVIEW_RULES: tuple[tuple[str, Rule], ...] = (
+    ("pending_decision", _pending_review),
+    ("min_gap", _review_gap),
+    ("already_in_force", _in_force),
+)
+VERDICT_RULES: tuple[tuple[str, Rule], ...] = (("unknown_review", _unknown_review),)
+RULES_BY_KIND = {"offer": OFFER_RULES, "intervention": INTERVENTION_RULES, "review": REVIEW_RULES}
+
+
+class ComplianceGate:
+    """Rule on candidates: which are emitted, and which are held back by which rule.
+
+    Args:
+        settings: the policy; rules are taken per the action's jurisdiction.
+
+    """
+
+    def __init__(self, settings: PolicySettings) -> None:
+        self.settings = settings
+
+    def check(self, candidate: Candidate, player: PlayerPolicyState) -> Decision:
+        """Return the decision for `candidate` given the player's state.
+
+        Args:
+            candidate: the proposed action (or audit-only status row).
+            player: the player's policy state, read only.
+
+        Returns:
+            The `Decision`, with `suppressed_by` set when status is `suppressed`.
+
+        """
+        action = candidate.action
+        rules = self.settings.rules_for(action.jurisdiction)
+        if candidate.audit_status is not None:
+            return self._decide(candidate, player, rules, VERDICT_RULES, candidate.audit_status)
+        decision = self._decide(candidate, player, rules, RULES_BY_KIND[action.kind], EMITTED)
+        if decision.status == EMITTED and action.kind == "offer" and in_holdout(
+            action.player_id, rules.rollout.holdout_share, rules.rollout.holdout_salt
+        ):
+            decision.status = HOLDOUT
+        if decision.status == EMITTED and rules.rollout.mode == "shadow":
+            decision.status = SHADOW
+        return decision
+
+    @staticmethod
+    def _decide(
+        candidate: Candidate,
+        player: PlayerPolicyState,
+        rules: PolicyRules,
+        checks: tuple[tuple[str, Rule], ...],
+        status: str,
+    ) -> Decision:
+        held_by = next((name for name, rule in checks if rule(candidate, player, rules)), None)
+        return Decision(
+            candidate.action,
+            SUPPRESSED if held_by else status,
+            held_by,
+            candidate.features,
+            candidate.reviewer,
+            gate_token=_GATE_TOKEN,
+        )
+

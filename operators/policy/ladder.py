@@ -1,0 +1,70 @@
+"""The intervention ladder: which RG intervention, if any, a player's indicators call for.
+
+Escalation is graduated (UK Gambling Commission customer-interaction requirement 9):
+the first intervention is the lowest rung; the next one is at most one rung above the
+last, and above it only when the indicators grew since then (risk up by
+`min_risk_increase`, or more harm markers met); and never above the rung the current
+risk reaches. A player with no intervention for `ladder_reset_days` starts over.
+
+Example:
+    >>> from operators.policy.settings import load_policy
+    >>> rules = load_policy()
+    >>> next_rung(rules, risk=0.95, markers=0, last_rung=-1, last_risk=0.0, last_markers=0)
+    0
+    >>> next_rung(rules, risk=0.95, markers=0, last_rung=0, last_risk=0.6, last_markers=0)
+    1
+    >>> next_rung(rules, risk=0.6, markers=0, last_rung=2, last_risk=0.75, last_markers=0)
+    1
+
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from operators.policy.settings import PolicyRules
+
+
+def reached_rung(rules: PolicyRules, risk: float) -> int:
+    """Return the highest rung whose `min_risk` the risk reaches, or -1 for none."""
+    reached = -1
+    for i, step in enumerate(rules.escalation):
+        if risk >= step.min_risk:
+            reached = i
+    return reached
+
+
+def markers_met(rules: PolicyRules, features: Mapping[str, float]) -> list[str]:
+    """Return the configured harm markers the features meet, in configuration order."""
+    return [name for name, level in rules.markers.items() if features.get(name, 0.0) >= level]
+
+
+def next_rung(
+    rules: PolicyRules,
+    risk: float,
+    markers: int,
+    last_rung: int,
+    last_risk: float,
+    last_markers: int,
+) -> int:
+    """Return the rung of the next intervention, or -1 when the risk reaches none.
+
+    Args:
+        rules: the rules in force.
+        risk: the current risk score.
+        markers: how many markers the current features meet.
+        last_rung: the rung of the last intervention (-1 none, or the ladder was reset).
+        last_risk: the risk score at the last intervention.
+        last_markers: the markers met at the last intervention.
+
+    Returns:
+        An index into `rules.escalation`, or -1.
+
+    """
+    reached = reached_rung(rules, risk)
+    if reached < 0:
+        return -1
+    if last_rung < 0:
+        return 0
+    grew = risk >= last_risk + rules.thresholds.min_risk_increase or markers > last_markers
+    return min(reached, last_rung + 1 if grew else last_rung)

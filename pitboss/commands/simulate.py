@@ -1,0 +1,90 @@
+"""`pitboss simulate`: write a recorded log of simulated players, and their ground truth.
+
+The log is what the Kafka topics would have carried (see docs/simulator.md), in
+JSONL or Parquet by the extension of `--out`; the same seed always writes the same
+bytes. The wall clock is read only to time the run and to warn when the simulated
+window reaches into the future, where the contract parser would reject events.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from operators.contract import parse_timestamp, wall_clock_ms
+from pitboss.app import app
+
+if TYPE_CHECKING:
+    from replay.simulator import SimulationSummary
+
+DEFAULT_START = "2026-01-05T00:00:00Z"
+_DAY_MS = 86_400_000
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Log to write: .jsonl or .parquet.")],
+    players: Annotated[int, typer.Option(min=1, help="Number of players.")] = 1000,
+    days: Annotated[int, typer.Option(min=1, help="Length of the simulated window in days.")] = 7,
+    seed: Annotated[int, typer.Option(help="Seed: the same seed writes the same bytes.")] = 1,
+    truth: Annotated[
+        Path | None,
+        typer.Option(help="Also write each player's ground truth: .json or .jsonl."),
+    ] = None,
+    start: Annotated[
+        str, typer.Option(help="Start of the window, RFC 3339 with offset (fixed default).")
+    ] = DEFAULT_START,
+) -> None:
+    """Simulate players (recreational, VIP, harmed, churning, fraud, self-excluding) into a log."""
+    from replay.recorded_log import log_format
+    from replay.simulator import simulate_to
+
+    console = Console(stderr=True)
+    start_ms = parse_timestamp(start)
+    if start_ms is None:
+        console.print(f"[red]--start {start!r} is not RFC 3339 with an offset[/red]")
+        raise typer.Exit(2)
+    try:
+        log_format(out)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    if start_ms + days * _DAY_MS > wall_clock_ms():
+        console.print("[yellow]warning:[/yellow] the window ends in the future; the contract "
+                      "parser will reject those events as future_timestamp")
+    began = time.perf_counter()
+    summary = simulate_to(out, players, days, seed, truth_path=truth, start_ms=start_ms)
+    _report(console, summary, time.perf_counter() - began, out, truth)
+
+
+def _report(
+    console: Console, summary: SimulationSummary, seconds: float, out: Path, truth: Path | None
+) -> None:
+    """Print the run's counts: archetypes, event types, faults injected, throughput."""
+    rate = summary.messages / seconds if seconds > 0 else float("inf")
+    console.print(
+        f"wrote {summary.messages:,} messages ({summary.events:,} events, "
+        f"{summary.bytes / 1e6:,.1f} MB of messages, {out.stat().st_size / 1e6:,.1f} MB on disk) "
+        f"for {summary.players:,} players over {summary.days} days to {out} "
+        f"in {seconds:.1f}s ({rate:,.0f} events/s)"
+    )
+    console.print(
+        f"injected: {summary.displaced:,} displaced <= 2 min, {summary.late:,} late 10-60 min, "
+        f"{summary.duplicates:,} duplicates, {summary.malformed:,} malformed"
+    )
+    table = Table("archetype", "players", "event type", "events")
+    archetypes = list(summary.by_archetype.items())
+    event_types = list(summary.by_event_type.items())
+    for row in range(max(len(archetypes), len(event_types))):
+        left = archetypes[row] if row < len(archetypes) else ("", "")
+        right = event_types[row] if row < len(event_types) else ("", "")
+        table.add_row(left[0], f"{left[1]:,}" if left[1] != "" else "",
+                      right[0], f"{right[1]:,}" if right[1] != "" else "")
+    console.print(table)
+    if truth is not None:
+        console.print(f"ground truth in {truth}")
