@@ -19,6 +19,7 @@ import argparse
 import random
 import time
 from collections.abc import Callable
+from typing import Any
 
 from models import ModelSet, ModelSettings
 from models.settings import KINDS
@@ -59,6 +60,11 @@ def synthetic_row(rng: random.Random, marked: bool) -> tuple[float, ...]:
     return tuple(row)
 
 
+def _each(call: Callable[[Any], object], items: list[Any]) -> None:
+    for item in items:
+        call(item)
+
+
 def _rate(n: int, run: Callable[[], None]) -> float:
     start = time.perf_counter()
     run()
@@ -97,20 +103,23 @@ def main() -> None:
     points = _points(rng, args.points)
 
     cold = ModelSet(settings)
-    print(f"cold  ModelSet.score: {_rate(len(points), lambda: [cold.score(p) for p in points]):>9,.0f}/s")
+    rate = _rate(len(points), lambda: _each(cold.score, points))
+    print(f"cold  ModelSet.score: {rate:>9,.0f}/s")
     models = ModelSet(settings)
     wallet = [p for p in points if p.trigger in settings.anomaly_triggers]
-    print(f"      ModelSet.observe: {_rate(len(wallet), lambda: [models.observe(p) for p in wallet]):>7,.0f}/s")
+    print(f"      ModelSet.observe: {_rate(len(wallet), lambda: _each(models.observe, wallet)):>7,.0f}/s")
     for kind in KINDS:
         examples = _examples(rng, kind, args.labels)
-        rate = _rate(len(examples), lambda ex=examples: [models.learn(e) for e in ex])
+        rate = _rate(len(examples), lambda ex=examples: _each(models.learn, ex))
         print(f"{kind:>5} ModelSet.learn: {rate:>9,.0f}/s  -> {models.versions()[kind]}")
     for kind in KINDS:
         model = models.models[kind]
         rows = [p.features for p in points]
-        rate = _rate(len(rows), lambda m=model, r=rows: [m.score(f, "hourly", 0.0) for f in r])
+        rate = _rate(len(rows), lambda m=model, r=rows: _each(
+            lambda f, m=m: m.score(f, "hourly", 0.0), r))
         print(f"{kind:>5} KindModel.score: {rate:>8,.0f}/s")
-    print(f"warm  ModelSet.score: {_rate(len(points), lambda: [models.score(p) for p in points]):>9,.0f}/s")
+    rate = _rate(len(points), lambda: _each(models.score, points))
+    print(f"warm  ModelSet.score: {rate:>9,.0f}/s")
 
 
 if __name__ == "__main__":

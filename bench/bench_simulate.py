@@ -14,12 +14,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from replay.recorded_log import read_log_batches  # noqa: E402
-from replay.simulator import simulate, simulate_to  # noqa: E402
+from replay.recorded_log import read_log_batches
+from replay.simulator import simulate, simulate_to
 
 
 def timed(label: str, count_of: Callable[[], int]) -> int:
@@ -28,6 +29,14 @@ def timed(label: str, count_of: Callable[[], int]) -> int:
     seconds = time.perf_counter() - began
     print(f"{label:<34} {count:>11,} in {seconds:6.2f}s = {count / seconds:>11,.0f}/s")
     return count
+
+
+def _write_log(path: Path, players: int, days: int, seed: int) -> int:
+    return simulate_to(path, players, days, seed).messages
+
+
+def _read_log(path: Path) -> int:
+    return sum(len(batch) for batch in read_log_batches(path))
 
 
 def main() -> None:
@@ -42,12 +51,11 @@ def main() -> None:
         for suffix in ("jsonl", "parquet"):
             path = Path(folder) / f"log.{suffix}"
             timed(f"simulate_to(.{suffix}) events",
-                  lambda path=path: simulate_to(path, args.players, args.days, args.seed).messages)
+                  partial(_write_log, path, args.players, args.days, args.seed))
             print(f"{'':<34} file size {path.stat().st_size / 1e6:,.1f} MB")
         for suffix in ("jsonl", "parquet"):
             path = Path(folder) / f"log.{suffix}"
-            timed(f"read_log_batches(.{suffix}) lines",
-                  lambda path=path: sum(len(b) for b in read_log_batches(path)))
+            timed(f"read_log_batches(.{suffix}) lines", partial(_read_log, path))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory {peak_mb:,.0f} MB")
 

@@ -29,6 +29,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from models.settings import ModelSettings
+
 DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
 
 
@@ -113,6 +115,8 @@ class Settings(BaseSettings):
     contract: ContractSettings = ContractSettings()
     features: FeatureSettings = FeatureSettings()
     labels: LabelSettings = LabelSettings()
+    models: ModelSettings = ModelSettings()
+    policy_file: str = ""  # empty: the packaged config/policy.toml
     clickhouse: ClickHouseSettings = ClickHouseSettings()
 
     @classmethod
@@ -163,7 +167,11 @@ def load_settings(path: str | Path | None = None) -> Settings:
     data = _read_toml(DEFAULTS_FILE)
     source = str(DEFAULTS_FILE)
     if path is not None:
-        data = _deep_merge(data, _read_toml(Path(path)))
+        override = _read_toml(Path(path))
+        policy_file = override.get("policy_file")
+        if isinstance(policy_file, str) and policy_file and not Path(policy_file).is_absolute():
+            override["policy_file"] = str(Path(path).parent / policy_file)
+        data = _deep_merge(data, override)
         source = str(path)
     try:
         return Settings(**data)

@@ -1,18 +1,22 @@
-"""Unsupervised wallet anomaly detector: Half-Space Trees over min-max scaled wallet features.
+"""Unsupervised wallet anomaly detector: Half-Space Trees over capped, log-scaled wallet features.
 
 It needs no labels, so it is useful from the first hour, and it feeds the fraud
-rule's `anomalous_wallet_activity` marker. The pipeline is
-`MinMaxScaler | HalfSpaceTrees` over `models.inputs.WALLET_INPUTS` (counts and
-amounts after `log1p`, so one huge deposit does not squash the scale). It learns
-only through `learn` (called from `ModelSet.observe` on wallet-event points);
-`score` never changes it. HalfSpaceTrees' score is already in [0, 1] (1 = most
-anomalous); it is 0 until the detector has filled its first window.
+rule's `anomalous_wallet_activity` marker. It reads `models.inputs.WALLET_INPUTS`:
+deposits, declined deposits and withdrawals over 24 hours, instruments, devices
+and bonus claims over 7 days, each as `log1p` of the value capped at a documented
+ceiling, and hands River's `anomaly.HalfSpaceTrees` those fixed ranges as its
+`limits`. A fixed scale rather than a `preprocessing.MinMaxScaler` in front: a
+running min-max keeps moving, so the masses the trees counted under the old scale
+would describe other points under the new one; fixed ranges are also cheaper to
+score. It learns only through `learn` (from `ModelSet.observe` on wallet-event
+points); `score` never changes it. HalfSpaceTrees' score is already in [0, 1]
+(1 = most anomalous); it is 0 until the detector has filled its first window.
 
 Example:
     >>> detector = WalletAnomaly(n_trees=5, height=4, window_size=10, seed=3)
     >>> for i in range(40):
-    ...     detector.learn([1.0 + (i % 3) / 10] + [0.0] * 7)
-    >>> 0.0 <= detector.score([9.0] * 8) <= 1.0
+    ...     detector.learn([0.7 + (i % 3) / 10] + [0.0] * 7)
+    >>> detector.score([0.7] + [0.0] * 7) < detector.score([3.0] * 8)
     True
 
 """
@@ -21,13 +25,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from river import anomaly, compose, preprocessing
+from river import anomaly
 
-from models.inputs import WALLET_INPUTS
+from models.inputs import WALLET_INPUTS, limits
 
 
 class WalletAnomaly:
-    """HalfSpaceTrees behind a MinMaxScaler, over the wallet inputs.
+    """HalfSpaceTrees over the wallet inputs, with their fixed ranges as limits.
 
     Args:
         n_trees: trees in the forest.
@@ -43,12 +47,9 @@ class WalletAnomaly:
         self.window_size = window_size
         self.seed = seed
         self.names = WALLET_INPUTS.names
-        self.model = compose.Pipeline(
-            preprocessing.MinMaxScaler(),
-            anomaly.HalfSpaceTrees(
-                n_trees=n_trees, height=height, window_size=window_size, seed=seed
-            ),
-        )
+        self.model = anomaly.HalfSpaceTrees(n_trees=n_trees, height=height,
+                                            window_size=window_size,
+                                            limits=limits(WALLET_INPUTS), seed=seed)
         self.n_learned = 0
 
     def learn(self, values: Sequence[float]) -> None:

@@ -25,12 +25,18 @@ from dataclasses import dataclass
 from operators.features import FEATURE_INDEX
 
 IDENTITY, LOG1P, SIGNED_LOG1P, CLIP01, CLIP = "identity", "log1p", "signed_log1p", "clip01", "clip"
-_CODES = {IDENTITY: 0, LOG1P: 1, SIGNED_LOG1P: 2, CLIP01: 3, CLIP: 4}
+CAPPED_LOG1P = "capped_log1p"
+_CODES = {IDENTITY: 0, LOG1P: 1, SIGNED_LOG1P: 2, CLIP01: 3, CLIP: 4, CAPPED_LOG1P: 5}
 
 
 @dataclass(frozen=True, slots=True)
 class Input:
-    """One model input: a feature name, its transform, and the ceiling used by `clip`."""
+    """One model input: a feature name, its transform, and the ceiling of `clip`/`capped_log1p`.
+
+    Transforms: `identity`; `log1p` (0 for v <= 0); `signed_log1p` (sign(v) log1p(|v|));
+    `clip01` (into [0, 1]); `clip` (into [0, ceiling]); `capped_log1p` (log1p of v
+    clipped into [0, ceiling], so the result lies in [0, log1p(ceiling)]).
+    """
 
     feature: str
     transform: str = LOG1P
@@ -79,6 +85,8 @@ class InputSet:
                 v = 0.0 if v < 0.0 else (1.0 if v > 1.0 else v)
             elif code == 4:
                 v = 0.0 if v < 0.0 else (ceiling if v > ceiling else v)
+            elif code == 5:
+                v = 0.0 if v <= 0.0 else math.log1p(ceiling if v > ceiling else v)
             out.append(v)
         return out
 
@@ -142,15 +150,25 @@ FRAUD_INPUTS = InputSet((
 """Payment instruments, devices, bonus use, wagering against deposits, withdrawals, tenure."""
 
 WALLET_INPUTS = InputSet((
-    Input("deposits_24h"),
-    Input("deposit_amount_24h"),
-    Input("declined_deposits_24h"),
-    Input("withdrawals_requested_24h"),
-    Input("withdrawal_amount_24h"),
-    Input("instruments_7d"),
-    Input("devices_7d"),
-    Input("bonus_claims_7d"),
+    Input("deposits_24h", CAPPED_LOG1P, 20.0),
+    Input("deposit_amount_24h", CAPPED_LOG1P, 20_000.0),
+    Input("declined_deposits_24h", CAPPED_LOG1P, 10.0),
+    Input("withdrawals_requested_24h", CAPPED_LOG1P, 10.0),
+    Input("withdrawal_amount_24h", CAPPED_LOG1P, 20_000.0),
+    Input("instruments_7d", CAPPED_LOG1P, 8.0),
+    Input("devices_7d", CAPPED_LOG1P, 8.0),
+    Input("bonus_claims_7d", CAPPED_LOG1P, 10.0),
 ))
-"""What the unsupervised wallet anomaly detector sees (before its min-max scaling)."""
+"""What the unsupervised wallet anomaly detector sees: capped, so its scale is fixed."""
+
+
+def limits(inputs: InputSet) -> dict[str, tuple[float, float]]:
+    """Return each `capped_log1p` input's range `(0, log1p(ceiling))`, e.g. for HalfSpaceTrees.
+
+    >>> limits(WALLET_INPUTS)["devices_7d"] == (0.0, math.log1p(8.0))
+    True
+    """
+    return {i.feature: (0.0, math.log1p(i.ceiling))
+            for i in inputs.inputs if i.transform == CAPPED_LOG1P}
 
 INPUTS: dict[str, InputSet] = {"churn": CHURN_INPUTS, "risk": RISK_INPUTS, "fraud": FRAUD_INPUTS}

@@ -23,7 +23,6 @@ Example:
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -62,33 +61,28 @@ def sigmoid(z: float) -> float:
 
 
 class LinearCoefficients:
-    """Flat copies of a `StandardScaler | LogisticRegression` pipeline's state, input order.
+    """Flat copies of a `StandardScaler | LogisticRegression` pipeline's state, in input order.
 
-    `predict` reproduces River's arithmetic: z_j = (x_j - mean_j) / sqrt(var_j), or 0
-    where the variance is 0; p = sigmoid(intercept + sum_j w_j z_j).
+    River computes z_j = (x_j - mean_j) / sqrt(var_j) (0 where the variance is 0) and
+    p = sigmoid(intercept + sum_j w_j z_j); here each w_j / sqrt(var_j) is folded into
+    one factor, which agrees with River to rounding (a test checks 1e-12).
     """
 
-    __slots__ = ("intercept", "means", "stds", "weights")
+    __slots__ = ("factors", "intercept", "means")
 
     def __init__(self, pipeline: compose.Pipeline, names: Sequence[str]) -> None:
         scaler = pipeline.steps["StandardScaler"]
         lr = pipeline.steps["LogisticRegression"]
         weights = lr.weights
         self.means = [float(scaler.means.get(n, 0.0)) for n in names]
-        self.stds = [float(scaler.vars.get(n, 0.0)) ** 0.5 for n in names]
-        self.weights = [float(weights.get(n, 0.0)) for n in names]
+        stds = [float(scaler.vars.get(n, 0.0)) ** 0.5 for n in names]
+        self.factors = [float(weights.get(n, 0.0)) / s if s else 0.0
+                        for n, s in zip(names, stds, strict=True)]
         self.intercept = float(lr.intercept)
 
-    def contributions(self, values: Sequence[float]) -> list[float]:
-        """Return w_j * z_j for each input."""
-        return [
-            w * (x - m) / s if s else 0.0
-            for x, m, s, w in zip(values, self.means, self.stds, self.weights, strict=True)
-        ]
-
     def predict(self, values: Sequence[float]) -> tuple[float, list[float]]:
-        """Return the probability of the positive class and the contributions."""
-        parts = self.contributions(values)
+        """Return the probability of the positive class and each input's contribution."""
+        parts = [a * (x - m) for a, x, m in zip(self.factors, values, self.means, strict=False)]
         return sigmoid(self.intercept + sum(parts)), parts
 
 
@@ -128,8 +122,11 @@ class Learner:
             return 0.5, ()
         if self.coefficients is not None:
             p, parts = self.coefficients.predict(values)
-            top = heapq.nlargest(max_reasons, zip(parts, range(len(parts)), strict=True))
-            return p, tuple(self.names[j] for c, j in top if c > 0.0)
+            up = [(c, j) for j, c in enumerate(parts) if c > 0.0]
+            if len(up) > 1:
+                up.sort(reverse=True)
+            names = self.names
+            return p, tuple([names[j] for _, j in up[:max_reasons]])
         proba = self.model.predict_proba_one(dict(zip(self.names, values, strict=True)))
         return float(proba.get(True, 0.0)), ()
 

@@ -55,6 +55,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from river import base
 
@@ -76,28 +77,33 @@ def ramp(value: float, low: float, high: float) -> float:
     return (value - low) / (high - low)
 
 
-def combine(markers: list[tuple[float, str]], max_reasons: int = 10) -> tuple[float, Reasons]:
-    """Noisy-OR of `(weight * strength, marker)` pairs; reasons strongest first, ties by name.
+@dataclass(frozen=True, slots=True)
+class Ramp:
+    """A marker read straight off one feature: `ramp(feature, low, high)`.
 
-    >>> combine([(0.4, "b"), (0.0, "c"), (0.4, "a")])
-    (0.64, ('a', 'b'))
+    With a `gate`, the marker counts only once feature `gate` reaches `gate_min`
+    (e.g. a share of bets means little over a handful of bets).
     """
-    keep = 1.0
-    fired = []
-    for part, name in markers:
-        if part > 0.0:
-            keep *= 1.0 - part
-            fired.append((-part, name))
-    fired.sort()
-    return 1.0 - keep, tuple(name for _, name in fired[:max_reasons])
+
+    marker: str
+    feature: str
+    low: float
+    high: float
+    gate: str | None = None
+    gate_min: float = 0.0
 
 
 class MarkerRule(base.Base):
-    """Base of the marker rules: default marker weights, overridable through `weights`."""
+    """Base of the marker rules: ramp markers compiled once, plus rule-specific markers.
+
+    Subclasses store their constructor arguments, then call `_compile`. Marker
+    weights default to `DEFAULT_WEIGHTS` and can be overridden with `weights`; a
+    weight of 0 switches a marker off.
+    """
 
     DEFAULT_WEIGHTS: dict[str, float] = {}
 
-    def _weights(self, weights: Mapping[str, float] | None) -> dict[str, float]:
+    def _compile(self, weights: Mapping[str, float] | None) -> None:
         merged = dict(self.DEFAULT_WEIGHTS)
         for name, weight in (weights or {}).items():
             if name not in merged:
@@ -105,17 +111,53 @@ class MarkerRule(base.Base):
             if not 0.0 <= weight <= 1.0:
                 raise ValueError(f"weight of {name} must be in [0, 1], got {weight}")
             merged[name] = weight
-        return merged
+        self._w = merged
+        plan = []
+        for r in self._ramps():
+            if not r.low < r.high:
+                raise ValueError(f"{r.marker}: low ({r.low}) must be below high ({r.high})")
+            if merged[r.marker] > 0.0:
+                gate = F[r.gate] if r.gate else -1
+                plan.append((F[r.feature], r.low, r.high, merged[r.marker], r.marker, gate,
+                             r.gate_min))
+        self._plan = tuple(plan)
+
+    def _ramps(self) -> tuple[Ramp, ...]:
+        return ()
+
+    def _extra(self, features: Sequence[float], trigger: str,
+               anomaly: float) -> list[tuple[float, str]]:
+        """Return `(weight * strength, marker)` of markers that are not plain ramps."""
+        return []
 
     def score(self, features: Sequence[float], trigger: str,
               anomaly: float = 0.0) -> tuple[float, Reasons]:
-        """Return the rule score in [0, 1] and the markers behind it, strongest first."""
-        return combine(self.markers(features, trigger, anomaly))
+        """Return the rule score in [0, 1] and the markers behind it, strongest first.
 
-    def markers(self, features: Sequence[float], trigger: str,
-                anomaly: float) -> list[tuple[float, str]]:
-        """Return `(weight * strength, marker)` for every marker of the rule."""
-        raise NotImplementedError
+        Args:
+            features: a row in `FEATURE_NAMES` order.
+            trigger: why the point was scored (`chargeback` is a fraud marker).
+            anomaly: the wallet anomaly score in [0, 1] (fraud only).
+
+        """
+        keep = 1.0
+        fired: list[tuple[float, str]] = []
+        for index, low, high, weight, name, gate, gate_min in self._plan:
+            v = features[index]
+            if v <= low or (gate >= 0 and features[gate] < gate_min):
+                continue
+            part = weight if v >= high else weight * (v - low) / (high - low)
+            keep *= 1.0 - part
+            fired.append((-part, name))
+        for part, name in self._extra(features, trigger, anomaly):
+            if part > 0.0:
+                keep *= 1.0 - part
+                fired.append((-part, name))
+        if not fired:
+            return 0.0, ()
+        if len(fired) > 1:
+            fired.sort()
+        return 1.0 - keep, tuple(name for _, name in fired)
 
 
 class RiskRule(MarkerRule):
@@ -162,33 +204,26 @@ class RiskRule(MarkerRule):
         self.cancelled_low = cancelled_low
         self.cancelled_high = cancelled_high
         self.weights = weights
-        self._w = self._weights(weights)
+        self._compile(weights)
 
-    def markers(self, features: Sequence[float], trigger: str,
-                anomaly: float) -> list[tuple[float, str]]:
-        """Return the weighted strength of each marker of harm."""
-        f, w = features, self._w
-        chasing = night = 0.0
-        if f[_BETS_24H] >= self.min_bets:
-            chasing = ramp(f[_CHASE_24H], self.chase_low, self.chase_high)
-        if f[_BETS_7D] >= self.min_bets:
-            night = ramp(f[_NIGHT_7D], self.night_low, self.night_high)
-        return [
-            (w["self_excluded"] * (f[_SELF_EXCLUDED] >= 1.0), "self_excluded"),
-            (w["stake_escalation"] * ramp(f[_ESCALATION], self.escalation_low,
-                                          self.escalation_high), "stake_escalation"),
-            (w["loss_chasing"] * chasing, "loss_chasing"),
-            (w["night_play"] * night, "night_play"),
-            (w["long_sessions"] * ramp(f[_MINUTES_24H], self.session_minutes_low,
-                                       self.session_minutes_high), "long_sessions"),
-            (w["deposit_frequency"] * ramp(f[_DEPOSITS_24H], self.deposits_low,
-                                           self.deposits_high), "deposit_frequency"),
-            (w["declined_deposits"] * ramp(f[_DECLINED_7D], self.declined_low,
-                                           self.declined_high), "declined_deposits"),
-            (w["cancelled_withdrawals"] * ramp(f[_CANCELLED_7D], self.cancelled_low,
-                                               self.cancelled_high), "cancelled_withdrawals"),
-            (w["limit_reached"] * (f[_AT_LIMIT] >= 1.0), "limit_reached"),
-        ]
+    def _ramps(self) -> tuple[Ramp, ...]:
+        return (
+            Ramp("self_excluded", "self_excluded", 0.5, 1.0),
+            Ramp("stake_escalation", "stake_escalation", self.escalation_low,
+                 self.escalation_high),
+            Ramp("loss_chasing", "chase_share_24h", self.chase_low, self.chase_high,
+                 "bets_24h", self.min_bets),
+            Ramp("night_play", "night_share_7d", self.night_low, self.night_high,
+                 "bets_7d", self.min_bets),
+            Ramp("long_sessions", "session_minutes_24h", self.session_minutes_low,
+                 self.session_minutes_high),
+            Ramp("deposit_frequency", "deposits_24h", self.deposits_low, self.deposits_high),
+            Ramp("declined_deposits", "declined_deposits_7d", self.declined_low,
+                 self.declined_high),
+            Ramp("cancelled_withdrawals", "withdrawals_cancelled_7d", self.cancelled_low,
+                 self.cancelled_high),
+            Ramp("limit_reached", "at_limit", 0.5, 1.0),
+        )
 
 
 class FraudRule(MarkerRule):
@@ -224,28 +259,33 @@ class FraudRule(MarkerRule):
         self.anomaly_low = anomaly_low
         self.anomaly_high = anomaly_high
         self.weights = weights
-        self._w = self._weights(weights)
+        if not wagering_low < wagering_high or not anomaly_low < anomaly_high:
+            raise ValueError("wagering_low and anomaly_low must be below their highs")
+        self._compile(weights)
 
-    def markers(self, features: Sequence[float], trigger: str,
-                anomaly: float) -> list[tuple[float, str]]:
-        """Return the weighted strength of each fraud and bonus-abuse marker."""
-        f, w = features, self._w
-        bonus_abuse = 0.0
-        if f[_BONUS_CLAIMS_7D] >= 1.0 and f[_WD_REQUESTED_7D] >= 1.0:
-            wagering = f[_STAKE_7D] / max(f[_DEPOSIT_AMOUNT_7D], 1.0)
-            bonus_abuse = 1.0 - ramp(wagering, self.wagering_low, self.wagering_high)
-        return [
-            (w["chargeback"] * (trigger == "chargeback"), "chargeback"),
-            (w["many_instruments"] * ramp(f[_INSTRUMENTS_7D], self.instruments_low,
-                                          self.instruments_high), "many_instruments"),
-            (w["many_devices"] * ramp(f[_DEVICES_7D], self.devices_low, self.devices_high),
-             "many_devices"),
-            (w["bonus_then_fast_withdrawal"] * bonus_abuse, "bonus_then_fast_withdrawal"),
-            (w["declined_deposits"] * ramp(f[_DECLINED_24H], self.declined_low,
-                                           self.declined_high), "declined_deposits"),
-            (w["anomalous_wallet_activity"] * ramp(anomaly, self.anomaly_low, self.anomaly_high),
-             "anomalous_wallet_activity"),
-        ]
+    def _ramps(self) -> tuple[Ramp, ...]:
+        return (
+            Ramp("many_instruments", "instruments_7d", self.instruments_low,
+                 self.instruments_high),
+            Ramp("many_devices", "devices_7d", self.devices_low, self.devices_high),
+            Ramp("declined_deposits", "declined_deposits_24h", self.declined_low,
+                 self.declined_high),
+        )
+
+    def _extra(self, features: Sequence[float], trigger: str,
+               anomaly: float) -> list[tuple[float, str]]:
+        w = self._w
+        out = []
+        if trigger == "chargeback":
+            out.append((w["chargeback"], "chargeback"))
+        if features[_BONUS_CLAIMS_7D] >= 1.0 and features[_WD_REQUESTED_7D] >= 1.0:
+            wagering = features[_STAKE_7D] / max(features[_DEPOSIT_AMOUNT_7D], 1.0)
+            strength = 1.0 - ramp(wagering, self.wagering_low, self.wagering_high)
+            out.append((w["bonus_then_fast_withdrawal"] * strength, "bonus_then_fast_withdrawal"))
+        if anomaly > self.anomaly_low:
+            strength = ramp(anomaly, self.anomaly_low, self.anomaly_high)
+            out.append((w["anomalous_wallet_activity"] * strength, "anomalous_wallet_activity"))
+        return out
 
 
 class ChurnRule(MarkerRule):
@@ -268,38 +308,30 @@ class ChurnRule(MarkerRule):
         self.drop_high = drop_high
         self.min_tenure_days = min_tenure_days
         self.weights = weights
-        self._w = self._weights(weights)
+        if not drop_low < drop_high:
+            raise ValueError("drop_low must be below drop_high")
+        self._compile(weights)
 
-    def markers(self, features: Sequence[float], trigger: str,
-                anomaly: float) -> list[tuple[float, str]]:
-        """Return the weighted strength of inactivity and of falling frequency."""
-        f, w = features, self._w
-        idle_days = f[_IDLE_MINUTES] / 1440.0
-        drop = 0.0
-        tenure = f[_TENURE_DAYS]
-        if tenure >= self.min_tenure_days:
-            habit = min(1.0, f[_ACTIVE_DAYS] / tenure)
-            recent = f[_FREQUENCY_7D] / 7.0
-            if habit > 0.0:
-                drop = ramp((habit - recent) / habit, self.drop_low, self.drop_high)
-        return [
-            (w["inactivity"] * ramp(idle_days, self.inactive_days_low, self.inactive_days_high),
-             "inactivity"),
-            (w["falling_frequency"] * drop, "falling_frequency"),
-        ]
+    def _ramps(self) -> tuple[Ramp, ...]:
+        return (Ramp("inactivity", "minutes_since_last_activity",
+                     self.inactive_days_low * 1440.0, self.inactive_days_high * 1440.0),)
+
+    def _extra(self, features: Sequence[float], trigger: str,
+               anomaly: float) -> list[tuple[float, str]]:
+        tenure = features[_TENURE_DAYS]
+        if tenure < self.min_tenure_days or tenure <= 0.0:
+            return []
+        habit = min(1.0, features[_ACTIVE_DAYS] / tenure)
+        if habit <= 0.0:
+            return []
+        drop = (habit - features[_FREQUENCY_7D] / 7.0) / habit
+        return [(self._w["falling_frequency"] * ramp(drop, self.drop_low, self.drop_high),
+                 "falling_frequency")]
 
 
 RULES: dict[str, type[MarkerRule]] = {"churn": ChurnRule, "risk": RiskRule, "fraud": FraudRule}
 
-_BETS_24H, _BETS_7D = F["bets_24h"], F["bets_7d"]
-_CHASE_24H, _NIGHT_7D = F["chase_share_24h"], F["night_share_7d"]
-_ESCALATION = F["stake_escalation"]
-_MINUTES_24H, _DEPOSITS_24H = F["session_minutes_24h"], F["deposits_24h"]
-_DECLINED_7D, _DECLINED_24H = F["declined_deposits_7d"], F["declined_deposits_24h"]
-_CANCELLED_7D = F["withdrawals_cancelled_7d"]
-_AT_LIMIT, _SELF_EXCLUDED = F["at_limit"], F["self_excluded"]
-_INSTRUMENTS_7D, _DEVICES_7D = F["instruments_7d"], F["devices_7d"]
 _BONUS_CLAIMS_7D, _WD_REQUESTED_7D = F["bonus_claims_7d"], F["withdrawals_requested_7d"]
 _STAKE_7D, _DEPOSIT_AMOUNT_7D = F["stake_7d"], F["deposit_amount_7d"]
-_IDLE_MINUTES, _TENURE_DAYS = F["minutes_since_last_activity"], F["tenure_days"]
-_ACTIVE_DAYS, _FREQUENCY_7D = F["active_days"], F["frequency_days_7d"]
+_TENURE_DAYS, _ACTIVE_DAYS = F["tenure_days"], F["active_days"]
+_FREQUENCY_7D = F["frequency_days_7d"]

@@ -34,11 +34,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from config.settings import ContractSettings
 from operators.events import (
     BONUS_TYPES,
     CHANNELS,
@@ -67,6 +66,9 @@ from operators.events import (
     SessionStart,
     Withdrawal,
 )
+
+if TYPE_CHECKING:
+    from config.settings import ContractSettings
 
 MALFORMED_JSON = "malformed_json"
 TOO_DEEP = "too_deep"

@@ -25,9 +25,9 @@ from array import array
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zlib import crc32
 
-from config.settings import FeatureSettings
 from operators import player_state as m
 from operators.events import (
     Bet,
@@ -45,6 +45,9 @@ from operators.events import (
 from operators.local_time import NightClock
 from operators.panes import DAY_MS, MINUTE_MS, WINDOW_NAMES
 from operators.player_state import NO_TIME, PlayerState
+
+if TYPE_CHECKING:
+    from config.settings import FeatureSettings
 
 CHASE_GAP_MS = 30 * MINUTE_MS  # a raised stake within this gap after a lost bet is chasing
 INDEFINITE_MS = 2**62

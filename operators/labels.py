@@ -22,11 +22,14 @@ pending state is bounded.
 from __future__ import annotations
 
 from array import array
+from typing import TYPE_CHECKING
 
-from config.settings import LabelSettings
 from operators.events import Chargeback, Event, FraudVerdict, RgAssessment, SelfExclusion
 from operators.outputs import LabelledExample
 from operators.player_state import NO_TIME, PlayerState
+
+if TYPE_CHECKING:
+    from config.settings import LabelSettings
 
 RISK_POSITIVE = 1
 FRAUD_POSITIVE = 2

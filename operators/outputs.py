@@ -91,6 +91,16 @@ class ScoredPoint:
     point: ScoringPoint
     scores: dict[str, Score]
     challengers: dict[str, Score]
+    order: int = 0  # position in the models step's deterministic order, set by that step
+
+
+@dataclass(slots=True)
+class Ordered:
+    """An output with its place in the run's deterministic order (`order`, then `sub`)."""
+
+    order: int
+    sub: int
+    item: object
 
 
 @dataclass(slots=True)

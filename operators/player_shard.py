@@ -32,8 +32,8 @@ from __future__ import annotations
 import heapq
 import pickle
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from config.settings import FeatureSettings, LabelSettings
 from operators.events import (
     Bet,
     BetSettled,
@@ -52,6 +52,9 @@ from operators.outputs import ClockTick, FeatureRow, ScoringPoint, ShardStats
 from operators.panes import DAY_MS, LEVELS
 from operators.player_state import NO_TIME, PlayerState
 from operators.sharding import shard_key
+
+if TYPE_CHECKING:
+    from config.settings import FeatureSettings, LabelSettings
 
 SESSION_TIMER = 1
 IDLE_TIMER = 2

@@ -120,6 +120,7 @@ class Delivery:
 
     Args:
         rng: the generator for every delivery decision (derive it from the seed).
+
     """
 
     def __init__(self, rng: random.Random) -> None:
@@ -135,6 +136,7 @@ class Delivery:
 
         Returns:
             Message values in delivery order.
+
         """
         delayed = self._delayed
         by_type = self.counts.by_event_type

@@ -31,6 +31,8 @@ Example:
 
 from __future__ import annotations
 
+import array
+import itertools
 from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
@@ -261,6 +263,41 @@ def _parquet_records(position: int, values: list[bytes | str | None]) -> list[Re
     return list(zip(range(position, position + len(raw)), raw, strict=True))
 
 
+class _RowBuffer:
+    """Rows waiting for a Parquet row group, kept as one byte buffer plus offsets.
+
+    Holding the bytes instead of one Python object per row keeps memory at the size
+    of the data: thousands of small objects interleaved with the producer's garbage
+    would fragment the heap.
+    """
+
+    __slots__ = ("data", "ends")
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.ends = array.array("q")
+
+    def __len__(self) -> int:
+        return len(self.ends)
+
+    def extend(self, values: list[bytes]) -> None:
+        """Append rows."""
+        ends = itertools.accumulate(map(len, values), initial=len(self.data))
+        self.ends.extend(itertools.islice(ends, 1, None))
+        self.data += b"".join(values)
+
+    def take(self, rows: int) -> pa.Array:
+        """Remove the first `rows` rows and return them as a binary Arrow array."""
+        end = self.ends[rows - 1]
+        offsets = array.array("q", (0,))
+        offsets.extend(self.ends[:rows])
+        data = bytes(self.data[:end])
+        del self.data[:end]
+        self.ends = array.array("q", (e - end for e in self.ends[rows:]))
+        buffers = [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+        return pa.Array.from_buffers(pa.large_binary(), rows, buffers).cast(pa.binary())
+
+
 class LogWriter:
     """Write raw message values to a recorded log, JSONL or Parquet by extension.
 
@@ -287,7 +324,7 @@ class LogWriter:
         self.format = log_format(path)
         self.count = 0
         self._row_group_rows = row_group_rows
-        self._rows: list[bytes] = []
+        self._rows = _RowBuffer()
         self._jsonl: BinaryIO | None = None
         self._parquet: pq.ParquetWriter | None = None
 
@@ -333,13 +370,10 @@ class LogWriter:
 
     def _write_row_groups(self, final: bool) -> None:
         """Write every full row group buffered, and the partial last one when `final`."""
-        rows, size, writer = self._rows, self._row_group_rows, self._parquet
-        end = len(rows) if final else len(rows) - len(rows) % size
-        for begin in range(0, end, size):
-            column = pa.array(rows[begin : min(begin + size, end)], type=pa.binary())
-            if writer is not None:
-                writer.write_table(pa.Table.from_arrays([column], names=[VALUE_COLUMN]))
-        self._rows = rows[end:]
+        size, writer = self._row_group_rows, self._parquet
+        while writer is not None and (len(self._rows) >= size or (final and self._rows)):
+            column = self._rows.take(min(size, len(self._rows)))
+            writer.write_table(pa.Table.from_arrays([column], names=[VALUE_COLUMN]))
 
     def close(self) -> None:
         """Flush buffered rows and close the file; closing twice is harmless."""

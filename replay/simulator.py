@@ -18,6 +18,7 @@ Example:
     True
     >>> messages[0][:13]
     b'{"event_id":"'
+
 """
 
 from __future__ import annotations
@@ -72,9 +73,12 @@ class Simulation:
         days: length of the window in days.
         seed: the seed every random draw derives from.
         start_ms: start of the window, epoch milliseconds.
+
     """
 
-    def __init__(self, players: int, days: int, seed: int, start_ms: int = DEFAULT_START_MS) -> None:
+    def __init__(
+        self, players: int, days: int, seed: int, start_ms: int = DEFAULT_START_MS
+    ) -> None:
         if players < 1 or days < 1:
             raise ValueError(f"players and days must be >= 1, not {players} and {days}")
         self.players = players
@@ -134,6 +138,7 @@ def simulate(
 
     Returns:
         An iterator of message values (one UTF-8 JSON object each, or a malformed one).
+
     """
     yield from Simulation(players, days, seed, start_ms).messages()
 
@@ -159,6 +164,7 @@ def simulate_to(
 
     Returns:
         The counts of the run.
+
     """
     simulation = Simulation(players, days, seed, start_ms)
     written = 0
@@ -190,6 +196,7 @@ def write_truth(path: Path, simulation: Simulation, summary: SimulationSummary) 
             `{"seed", "players", "days", "start_ms", "end_ms", "summary", "truth": [...]}`.
         simulation: the simulation, after its messages were consumed.
         summary: its counts.
+
     """
     records = simulation.truth()
     if path.suffix.lower() == ".jsonl":

@@ -1,10 +1,12 @@
-"""Where a run's results go: ClickHouse tables, dead-letter files and the run summary.
+"""Where a run's results go: ClickHouse tables, action and dead-letter files, the summary.
 
-`RunOutputs` receives everything the per-player operators emit (feature rows,
-dead letters, counts) in whatever order the engine delivers it, and routes it:
-rows to ClickHouse in batches through `ClickHouseWriter`, dead letters to
-`rejected.jsonl` (written sorted by input position at the end, so the file is
-byte-identical however many workers ran), and counts to `summary.json`.
+`RunOutputs` receives everything the pipeline emits (feature rows, scores, model
+metrics, decisions, dead letters, counts) in whatever order the engine delivers
+it, and routes it: rows to ClickHouse in batches through `ClickHouseWriter`;
+emitted actions to `actions.jsonl` in the order decided (the models step's
+deterministic order); dead letters to `rejected.jsonl` sorted by input position;
+counts to `summary.json`. Files are written at the end, sorted, so they are
+byte-identical however many workers ran.
 Engine-agnostic: the Bytewax adapter is `flows.outputs_sink`.
 """
 
@@ -19,9 +21,12 @@ from typing import Any, Protocol
 
 import orjson
 
+from models.validation import MetricRow
 from operators.events import DeadLetter
 from operators.features import FEATURE_NAMES
-from operators.outputs import FeatureRow, IngestCount, ShardStats
+from operators.outputs import FeatureRow, IngestCount, Ordered, ScoredPoint, ShardStats
+from operators.policy.audit import COLUMNS as DECISION_COLUMNS
+from operators.policy.gate import Decision
 
 FEATURE_COLUMNS: tuple[str, ...] = (
     "player_id",
@@ -41,7 +46,54 @@ REJECTED_COLUMNS: tuple[str, ...] = (
     "excerpt",
     "detail",
 )
+SCORE_COLUMNS: tuple[str, ...] = (
+    "player_id",
+    "scored_at",
+    "trigger",
+    "trigger_event_id",
+    "jurisdiction",
+    "churn",
+    "risk",
+    "fraud",
+    "churn_version",
+    "risk_version",
+    "fraud_version",
+    "churn_reasons",
+    "risk_reasons",
+    "fraud_reasons",
+    "challenger_scores",
+    "challenger_versions",
+)
+METRIC_COLUMNS: tuple[str, ...] = (
+    "model_kind",
+    "role",
+    "model_version",
+    "hour",
+    "metric",
+    "value",
+    "n",
+)
 DECISION_KINDS: tuple[str, ...] = ("intervention", "offer", "review")
+
+
+def score_row(scored: ScoredPoint) -> tuple[Any, ...]:
+    """Return the `player_scores` row of a scored point."""
+    p, sc = scored.point, scored.scores
+    churn, risk, fraud = sc["churn"], sc["risk"], sc["fraud"]
+    return (
+        p.player_id, p.ts_ms, p.trigger, p.trigger_event_id, p.jurisdiction,
+        churn.value, risk.value, fraud.value,
+        churn.model_version, risk.model_version, fraud.model_version,
+        list(churn.reasons), list(risk.reasons), list(fraud.reasons),
+        {k: v.value for k, v in scored.challengers.items()},
+        {k: v.model_version for k, v in scored.challengers.items()},
+    )
+
+
+def metric_row(row: MetricRow) -> tuple[Any, ...]:
+    """Return the `model_metrics` row of a metric."""
+    return (row.model_kind, row.role, row.model_version, row.hour_ms, row.metric, row.value,
+            row.n)
 
 
 class RowWriter(Protocol):
@@ -65,7 +117,11 @@ class RunCounts:
     late_events: int = 0
     players: int = 0
     feature_rows: int = 0
+    scored_points: int = 0
+    metric_rows: int = 0
     decisions: Counter[str] = field(default_factory=Counter)
+    decisions_by_status: Counter[str] = field(default_factory=Counter)
+    suppressed_by: Counter[str] = field(default_factory=Counter)
 
     def summary(self, elapsed_s: float) -> dict[str, Any]:
         """Return the `summary.json` document."""
@@ -84,7 +140,11 @@ class RunCounts:
             - self.late_events,
             "players": self.players,
             "feature_rows": self.feature_rows,
+            "scored_points": self.scored_points,
+            "model_metric_rows": self.metric_rows,
             "decisions": {kind: self.decisions.get(kind, 0) for kind in DECISION_KINDS},
+            "decisions_by_status": dict(sorted(self.decisions_by_status.items())),
+            "suppressed_by": dict(sorted(self.suppressed_by.items())),
             "elapsed_s": round(elapsed_s, 3),
             "events_per_s": round(self.events_in / elapsed_s, 1) if elapsed_s > 0 else 0.0,
         }
@@ -127,14 +187,24 @@ class RunOutputs:
         self.monotonic = monotonic
         self.counts = RunCounts()
         self._dead: list[DeadLetter] = []
+        self._actions: list[tuple[int, int, bytes]] = []
 
     def write(self, items: Iterable[object]) -> None:
         """Route one batch of output items."""
         features: list[tuple[Any, ...]] = []
         rejected: list[tuple[Any, ...]] = []
+        scores: list[tuple[Any, ...]] = []
+        metrics: list[tuple[Any, ...]] = []
+        audit: list[tuple[Any, ...]] = []
         counts = self.counts
         for item in items:
-            if isinstance(item, FeatureRow):
+            if isinstance(item, ScoredPoint):
+                scores.append(score_row(item))
+            elif isinstance(item, Ordered) and isinstance(item.item, Decision):
+                audit.append(self._decision(item.order, item.sub, item.item))
+            elif isinstance(item, MetricRow):
+                metrics.append(metric_row(item))
+            elif isinstance(item, FeatureRow):
                 features.append(
                     (item.player_id, item.as_of_ms, item.trigger, item.trigger_event_id,
                      item.jurisdiction, *item.values)
@@ -151,11 +221,28 @@ class RunOutputs:
                 counts.players += item.players
                 counts.events_accepted += item.accepted
         counts.feature_rows += len(features)
+        counts.scored_points += len(scores)
+        counts.metric_rows += len(metrics)
         if self.writer is not None:
-            if features:
-                self.writer.add("player_features", features, FEATURE_COLUMNS)
-            if rejected:
-                self.writer.add("rejected_events", rejected, REJECTED_COLUMNS)
+            for table, rows, columns in (
+                ("player_features", features, FEATURE_COLUMNS),
+                ("rejected_events", rejected, REJECTED_COLUMNS),
+                ("player_scores", scores, SCORE_COLUMNS),
+                ("model_metrics", metrics, METRIC_COLUMNS),
+                ("decisions", audit, DECISION_COLUMNS),
+            ):
+                if rows:
+                    self.writer.add(table, rows, columns)
+
+    def _decision(self, order: int, sub: int, decision: Decision) -> tuple[Any, ...]:
+        counts = self.counts
+        counts.decisions_by_status[decision.status] += 1
+        if decision.suppressed_by:
+            counts.suppressed_by[decision.suppressed_by] += 1
+        if decision.emitted:
+            counts.decisions[decision.action.kind] += 1
+            self._actions.append((order, sub, decision.action.to_json_bytes()))
+        return decision.as_audit_row().as_tuple()
 
     def _dead_letter(self, letter: DeadLetter) -> None:
         self._dead.append(letter)
@@ -170,6 +257,11 @@ class RunOutputs:
         """Flush ClickHouse, write `rejected.jsonl` and `summary.json`; return the summary."""
         if self.writer is not None:
             self.writer.close()
+        self._actions.sort(key=lambda a: (a[0], a[1]))
+        with (self.out_dir / "actions.jsonl").open("wb") as fh:
+            for _, _, record in self._actions:
+                fh.write(record)
+                fh.write(b"\n")
         self._dead.sort(key=lambda d: (d.source, d.position, d.reason))
         with (self.out_dir / "rejected.jsonl").open("wb") as fh:
             for letter in self._dead:

@@ -124,11 +124,11 @@ def test_jsonl_reading_is_streamed_a_chunk_at_a_time() -> None:
 
     batches = read_stream_batches(stream, batch_size=100, chunk_bytes=64 * 1024)
     first = next(batches)
-    list(itertools.islice(batches, 10))
+    following = list(itertools.islice(batches, 10))
 
     assert first[0] == (0, line[:-1])
+    assert following[-1][-1] == (1_099, line[:-1])
     assert stream.bytes_read <= 64 * 1024
-    batches.close()
 
 
 def test_jsonl_resume_scans_without_yielding_skipped_lines() -> None:

@@ -7,6 +7,7 @@ so these tests see exactly what the pipeline would see.
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -168,7 +169,7 @@ def test_all_four_topics_and_every_event_type_but_review_decisions_occur(
 def test_events_stay_inside_the_window(population: Population) -> None:
     times = [event.ts_ms for event in population.events]
 
-    assert DEFAULT_START_MS <= min(times) and max(times) < DEFAULT_START_MS + DAYS * DAY_MS
+    assert min(times) >= DEFAULT_START_MS and max(times) < DEFAULT_START_MS + DAYS * DAY_MS
 
 
 def test_currencies_fit_jurisdictions(population: Population) -> None:
@@ -229,7 +230,7 @@ def test_harmed_players_chase_losses_after_onset(population: Population) -> None
     for pid in population.players(HARMED):
         onset = population.truth[pid]["onset_ms"]
         stakes = [b for b in bets(population.by_player[pid]) if b.payout_base is not None]
-        for prev, nxt in zip(stakes, stakes[1:], strict=False):
+        for prev, nxt in itertools.pairwise(stakes):
             if prev.session_id == nxt.session_id and (prev.payout_base or 0.0) < prev.stake_base:
                 raised[prev.ts_ms >= onset].append(nxt.stake_base >= 1.4 * prev.stake_base)
 
@@ -346,3 +347,36 @@ def test_truth_documents_every_player(population: Population) -> None:
     for pid, truth in population.truth.items():
         times = [e.ts_ms for e in population.by_player[pid]]
         assert truth["last_event_ms"] == (max(times) if times else None)
+
+
+# ---- the command ---------------------------------------------------------------------------
+
+
+def test_command_writes_the_log_and_truth_of_the_python_api(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pitboss.cli import app
+
+    out, truth = tmp_path / "log.jsonl", tmp_path / "truth.json"
+    result = CliRunner().invoke(app, [
+        "simulate", "--players", "25", "--days", "2", "--seed", "3",
+        "--out", str(out), "--truth", str(truth), "--start", "2026-02-01T00:00:00+01:00",
+    ])
+
+    assert result.exit_code == 0, result.output
+    start_ms = 1_769_900_400_000  # 2026-01-31T23:00:00Z
+    assert out.read_bytes().splitlines() == list(simulate(25, 2, seed=3, start_ms=start_ms))
+    document = orjson.loads(truth.read_bytes())
+    assert (document["start_ms"], len(document["truth"])) == (start_ms, 25)
+
+
+def test_command_refuses_a_start_without_offset(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pitboss.cli import app
+
+    result = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path / "log.jsonl"),
+                                      "--start", "2026-02-01T00:00:00"])
+
+    assert result.exit_code == 2
+    assert not (tmp_path / "log.jsonl").exists()

@@ -32,7 +32,9 @@ def client(chdb_path: Path, clickhouse_database: str) -> Iterator[Client]:
     client.close()
 
 
-def test_embedded_client_creates_and_uses_the_database(client: Client, clickhouse_database: str) -> None:
+def test_embedded_client_creates_and_uses_the_database(
+    client: Client, clickhouse_database: str
+) -> None:
     assert client.database == clickhouse_database
     assert client.command("SELECT currentDatabase()") == clickhouse_database
     client.command("CREATE TABLE t (x UInt8) ENGINE = MergeTree ORDER BY x")
@@ -129,7 +131,7 @@ def test_unreachable_server_names_the_host_but_not_the_password() -> None:
 
 
 def test_nowhere_to_write_is_a_configuration_error() -> None:
-    with pytest.raises(ClickHouseConfigError, match="clickhouse.dsn"):
+    with pytest.raises(ClickHouseConfigError, match=r"clickhouse\.dsn"):
         open_client(None, None, "pitboss")
 
 

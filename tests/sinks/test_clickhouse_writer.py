@@ -44,14 +44,16 @@ class FlakyClient:
     """
 
     def __init__(self, real: Client, failures: int, lost_response: bool = False,
-                 error: Callable[[], Exception] = lambda: OperationalError("connection reset by peer")):
+                 error: Callable[[], Exception] = lambda: OperationalError("connection reset")):
         self.real = real
         self.failures = failures
         self.lost_response = lost_response
         self.error = error
         self.insert_sizes: list[int] = []
+        self.tokens: list[str | None] = []  # the dedup token of every attempt, failed or not
 
     def insert(self, *args: Any, **kwargs: Any) -> Any:
+        self.tokens.append(kwargs.get("settings", {}).get("insert_deduplication_token"))
         if self.failures > 0:
             self.failures -= 1
             if self.lost_response:
@@ -239,7 +241,23 @@ def test_a_retry_after_a_lost_response_does_not_double_the_rows(
     writer.add("rejected_events", rejected_rows(10), REJECTED)
     writer.close()
     assert writer.stats.retries == 2
-    assert count(client) == 10  # without FINAL: the token dropped both repeats
+    assert count(client) == 10  # without FINAL: both repeats were dropped on insert
+    assert len(flaky.tokens) == 3 and len(set(flaky.tokens)) == 1 and flaky.tokens[0]
+
+
+def test_a_replay_sends_the_same_tokens_and_other_rows_other_tokens(
+    client: Client, make_writer: Callable[..., ClickHouseWriter]
+) -> None:
+    runs = []
+    for start in (0, 0, 1):
+        recorder = FlakyClient(client, failures=0)
+        writer = make_writer(recorder, batch_rows=4)
+        writer.add("rejected_events", rejected_rows(10, start=start), REJECTED)
+        writer.close()
+        runs.append(recorder.tokens)
+    assert runs[0] == runs[1]
+    assert len(set(runs[0])) == 3 and None not in runs[0]
+    assert not set(runs[0]) & set(runs[2])
 
 
 def test_giving_up_raises_and_keeps_the_rows(
@@ -251,8 +269,9 @@ def test_giving_up_raises_and_keeps_the_rows(
     with pytest.raises(SinkDeliveryError) as caught:
         writer.close()
     error = caught.value
-    assert (error.table, error.rows, error.attempts) == (f"{clickhouse_database}.rejected_events", 5, 3)
-    assert "5 rows" in str(error) and "connection reset by peer" in str(error)
+    table = f"{clickhouse_database}.rejected_events"
+    assert (error.table, error.rows, error.attempts) == (table, 5, 3)
+    assert "5 rows" in str(error) and "connection reset" in str(error)
     assert isinstance(error.__cause__, OperationalError)
     assert writer.pending_rows == 5
     assert count(client) == 0
@@ -281,7 +300,8 @@ def test_bad_rows_are_refused_when_added(make_writer: Callable[..., ClickHouseWr
     with pytest.raises(ValueError, match="8 columns are named"):
         writer.add("rejected_events", [rejected(1)[:-1]], REJECTED)
     with pytest.raises(ValueError, match="'detail'"):
-        writer.add("rejected_events", [dict(zip(REJECTED[:-1], rejected(1), strict=False))], REJECTED)
+        partial = dict(zip(REJECTED[:-1], rejected(1), strict=False))
+        writer.add("rejected_events", [partial], REJECTED)
     writer.add("rejected_events", [rejected(1)], REJECTED)
     with pytest.raises(ValueError, match="one column list per table"):
         writer.add("rejected_events", [rejected(2)[::-1]], REJECTED[::-1])
@@ -301,14 +321,16 @@ def test_writer_from_settings_uses_the_clients_database(client: Client) -> None:
     assert (writer.database, writer.batch_rows, writer.max_retries) == (client.database, 123, 1)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.integers(1, 60), st.integers(1, 12), st.lists(st.integers(0, 25), max_size=8))
 def test_any_chunking_stores_every_row_once_in_full_batches(
     client: Client, make_writer: Callable[..., ClickHouseWriter],
     n: int, batch_rows: int, cuts: list[int],
 ) -> None:
     table = f"h{next(_tables)}"
-    client.command(f"CREATE TABLE {table} (k UInt32, v Float64) ENGINE = ReplacingMergeTree ORDER BY k")
+    client.command(f"CREATE TABLE {table} (k UInt32, v Float64) "
+                   "ENGINE = ReplacingMergeTree ORDER BY k")
     rows = [(k, k / 7) for k in range(n)]
     recorder = FlakyClient(client, failures=0)
     writer = make_writer(recorder, batch_rows=batch_rows)
@@ -329,7 +351,8 @@ def _chunks(rows: list[tuple], cuts: Sequence[int]) -> Iterator[list[tuple]]:
     yield rows[start:]
 
 
-_value = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=5))
+_value = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True),
+                   st.text(max_size=5))
 
 
 @given(st.lists(st.lists(_value, min_size=1, max_size=4), min_size=1, max_size=3))
@@ -341,7 +364,8 @@ def test_batch_token_depends_on_values_not_object_identity(data: list[list[Any]]
 
 
 def test_batch_token_tells_nan_infinity_and_null_apart() -> None:
-    tokens = {batch_token("t", ["x"], [[value]]) for value in (None, math.nan, math.inf, -math.inf, 0.0, -0.0)}
+    values = (None, math.nan, math.inf, -math.inf, 0.0, -0.0)
+    tokens = {batch_token("t", ["x"], [[value]]) for value in values}
     assert len(tokens) == 6
 
 

@@ -1,0 +1,126 @@
+"""The Pitboss dataflow from raw messages to decisions, shared by replay and live workers.
+
+Thin wiring only; every rule lives in `operators/` and `models/`:
+
+    raw messages -> validate_and_route -> player_shards -> (features, dead letters) -> outputs
+                                                       -> models (one key, ordered merge)
+                                                              -> (scores, metrics) -> outputs
+                                                              -> policy (by shard) -> outputs
+
+Step ids are stable names: renaming one orphans recovery state.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable, Iterable
+from typing import Any, cast
+
+import bytewax.operators as op
+from bytewax.dataflow import Stream
+from bytewax.operators import KeyedStream, StatefulBatchLogic
+from bytewax.outputs import Sink
+
+from config.settings import Settings
+from flows.shard_step import shard_builder
+from models.model_set import ModelSet
+from operators.contract import EventParser, wall_clock_ms
+from operators.ingest import IngestRouter, RawMessage
+from operators.model_step import ModelStep
+from operators.ordered_merge import ShardProgress, Stamped
+from operators.outputs import ScoredPoint
+from operators.player_shard import PlayerShard, ShardState
+from operators.policy.engine import PolicyEngine
+from operators.policy.settings import load_policy
+from operators.policy_shard import PolicyShard
+from operators.sharding import shard_key, shard_names
+
+MODELS_KEY = "models"
+
+
+class _PickledLogic(StatefulBatchLogic[object, object, bytes]):
+    """Bytewax logic around an engine-agnostic step with `process`, `finish` and picklable state."""
+
+    def __init__(self, step: Any, state_of: Callable[[Any], object]) -> None:
+        self.step = step
+        self.state_of = state_of
+
+    def on_batch(self, values: list[object]) -> tuple[Iterable[object], bool]:
+        return self.step.process(values), StatefulBatchLogic.RETAIN
+
+    def on_eof(self) -> tuple[Iterable[object], bool]:
+        finish = getattr(self.step, "finish", None)
+        return (finish() if finish else []), StatefulBatchLogic.RETAIN
+
+    def snapshot(self) -> bytes:
+        return pickle.dumps(self.state_of(self.step), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _is_model_bound(item: tuple[str, object]) -> bool:
+    return isinstance(item[1], (Stamped, ShardProgress))
+
+
+def _is_scored(item: tuple[str, object]) -> bool:
+    return isinstance(item[1], ScoredPoint)
+
+
+def build_pipeline(
+    raw: Stream[RawMessage],
+    settings: Settings,
+    sink: Sink[Any],
+    models: ModelSet | None = None,
+) -> None:
+    """Wire the whole pipeline after `raw`, ending in `sink`.
+
+    Args:
+        raw: raw messages `(source, position, value)` from any input connector.
+        settings: validated configuration.
+        sink: where every output item goes (replay files and ClickHouse, or Kafka too).
+        models: warm-started models, or None to start from scratch.
+    """
+    features, shards = settings.features, settings.features.shards
+    router = IngestRouter(EventParser(settings.contract, wall_clock_ms), shards,
+                          features.clock_tick_s * 1000)
+    keyed = cast(KeyedStream[object], op.flat_map_batch("validate_and_route", raw, router.route))
+
+    def make_shard(state: ShardState | None) -> PlayerShard:
+        return PlayerShard.from_settings(features, settings.labels, True, state)
+
+    shard_out = op.stateful_batch("player_shards", keyed, shard_builder(make_shard))
+    split = op.branch("split_model_bound", shard_out, _is_model_bound)
+
+    names = shard_names(shards)
+    start_models = models
+
+    def build_models(resume: bytes | None) -> _PickledLogic:
+        if resume is not None:
+            step = pickle.loads(resume)  # noqa: S301 - our own recovery state
+        else:
+            initial = start_models or ModelSet(settings.models)
+            step = ModelStep(pickle.loads(pickle.dumps(initial)), names)
+        return _PickledLogic(step, lambda s: s)
+
+    to_models = op.map("key_models", split.trues, lambda kv: (MODELS_KEY, kv[1]))
+    model_out = op.stateful_batch("models", cast(KeyedStream[object], to_models), build_models)
+    scored = op.branch("split_scored", model_out, _is_scored)
+
+    policy_settings = load_policy(_policy_path(settings))
+    engine = PolicyEngine(policy_settings)
+
+    def build_policy(resume: bytes | None) -> _PickledLogic:
+        state = pickle.loads(resume) if resume is not None else None  # noqa: S301
+        return _PickledLogic(PolicyShard(engine, state), lambda s: s.state)
+
+    to_policy = op.map(
+        "key_policy", scored.trues,
+        lambda kv: (shard_key(kv[1].point.player_id, shards), kv[1]),
+    )
+    decisions = op.stateful_batch("policy", cast(KeyedStream[object], to_policy), build_policy)
+    outputs = op.merge("outputs", split.falses, scored.falses, scored.trues, decisions)
+    op.output("run_outputs", outputs, sink)
+
+
+def _policy_path(settings: Settings) -> Any:
+    from pathlib import Path
+
+    return Path(settings.policy_file) if settings.policy_file else None

@@ -1,0 +1,217 @@
+"""Invariants over generated histories: protected players never get offers, ids are stable."""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from operators.outputs import ScoredPoint
+from operators.policy.engine import PolicyEngine
+from operators.policy.gate import Decision
+from operators.policy.player_policy_state import PlayerPolicyState
+from tests.operators.policy.factories import (
+    DAY,
+    MINUTE,
+    T0,
+    assessment,
+    consent,
+    policy,
+    scored,
+    self_exclusion,
+    verdict,
+)
+
+ENGINE = PolicyEngine(policy(rollout={"holdout_share": 0.25}))
+KINDS = ("plain", "plain", "plain", "inactivity", "consent", "self_exclusion", "verdict",
+         "rg_assessment")
+score = st.one_of(st.floats(0.0, 1.0), st.sampled_from([0.0, 0.45, 0.55, 0.65, 0.75, 0.85,
+                                                        0.95, 1.0]))
+
+
+@dataclass(frozen=True)
+class Step:
+    """One generated moment of a player's history."""
+
+    gap_minutes: int
+    kind: str
+    risk: float
+    churn: float
+    fraud: float
+    flag: bool  # consent given / exclusion indefinite / verdict approves
+    pick: int  # which review a verdict answers; exclusion length in days
+    self_excluded: float
+    marketing_consent: float
+    at_limit: float
+    adt: float
+    chase_share: float
+
+
+steps = st.builds(
+    Step,
+    gap_minutes=st.integers(1, 4 * 24 * 60),
+    kind=st.sampled_from(KINDS),
+    risk=score,
+    churn=score,
+    fraud=score,
+    flag=st.booleans(),
+    pick=st.integers(0, 40),
+    self_excluded=st.sampled_from([0.0, 0.0, 0.0, 1.0]),
+    marketing_consent=st.sampled_from([1.0, 1.0, 0.0, -1.0]),
+    at_limit=st.sampled_from([0.0, 0.0, 0.0, 1.0]),
+    adt=st.sampled_from([0.0, 3.0, 20.0, 80.0]),
+    chase_share=st.sampled_from([0.0, 0.4]),
+)
+histories = st.tuples(st.sampled_from(["p1", "p2", "p3", "p4"]),
+                      st.sampled_from(["UK", "MT", "NL"]),
+                      st.lists(steps, min_size=1, max_size=40))
+
+
+def point_for(player: str, jurisdiction: str, ts: int, i: int, step: Step,
+              reviews: list[str]) -> ScoredPoint:
+    """Build the step's scored point; a verdict answers one of the reviews raised so far."""
+    event: object | None = None
+    if step.kind == "consent":
+        event = consent(player, ts, marketing=step.flag)
+    elif step.kind == "self_exclusion":
+        event = self_exclusion(player, ts, None if step.flag else ts + step.pick * DAY)
+    elif step.kind == "verdict":
+        target = reviews[step.pick % len(reviews)] if reviews else "unknown"
+        event = verdict(target, approve=step.flag, player=player, ts=ts)
+    elif step.kind == "rg_assessment":
+        event = assessment(player, ts)
+    if event is not None:
+        event.event_id = f"{step.kind}-{i}"  # type: ignore[attr-defined]
+        event.jurisdiction = jurisdiction  # type: ignore[attr-defined]
+    trigger = "inactivity" if step.kind == "inactivity" else "session_end"
+    return scored(player, ts, trigger, "" if trigger == "inactivity" else f"e-{i}",
+                  jurisdiction, step.risk, step.churn, step.fraud, event,
+                  self_excluded=step.self_excluded, marketing_consent=step.marketing_consent,
+                  at_limit=step.at_limit, adt=step.adt, chase_share_24h=step.chase_share)
+
+
+def run(player: str, jurisdiction: str, history: list[Step]
+        ) -> tuple[list[tuple[ScoredPoint, list[Decision]]], PlayerPolicyState]:
+    state = ENGINE.new_state(player)
+    reviews: list[str] = []
+    out = []
+    ts = T0
+    for i, step in enumerate(history):
+        ts += step.gap_minutes * MINUTE
+        point = point_for(player, jurisdiction, ts, i, step, reviews)
+        decisions = ENGINE.decide(state, point)
+        reviews += [d.action.decision_id for d in decisions
+                    if d.action.kind == "review" and d.emitted]
+        out.append((point, decisions))
+    return out, state
+
+
+class Truth:
+    """An independent account of whether a player may receive marketing at a time."""
+
+    def __init__(self, jurisdiction: str) -> None:
+        rules = ENGINE.settings.rules_for(jurisdiction)
+        self.block_ms = int(rules.gaps.rg_offer_block_days * DAY)
+        self.block_risk = rules.thresholds.offer_block_risk
+        self.excluded_until = -1
+        self.consent: bool | None = None
+        self.flags: list[int] = []  # times at which the player was RG-flagged
+
+    def observe(self, point: ScoredPoint, decisions: list[Decision]) -> None:
+        p, ts = point.point, point.point.ts_ms
+        event = p.event
+        if getattr(event, "event_type", None) == "consent":
+            self.consent = event.marketing  # type: ignore[union-attr]
+        if getattr(event, "event_type", None) == "self_exclusion":
+            until = event.until_ms  # type: ignore[union-attr]
+            self.excluded_until = 2**62 if until is None else until
+        if getattr(event, "event_type", None) == "rg_assessment" or \
+                point.scores["risk"].value >= self.block_risk:
+            self.flags.append(ts)
+        for d in decisions:
+            rg = d.action.kind == "intervention" and d.action.severity in ("medium", "high") \
+                and d.action.action != "hold_withdrawals_and_bonuses"
+            if rg or d.action.action == "rg_review":
+                self.flags.append(ts)
+
+    def protected(self, point: ScoredPoint) -> list[str]:
+        p, ts = point.point, point.point.ts_ms
+        f = dict(zip(("self_excluded", "marketing_consent", "at_limit"),
+                     (p.features[i] for i in _INDEX), strict=True))
+        why = []
+        if self.excluded_until > ts or f["self_excluded"] >= 1:
+            why.append("excluded")
+        consented = self.consent is not False and f["marketing_consent"] != 0 and (
+            self.consent is True or f["marketing_consent"] == 1)
+        if not consented:
+            why.append("no consent")
+        if any(ts - t < self.block_ms for t in self.flags):
+            why.append("rg flagged")
+        if f["at_limit"] >= 1:
+            why.append("at limit")
+        return why
+
+
+_INDEX = tuple(__import__("operators.features", fromlist=["FEATURE_INDEX"]).FEATURE_INDEX[n]
+               for n in ("self_excluded", "marketing_consent", "at_limit"))
+FAST = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@FAST
+@given(histories)
+def test_no_offer_ever_reaches_a_protected_player(history: tuple) -> None:
+    player, jurisdiction, steps_ = history
+    truth = Truth(jurisdiction)
+    results, _ = run(player, jurisdiction, steps_)
+    for point, decisions in results:
+        truth.observe(point, decisions)
+        protected = truth.protected(point)
+        for d in decisions:
+            if d.action.kind == "offer" and d.emitted:
+                assert not protected, f"offer emitted to a player who is {protected}"
+
+
+@FAST
+@given(histories)
+def test_decision_ids_are_unique_per_trigger_and_action(history: tuple) -> None:
+    results, _ = run(*history)
+    seen: dict[str, tuple[str, str, str]] = {}
+    rows: set[tuple[str, str]] = set()
+    for point, decisions in results:
+        for d in decisions:
+            key = (point.point.trigger_event_id or str(point.point.ts_ms), d.action.action,
+                   d.action.kind)
+            if d.status not in ("approved", "denied", "pending_review"):
+                assert seen.setdefault(d.action.decision_id, key) == key
+            assert (d.action.decision_id, d.status) not in rows
+            rows.add((d.action.decision_id, d.status))
+
+
+@FAST
+@given(histories)
+def test_a_rerun_gives_byte_identical_actions(history: tuple) -> None:
+    def transcript() -> list[bytes]:
+        results, state = run(*history)
+        return [d.status.encode() + b" " + d.action.to_json_bytes() for _, ds in results
+                for d in ds] + [pickle.dumps(state)]
+
+    assert transcript() == transcript()
+
+
+@FAST
+@given(histories)
+def test_finalised_actions_only_follow_an_approved_review_and_state_stays_small(
+        history: tuple) -> None:
+    results, state = run(*history)
+    approved: set[str] = set()
+    for _, decisions in results:
+        approved |= {d.action.decision_id for d in decisions if d.status == "approved"}
+        for d in decisions:
+            if d.action.action in ("mandatory_cool_off", "hold_withdrawals_and_bonuses"):
+                assert d.action.review_decision_id in approved
+            if d.emitted:
+                assert d.action.reasons
+    assert len(state.reviews) <= 2
+    assert len(pickle.dumps(state)) < 1024
