@@ -19,7 +19,7 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 from operators.features import FEATURE_INDEX
@@ -162,7 +162,7 @@ WALLET_INPUTS = InputSet((
 """What the unsupervised wallet anomaly detector sees: capped, so its scale is fixed."""
 
 
-def limits(inputs: InputSet) -> dict[str, tuple[float, float]]:
+def limits(inputs: InputSet) -> dict[Hashable, tuple[float, float]]:
     """Return each `capped_log1p` input's range `(0, log1p(ceiling))`, e.g. for HalfSpaceTrees.
 
     >>> limits(WALLET_INPUTS)["devices_7d"] == (0.0, math.log1p(8.0))

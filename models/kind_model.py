@@ -9,9 +9,9 @@ learned score with the kind's marker rule:
 - warm risk: `max(rule, learned)`: the markers of harm are always a floor;
 - warm churn and fraud: `learned_weight * learned + (1 - learned_weight) * rule`.
 
-Reasons come from the part that weighs most first (rule markers, or the learned
-model's inputs with the largest positive contributions), then the other part,
-without repeats, at most `max_reasons`. The challenger is combined the same way
+Reasons interleave the two parts, the one that weighs most leading: rule markers,
+and the learned model's inputs with the largest positive contributions; without
+repeats, at most `max_reasons`. The challenger is combined the same way
 with the same rule, so champion and challenger differ only in their learner; it
 is scored and validated but never drives a decision.
 """
@@ -162,14 +162,20 @@ class KindModel:
 
 
 def _merge(first: tuple[str, ...], second: tuple[str, ...], limit: int) -> tuple[str, ...]:
+    """Interleave two reason lists, `first` leading, without repeats, at most `limit`.
+
+    >>> _merge(("a", "b", "c"), ("x", "a"), 3)
+    ('a', 'x', 'b')
+    """
     if not second:
         return first[:limit]
-    out = list(first[:limit])
-    for reason in second:
-        if len(out) >= limit:
-            break
-        if reason not in out:
-            out.append(reason)
+    out: list[str] = []
+    for i in range(max(len(first), len(second))):
+        for reasons in (first, second):
+            if i < len(reasons) and reasons[i] not in out:
+                out.append(reasons[i])
+                if len(out) == limit:
+                    return tuple(out)
     return tuple(out)
 
 

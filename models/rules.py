@@ -43,7 +43,7 @@ once tenure is at least `min_tenure_days`).
 Example:
     >>> from operators.features import FEATURE_INDEX, FEATURE_NAMES
     >>> row = [0.0] * len(FEATURE_NAMES)
-    >>> row[FEATURE_INDEX["chase_share_24h"]] = 0.5
+    >>> row[FEATURE_INDEX["chase_share_24h"]] = 0.6
     >>> row[FEATURE_INDEX["bets_24h"]] = 40.0
     >>> row[FEATURE_INDEX["withdrawals_cancelled_7d"]] = 1.0
     >>> value, reasons = RiskRule().score(row, "session_end")
@@ -171,19 +171,19 @@ class RiskRule(MarkerRule):
 
     def __init__(
         self,
-        escalation_low: float = 1.6,
-        escalation_high: float = 3.0,
-        chase_low: float = 0.15,
-        chase_high: float = 0.35,
+        escalation_low: float = 1.25,
+        escalation_high: float = 2.5,
+        chase_low: float = 0.42,
+        chase_high: float = 0.55,
         night_low: float = 0.35,
         night_high: float = 0.65,
         min_bets: float = 10.0,
-        session_minutes_low: float = 150.0,
-        session_minutes_high: float = 360.0,
+        session_minutes_low: float = 120.0,
+        session_minutes_high: float = 300.0,
         deposits_low: float = 2.0,
         deposits_high: float = 5.0,
-        declined_low: float = 0.0,
-        declined_high: float = 2.0,
+        declined_low: float = 1.0,
+        declined_high: float = 4.0,
         cancelled_low: float = 0.0,
         cancelled_high: float = 1.0,
         weights: dict[str, float] | None = None,

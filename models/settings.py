@@ -10,6 +10,8 @@ Example:
     >>> s = ModelSettings()
     >>> s.risk.threshold, s.risk.champion.model, s.churn_horizon_s // 86_400
     (0.5, 'logistic', 14)
+    >>> ModelSettings(fraud={"threshold": 0.7}).fraud.min_labels  # fraud's own default kept
+    100
     >>> ModelSettings(risk={"rule": {"no_such_threshold": 1.0}})
     Traceback (most recent call last):
     ...
@@ -20,7 +22,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -64,13 +66,20 @@ class KindSettings(_Section):
     """Overrides of the rule's constructor arguments (marker thresholds), by name."""
 
 
+KIND_DEFAULTS: dict[str, dict[str, Any]] = {
+    "churn": {"learned_weight": 0.8},
+    "risk": {},
+    "fraud": {"min_labels": 100, "min_positives": 10, "learned_weight": 0.6},
+}
+"""Where a kind's defaults differ from `KindSettings`'; a partial `[models.<kind>]` keeps them."""
+
+
 class ModelSettings(_Section):
     """The `[models]` section: per-kind settings, label horizons, seed, anomaly detector, drift."""
 
-    churn: KindSettings = KindSettings(threshold=0.5, learned_weight=0.8)
-    risk: KindSettings = KindSettings(threshold=0.5)
-    fraud: KindSettings = KindSettings(threshold=0.5, min_labels=100, min_positives=10,
-                                       learned_weight=0.6)
+    churn: KindSettings = KindSettings(**KIND_DEFAULTS["churn"])
+    risk: KindSettings = KindSettings(**KIND_DEFAULTS["risk"])
+    fraud: KindSettings = KindSettings(**KIND_DEFAULTS["fraud"])
     churn_horizon_s: int = Field(14 * DAY_S, gt=0)
     """A scoring point followed by no activity for this long is a churn positive."""
     negative_horizon_s: int = Field(30 * DAY_S, gt=0)
@@ -93,6 +102,18 @@ class ModelSettings(_Section):
             raise KeyError(f"unknown model kind {kind!r}")
         settings: KindSettings = getattr(self, kind)
         return settings
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        merged = dict(data)
+        for kind, defaults in KIND_DEFAULTS.items():
+            given = merged.get(kind)
+            if isinstance(given, dict):
+                merged[kind] = {**defaults, **given}
+        return merged
 
     @model_validator(mode="after")
     def _rule_overrides_exist(self) -> ModelSettings:

@@ -16,7 +16,10 @@ for one model (kind x role) and, when the hour closes, turns them into
   rule still drives the score, to see when it is worth warming up.
 
 A drift detector (`river.drift.ADWIN`) watches each model's absolute error
-|label - score|; a detection is a `drift_detected` row (value 1) and a log line.
+|label - score|. ADWIN flags any change of the mean error, including the fall
+while a model learns; only a change for the worse (the mean error of the window
+ADWIN keeps is above the mean before the change) is reported, as a
+`drift_detected` row (value 1) and a warning in the log.
 
 Example:
     >>> v = HourlyValidation("risk", "champion", threshold=0.5, drift_delta=0.002)
@@ -124,12 +127,15 @@ class HourlyValidation:
         self.labels.append(1 if label else 0)
         self.scores.append(score)
         self.learned.append(learned)
-        self.detector.update(abs(label - score))
-        if not self.detector.drift_detected:
+        detector = self.detector
+        error_before = detector.estimation
+        detector.update(abs(label - score))
+        if not detector.drift_detected or detector.estimation <= error_before:
             return []
         self.drifts += 1
-        log.warning("model drift detected: kind=%s role=%s version=%s hour_ms=%d labels_in_hour=%d",
-                    self.kind, self.role, version, hour_ms, len(self.labels))
+        log.warning("model drift detected: kind=%s role=%s version=%s hour_ms=%d "
+                    "labels_in_hour=%d error %.3f -> %.3f", self.kind, self.role, version,
+                    hour_ms, len(self.labels), error_before, detector.estimation)
         return [MetricRow(self.kind, self.role, version, hour_ms, "drift_detected", 1.0,
                           len(self.labels))]
 

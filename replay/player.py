@@ -46,13 +46,15 @@ from replay.games import GAME_IDS, SECONDS_PER_BET, payout_multiplier
 
 MINUTE_MS = 60_000
 NIGHT_HOURS = range(0, 6)
-DAY_CURVE = (0.25, 0.12, 0.06, 0.04, 0.04, 0.06, 0.15, 0.3, 0.4, 0.45, 0.5, 0.6,
-             0.7, 0.65, 0.6, 0.65, 0.75, 0.95, 1.3, 1.6, 1.8, 1.7, 1.3, 0.7)
+DAY_CURVE = (0.15, 0.06, 0.03, 0.02, 0.02, 0.04, 0.15, 0.3, 0.4, 0.45, 0.5, 0.6,
+             0.7, 0.65, 0.6, 0.65, 0.75, 0.95, 1.3, 1.6, 1.8, 1.6, 1.1, 0.5)
 """Relative chance of a session starting in each local hour (evening peak)."""
-NIGHT_BOOST = 12.0
+NIGHT_BOOST = 16.0
 """How much likelier a night start becomes once harm has set in."""
 HARM_RAMP_MS = 5 * DAY_MS
 """Time after onset for the markers of harm to reach full strength."""
+MIN_SESSION_MS = 5 * MINUTE_MS
+"""No session starts closer than this to a stop (churn, exclusion, end of window)."""
 MAX_CHASE = 6.0
 """A loss-chasing player raises the stake up to this multiple of their typical stake."""
 UNSETTLED_SPORTS_SHARE = 0.25
@@ -190,11 +192,12 @@ class PlayerSimulation:
         stop = min(self._hard_stop, p.exclusion_ms if p.exclusion_ms is not None else self.end_ms)
         day_ms = self.start_ms
         while day_ms < stop:
-            if self._plays_on(day_ms):
-                for start in self._session_starts(day_ms):
+            midnight = day_ms - utc_offset_ms(p.jurisdiction.zone, day_ms)
+            if self._plays_on(midnight):
+                for start in self._session_starts(midnight):
                     gap = self.rng.randrange(5 * MINUTE_MS, 90 * MINUTE_MS)
                     start = max(start, self._busy_until + gap)
-                    if start >= stop - MINUTE_MS:
+                    if start >= stop - MIN_SESSION_MS:
                         break
                     yield from self._session(start, stop)
             day_ms += DAY_MS
@@ -208,22 +211,26 @@ class PlayerSimulation:
             return 0.0
         return min(1.0, 0.3 + (ts - onset) / HARM_RAMP_MS)
 
-    def _plays_on(self, day_ms: int) -> bool:
+    def _plays_on(self, midnight: int) -> bool:
+        """Whether the player plays on the local day starting at `midnight`."""
         p = self.profile
         chance = p.activity
-        if self._harm(day_ms + DAY_MS // 2) > 0:
+        if self._harm(midnight) > 0:
             chance = 0.9
         elif p.archetype == CHURNER and p.churn_ms is not None:
-            chance *= max(0.0, (p.churn_ms - day_ms) / (p.churn_ms - self.start_ms))
+            chance *= max(0.0, (p.churn_ms - midnight) / (p.churn_ms - self.start_ms))
         return self.rng.random() < chance
 
-    def _session_starts(self, day_ms: int) -> list[int]:
-        """Session start times on the player's local day that begins near `day_ms`."""
+    def _session_starts(self, midnight: int) -> list[int]:
+        """Session start times on the local day starting at `midnight` (UTC epoch ms).
+
+        The day's pattern follows the player's state at midnight, so nothing before
+        the onset of harm already shows its markers.
+        """
         rng = self.rng
-        harmed = self._harm(day_ms + DAY_MS // 2) > 0
+        harmed = self._harm(midnight) > 0
         count = rng.randint(2, 4) if harmed else 1 + (rng.random() < 0.3) + (rng.random() < 0.1)
         curve = _NIGHT_CURVE if harmed else DAY_CURVE
-        midnight = day_ms - utc_offset_ms(self.profile.jurisdiction.zone, day_ms)
         return sorted(
             midnight + _hour(rng, curve) * HOUR_MS + rng.randrange(HOUR_MS) for _ in range(count)
         )

@@ -19,6 +19,7 @@ flow stops instead of carrying on with holes. Engine-agnostic: no Bytewax here.
 from __future__ import annotations
 
 import hashlib
+import io
 import pickle
 import time
 from collections import Counter
@@ -110,17 +111,6 @@ def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, DatabaseError) and exc.code not in PERMANENT_ERROR_CODES
 
 
-class _HashSink:
-    """A write-only file that feeds a hash, so pickling never builds the whole byte string."""
-
-    def __init__(self) -> None:
-        self.digest = hashlib.sha256()
-
-    def write(self, data: bytes) -> int:
-        self.digest.update(data)
-        return len(data)
-
-
 def batch_token(table: str, columns: Sequence[str], data: Sequence[Sequence[Any]]) -> str:
     """Return the deduplication token of a batch: the table and a hash of its content.
 
@@ -142,11 +132,13 @@ def batch_token(table: str, columns: Sequence[str], data: Sequence[Sequence[Any]
         False
 
     """
-    sink = _HashSink()
-    pickler = pickle.Pickler(sink, protocol=5)
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=5)
     pickler.fast = True  # no memo: equal values give equal bytes whatever their identity
-    pickler.dump((table, tuple(columns), [list(column) for column in data]))
-    return f"{table}:{sink.digest.hexdigest()[:32]}"
+    pickler.dump((table, tuple(columns)))
+    for column in data:
+        pickler.dump(column if type(column) is list else list(column))
+    return f"{table}:{hashlib.sha256(buffer.getbuffer()).hexdigest()[:32]}"
 
 
 @dataclass

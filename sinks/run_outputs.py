@@ -92,8 +92,9 @@ def score_row(scored: ScoredPoint) -> tuple[Any, ...]:
 
 def metric_row(row: MetricRow) -> tuple[Any, ...]:
     """Return the `model_metrics` row of a metric."""
-    return (row.model_kind, row.role, row.model_version, row.hour_ms, row.metric, row.value,
-            row.n)
+    # `hour` is DateTime('UTC'): whole seconds.
+    return (row.model_kind, row.role, row.model_version, row.hour_ms // 1000, row.metric,
+            row.value, row.n)
 
 
 class RowWriter(Protocol):

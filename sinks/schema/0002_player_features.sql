@@ -2,6 +2,7 @@
 -- least hourly while active. Columns are defined in docs/features.md.
 -- ReplacingMergeTree on the deterministic key (player_id, as_of, trigger): a replay or a
 -- resume after a crash rewrites identical rows, which merge away; query with FINAL for exact counts.
+-- The deduplication window makes a retried insert with the same token a no-op at once.
 CREATE TABLE IF NOT EXISTS {db}.player_features
 (
     player_id String,
@@ -99,3 +100,4 @@ CREATE TABLE IF NOT EXISTS {db}.player_features
 ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(as_of)
 ORDER BY (player_id, as_of, trigger)
+SETTINGS non_replicated_deduplication_window = 1000

@@ -1,0 +1,163 @@
+"""The model set: pure scoring, cold start, reasons, challengers, pickling, determinism."""
+
+import pickle
+
+import pytest
+
+from models import ModelSet, ModelSettings
+from models.settings import KINDS
+from operators.outputs import ScoredPoint
+from tests.factories import HOUR, MINUTE, T0
+from tests.models.factories import (
+    FRAUDSTER,
+    HARMED,
+    RECREATIONAL,
+    example,
+    features,
+    point,
+    separable,
+)
+
+QUICK = {"min_labels": 20, "min_positives": 5}
+
+
+def quick_settings(**extra: object) -> ModelSettings:
+    """Return settings whose models warm up after 20 labels; `extra` overrides anything."""
+    base: dict[str, object] = {kind: dict(QUICK) for kind in KINDS}
+    base.update({"anomaly_window": 20})
+    base.update(extra)
+    return ModelSettings(**base)
+
+
+def points() -> list:
+    rows = [features(RECREATIONAL), features(HARMED), features(FRAUDSTER),
+            features(RECREATIONAL, minutes_since_last_activity=20_000.0)]
+    triggers = ["session_end", "deposit", "withdrawal", "inactivity"]
+    return [point(rows[i % 4], T0 + i * MINUTE, triggers[i % 4], f"p{i % 7}") for i in range(40)]
+
+
+def trained(settings: ModelSettings) -> ModelSet:
+    models = ModelSet(settings)
+    for p in points():
+        models.score(p)
+        models.observe(p)
+    for kind in KINDS:
+        for ex in separable(kind, 60):
+            models.learn(ex)
+    return models
+
+
+def as_values(scored: ScoredPoint) -> tuple:
+    def flat(scores: dict) -> tuple:
+        return tuple((k, s.value, s.model_version, s.reasons) for k, s in sorted(scores.items()))
+    return flat(scored.scores), flat(scored.challengers)
+
+
+def test_scoring_never_changes_the_models() -> None:
+    for challenger in ("logistic", "tree"):
+        models = trained(quick_settings(**{k: {**QUICK, "challenger": {"model": challenger}}
+                                           for k in KINDS}))
+        before = pickle.dumps(models)
+        first = [as_values(models.score(p)) for p in points()]
+        second = [as_values(models.score(p)) for p in points()]
+        assert first == second
+        assert pickle.dumps(models) == before
+
+
+def test_scaler_means_unchanged_by_scoring() -> None:
+    models = trained(quick_settings())
+    scaler = models.models["risk"].champion.learner.model.steps["StandardScaler"]
+    means = dict(scaler.means)
+    for p in points():
+        models.score(p)
+    assert dict(scaler.means) == means
+
+
+def test_cold_start_uses_the_rules_and_says_so() -> None:
+    scored = ModelSet(ModelSettings()).score(point(features(HARMED)))
+    risk = scored.scores["risk"]
+    assert risk.model_version.startswith("risk-") and risk.model_version.endswith("-rules")
+    assert "loss_chasing" in risk.reasons and risk.value > 0.5
+    assert all(s.model_version.endswith("-rules") for s in scored.scores.values())
+
+
+def test_warm_models_change_version_and_keep_the_risk_floor() -> None:
+    models = trained(quick_settings())
+    harmed = models.score(point(features(HARMED))).scores["risk"]
+    assert harmed.model_version.endswith("-n32")  # 60 labels learned: power-of-two bucket
+    rule_value = models.models["risk"].rule.score(features(HARMED), "session_end")[0]
+    assert harmed.value >= rule_value
+
+
+def test_reason_codes_name_markers_and_learned_inputs() -> None:
+    models = trained(quick_settings())
+    scored = models.score(point(features(FRAUDSTER), trigger="withdrawal"))
+    fraud = scored.scores["fraud"]
+    assert fraud.value > 0.5
+    markers = {"many_instruments", "many_devices", "bonus_then_fast_withdrawal"}
+    learned_inputs = set(models.models["fraud"].inputs.names)
+    assert set(fraud.reasons) <= markers | learned_inputs
+    assert set(fraud.reasons) & markers
+
+
+def test_challenger_never_changes_champion_scores() -> None:
+    with_challenger = trained(quick_settings())
+    without = trained(quick_settings(challengers=False))
+    for p in points():
+        a, b = with_challenger.score(p), without.score(p)
+        assert as_values(a)[0] == as_values(b)[0]
+        assert set(a.challengers) == set(KINDS) and b.challengers == {}
+        assert all("challenger" in s.model_version for s in a.challengers.values())
+
+
+def test_pickle_round_trip_scores_identically() -> None:
+    models = trained(quick_settings())
+    copy = pickle.loads(pickle.dumps(models))
+    assert [as_values(models.score(p)) for p in points()] == [
+        as_values(copy.score(p)) for p in points()]
+    follow_up = separable("risk", 30, start=T0 + 3 * HOUR)
+    assert [models.learn(e) for e in follow_up] == [copy.learn(e) for e in follow_up]
+    assert models.close() == copy.close()
+
+
+def test_identical_sequences_give_identical_floats() -> None:
+    def run() -> tuple[list, list]:
+        models = ModelSet(quick_settings())
+        scored, rows = [], []
+        for i, p in enumerate(points() * 3):
+            scored.append(as_values(models.score(p)))
+            models.observe(p)
+            kind = KINDS[i % 3]
+            rows += models.learn(example(kind, p.features, int(p.features[0] > 0), p.ts_ms + i))
+        return scored, rows + models.close()
+
+    assert run() == run()
+
+
+def test_observe_learns_only_from_wallet_events() -> None:
+    models = ModelSet(ModelSettings())
+    models.observe(point(features(RECREATIONAL), trigger="session_end"))
+    assert models.anomaly.n_learned == 0
+    models.observe(point(features(RECREATIONAL), trigger="deposit"))
+    assert models.anomaly.n_learned == 1
+
+
+def test_anomalous_wallet_activity_reaches_the_fraud_reasons() -> None:
+    models = ModelSet(quick_settings())
+    for i in range(200):
+        models.observe(point(features(RECREATIONAL, deposit_amount_24h=20.0 + i % 5),
+                             trigger="deposit"))
+    odd = features(RECREATIONAL, deposits_24h=15.0, deposit_amount_24h=15_000.0,
+                   declined_deposits_24h=6.0, withdrawals_requested_24h=5.0,
+                   withdrawal_amount_24h=9000.0, bonus_claims_7d=6.0)
+    assert models.anomaly_score(odd) > 0.9 > models.anomaly_score(features(RECREATIONAL))
+    assert "anomalous_wallet_activity" in models.score(point(odd, trigger="deposit")
+                                                      ).scores["fraud"].reasons
+
+
+def test_bad_input_is_rejected_with_a_reason() -> None:
+    models = ModelSet(ModelSettings())
+    with pytest.raises(ValueError, match="features"):
+        models.score(point((1.0, 2.0)))
+    with pytest.raises(ValueError, match="unknown kind"):
+        models.learn(example("vip", features(), 1))

@@ -1,0 +1,97 @@
+"""Marker rules: which markers fire, how they combine, and that they stay in [0, 1]."""
+
+import pickle
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from models.rules import ChurnRule, FraudRule, RiskRule
+from operators.features import FEATURE_NAMES
+from tests.models.factories import FRAUDSTER, HARMED, RECREATIONAL, features
+
+
+def test_recreational_player_fires_no_marker_of_harm() -> None:
+    assert RiskRule().score(features(RECREATIONAL), "session_end") == (0.0, ())
+
+
+def test_harmed_player_crosses_the_threshold_and_names_the_markers() -> None:
+    value, reasons = RiskRule().score(features(HARMED), "session_end")
+    assert value > 0.8
+    assert set(reasons) == {"stake_escalation", "loss_chasing", "night_play", "long_sessions",
+                            "deposit_frequency", "declined_deposits"}
+
+
+def test_one_marker_alone_stays_under_the_default_threshold() -> None:
+    value, reasons = RiskRule().score(features(RECREATIONAL, chase_share_24h=0.6), "hourly")
+    assert reasons == ("loss_chasing",)
+    assert value == pytest.approx(0.4)
+
+
+def test_reasons_are_ordered_strongest_first() -> None:
+    row = features(RECREATIONAL, withdrawals_cancelled_7d=1.0, stake_escalation=2.3)
+    value, reasons = RiskRule().score(row, "hourly")
+    assert reasons == ("cancelled_withdrawals", "stake_escalation")
+    assert value == pytest.approx(1 - (1 - 0.4) * (1 - 0.35 * (2.3 - 1.25) / (2.5 - 1.25)))
+
+
+def test_chasing_needs_enough_bets() -> None:
+    row = features(RECREATIONAL, chase_share_24h=0.6, bets_24h=3.0)
+    assert RiskRule().score(row, "hourly") == (0.0, ())
+
+
+def test_self_exclusion_is_full_risk() -> None:
+    assert RiskRule().score(features(self_excluded=1.0), "self_exclusion") == (1.0,
+                                                                                ("self_excluded",))
+
+
+def test_thresholds_and_weights_are_constructor_arguments() -> None:
+    row = features(RECREATIONAL, chase_share_24h=0.5)
+    assert RiskRule().score(row, "hourly")[1] == ("loss_chasing",)
+    assert RiskRule(chase_low=0.5).score(row, "hourly") == (0.0, ())
+    assert RiskRule(weights={"loss_chasing": 0.0}).score(
+        features(RECREATIONAL, chase_share_24h=0.9), "hourly") == (0.0, ())
+    with pytest.raises(ValueError, match="unknown marker"):
+        RiskRule(weights={"typo": 0.5})
+    with pytest.raises(ValueError, match="below"):
+        RiskRule(chase_low=0.5, chase_high=0.1)
+
+
+def test_fraud_markers() -> None:
+    value, reasons = FraudRule().score(features(FRAUDSTER), "withdrawal")
+    assert set(reasons) == {"many_instruments", "many_devices", "bonus_then_fast_withdrawal"}
+    assert value > 0.8
+    assert FraudRule().score(features(RECREATIONAL), "deposit") == (0.0, ())
+    assert FraudRule().score(features(RECREATIONAL), "chargeback")[1] == ("chargeback",)
+    assert FraudRule().score(features(RECREATIONAL), "deposit", anomaly=0.95)[1] == (
+        "anomalous_wallet_activity",)
+
+
+def test_bonus_marker_fades_with_real_wagering() -> None:
+    heavy_wagering = features(FRAUDSTER, stake_7d=1000.0, instruments_7d=1.0, devices_7d=1.0)
+    assert FraudRule().score(heavy_wagering, "withdrawal") == (0.0, ())
+
+
+def test_churn_markers() -> None:
+    idle = features(RECREATIONAL, minutes_since_last_activity=12 * 1440.0, frequency_days_7d=0.0)
+    value, reasons = ChurnRule().score(idle, "inactivity")
+    assert reasons == ("inactivity", "falling_frequency")
+    assert value > 0.8
+    assert ChurnRule().score(features(RECREATIONAL), "session_end") == (0.0, ())
+
+
+def test_rules_pickle_and_clone() -> None:
+    rule = RiskRule(chase_low=0.2, weights={"night_play": 0.5})
+    row = features(HARMED)
+    assert pickle.loads(pickle.dumps(rule)).score(row, "x") == rule.score(row, "x")
+    assert rule.clone().score(row, "x") == rule.score(row, "x")
+
+
+@given(st.lists(st.floats(0, 1e7, allow_nan=False), min_size=len(FEATURE_NAMES),
+                max_size=len(FEATURE_NAMES)),
+       st.sampled_from(["session_end", "chargeback"]), st.floats(0, 1))
+def test_scores_stay_in_unit_interval(row: list[float], trigger: str, anomaly: float) -> None:
+    for rule in (RiskRule(), FraudRule(), ChurnRule()):
+        value, reasons = rule.score(row, trigger, anomaly)
+        assert 0.0 <= value <= 1.0
+        assert (value > 0.0) == bool(reasons)
