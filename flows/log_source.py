@@ -8,7 +8,7 @@ one emitted), so a restart neither skips nor repeats input.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
@@ -17,9 +17,16 @@ from operators.ingest import RawMessage
 from replay.recorded_log import read_log_batches
 
 
+ProgressHook = Callable[[int, int], None]
+"""Called after each batch with (messages, bytes) read: drives progress bars."""
+
+
 class _LogPartition(StatefulSourcePartition[RawMessage, int]):
-    def __init__(self, path: Path, name: str, start: int, batch_size: int) -> None:
+    def __init__(
+        self, path: Path, name: str, start: int, batch_size: int, progress: ProgressHook | None
+    ) -> None:
         self._name = name
+        self._progress = progress
         self._next = start
         self._batches: Iterator[list[tuple[int, bytes]]] = read_log_batches(
             path, start, batch_size
@@ -31,7 +38,10 @@ class _LogPartition(StatefulSourcePartition[RawMessage, int]):
             return []
         self._next = batch[-1][0] + 1
         name = self._name
-        return [(name, position, value) for position, value in batch]
+        out = [(name, position, value) for position, value in batch]
+        if self._progress is not None:
+            self._progress(len(out), sum(len(value) + 1 for _, _, value in out))
+        return out
 
     def snapshot(self) -> int:
         return self._next
@@ -43,11 +53,15 @@ class RecordedLogSource(FixedPartitionedSource[RawMessage, int]):
     Args:
         paths: the log files, in the order given on the command line.
         batch_size: messages per batch handed to the dataflow.
+        progress: optional hook told how much was read after each batch.
     """
 
-    def __init__(self, paths: list[Path], batch_size: int = 1000) -> None:
+    def __init__(
+        self, paths: list[Path], batch_size: int = 1000, progress: ProgressHook | None = None
+    ) -> None:
         self._paths = {f"{i}:{path.name}": path for i, path in enumerate(paths)}
         self._batch_size = batch_size
+        self._progress = progress
 
     def list_parts(self) -> list[str]:
         return list(self._paths)
@@ -56,4 +70,4 @@ class RecordedLogSource(FixedPartitionedSource[RawMessage, int]):
         self, step_id: str, for_part: str, resume_state: int | None
     ) -> _LogPartition:
         return _LogPartition(self._paths[for_part], for_part, resume_state or 0,
-                             self._batch_size)
+                             self._batch_size, self._progress)

@@ -13,7 +13,7 @@ import bytewax.operators as op
 from bytewax.dataflow import Dataflow
 
 from config.settings import Settings
-from flows.log_source import RecordedLogSource
+from flows.log_source import ProgressHook, RecordedLogSource
 from flows.outputs_sink import RunOutputsSink
 from flows.pipeline import build_pipeline
 from models.model_set import ModelSet
@@ -26,9 +26,10 @@ def build_replay_flow(
     make_outputs: Callable[[], RunOutputs],
     batch_size: int = 1000,
     models: ModelSet | None = None,
+    progress: ProgressHook | None = None,
 ) -> Dataflow:
     """Return the replay dataflow over `inputs`, writing through `make_outputs()`."""
     flow = Dataflow("pitboss_replay")
-    raw = op.input("recorded_logs", flow, RecordedLogSource(inputs, batch_size))
+    raw = op.input("recorded_logs", flow, RecordedLogSource(inputs, batch_size, progress))
     build_pipeline(raw, settings, RunOutputsSink(make_outputs), models)
     return flow

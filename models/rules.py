@@ -62,6 +62,8 @@ from river import base
 from operators.features import FEATURE_INDEX as F
 
 Reasons = tuple[str, ...]
+MIN_PART = 1e-9
+"""A weighted strength below this is no marker (it would not move the score in floats)."""
 
 
 def ramp(value: float, low: float, high: float) -> float:
@@ -147,10 +149,12 @@ class MarkerRule(base.Base):
             if v <= low or (gate >= 0 and features[gate] < gate_min):
                 continue
             part = weight if v >= high else weight * (v - low) / (high - low)
+            if part < MIN_PART:
+                continue
             keep *= 1.0 - part
             fired.append((-part, name))
         for part, name in self._extra(features, trigger, anomaly):
-            if part > 0.0:
+            if part >= MIN_PART:
                 keep *= 1.0 - part
                 fired.append((-part, name))
         if not fired:

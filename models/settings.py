@@ -62,8 +62,8 @@ class KindSettings(_Section):
     """Churn and fraud once warm: w * learned + (1 - w) * rule. Risk is max(rule, learned)."""
     champion: LearnerSettings = LearnerSettings()
     challenger: LearnerSettings | None = LearnerSettings(optimizer="adagrad", learning_rate=0.1)
-    rule: dict[str, float] = Field(default_factory=dict)
-    """Overrides of the rule's constructor arguments (marker thresholds), by name."""
+    rule: dict[str, float | dict[str, float]] = Field(default_factory=dict)
+    """Overrides of the rule's constructor arguments (thresholds, and a `weights` table)."""
 
 
 KIND_DEFAULTS: dict[str, dict[str, Any]] = {

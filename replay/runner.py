@@ -20,7 +20,9 @@ import orjson
 from bytewax.testing import cluster_main, run_main
 
 from config.settings import Settings
+from flows.log_source import ProgressHook
 from flows.replay import build_replay_flow
+from models.model_set import ModelSet
 from sinks.clickhouse_client import open_client
 from sinks.clickhouse_writer import ClickHouseWriter
 from sinks.migrations import apply_migrations
@@ -74,6 +76,8 @@ def run_replay(
     target: ClickHouseTarget | None = None,
     workers: int = 1,
     batch_size: int = 1000,
+    progress: ProgressHook | None = None,
+    models: ModelSet | None = None,
 ) -> dict[str, Any]:
     """Replay `inputs` through the dataflow; return the run summary.
 
@@ -84,6 +88,8 @@ def run_replay(
         target: where ClickHouse rows go; default embedded chDB under `out_dir`.
         workers: Bytewax worker threads in this process.
         batch_size: raw messages per input batch.
+        progress: optional hook told how much input was read (a progress bar).
+        models: warm-started models, or None to learn from scratch.
 
     Raises:
         ReplayError: when the dataflow stopped before writing its summary.
@@ -98,7 +104,8 @@ def run_replay(
     target = target or ClickHouseTarget.for_run(out_dir, None, settings.clickhouse.database)
     started = time.monotonic()
     flow = build_replay_flow(
-        inputs, settings, _outputs_factory(out_dir, target, settings, started), batch_size
+        inputs, settings, _outputs_factory(out_dir, target, settings, started), batch_size,
+        models, progress,
     )
     if workers == 1:
         run_main(flow)

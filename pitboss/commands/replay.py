@@ -21,6 +21,7 @@ def replay(
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Bytewax worker threads.")] = 1,
 ) -> None:
     """Replay recorded event logs through the full dataflow and summarise the run."""
+    from replay.progress import replay_progress
     from replay.runner import ClickHouseTarget, ReplayError, run_replay
 
     console = Console(stderr=True)
@@ -31,7 +32,8 @@ def replay(
         raise typer.Exit(2) from exc
     target = ClickHouseTarget.for_run(out, clickhouse, settings.clickhouse.database)
     try:
-        summary = run_replay(list(inputs), out, settings, target, workers)
+        with replay_progress(list(inputs), console) as progress:
+            summary = run_replay(list(inputs), out, settings, target, workers, progress=progress)
     except ReplayError as exc:
         console.print(f"[red]replay failed:[/red] {exc}")
         raise typer.Exit(1) from exc
