@@ -115,7 +115,7 @@ class Settings(BaseSettings):
     contract: ContractSettings = ContractSettings()
     features: FeatureSettings = FeatureSettings()
     labels: LabelSettings = LabelSettings()
-    models: ModelSettings = ModelSettings()
+    models: ModelSettings = Field(default_factory=ModelSettings)
     policy_file: str = ""  # empty: the packaged config/policy.toml
     clickhouse: ClickHouseSettings = ClickHouseSettings()
 

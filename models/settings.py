@@ -8,8 +8,8 @@ marker thresholds (keyword arguments of the classes in `models.rules`).
 
 Example:
     >>> s = ModelSettings()
-    >>> s.risk.threshold, s.risk.champion.model, s.churn_horizon_s // 86_400
-    (0.5, 'logistic', 14)
+    >>> s.risk.threshold, s.risk.champion.model
+    (0.5, 'logistic')
     >>> ModelSettings(fraud={"threshold": 0.7}).fraud.min_labels  # fraud's own default kept
     100
     >>> ModelSettings(risk={"rule": {"no_such_threshold": 1.0}})
@@ -75,15 +75,11 @@ KIND_DEFAULTS: dict[str, dict[str, Any]] = {
 
 
 class ModelSettings(_Section):
-    """The `[models]` section: per-kind settings, label horizons, seed, anomaly detector, drift."""
+    """The `[models]` section: per-kind settings, seed, anomaly detector, drift (labels: `[labels]`)."""
 
     churn: KindSettings = KindSettings(**KIND_DEFAULTS["churn"])
     risk: KindSettings = KindSettings(**KIND_DEFAULTS["risk"])
     fraud: KindSettings = KindSettings(**KIND_DEFAULTS["fraud"])
-    churn_horizon_s: int = Field(14 * DAY_S, gt=0)
-    """A scoring point followed by no activity for this long is a churn positive."""
-    negative_horizon_s: int = Field(30 * DAY_S, gt=0)
-    """Risk and fraud: a scored player with no positive label after this long is a negative."""
     challengers: bool = True
     """Run the configured challengers in shadow; off: no challenger anywhere."""
     seed: int = 42

@@ -29,7 +29,7 @@ _topic_numbers = itertools.count()
 
 
 def fresh_topic(kind: str) -> str:
-    """A topic no other test uses, auto-created by the mock cluster on first produce."""
+    """Return a topic no other test uses, auto-created by the mock cluster on first produce."""
     return f"test.{kind}.{next(_topic_numbers)}.{time.monotonic_ns()}"
 
 
@@ -59,7 +59,11 @@ def _read(consumer: confluent_kafka.Consumer, count: int, deadline: float) -> li
         if msg is None:
             continue
         assert msg.error() is None, msg.error()
-        records.append((msg.topic(), msg.key(), msg.value(), list(msg.headers() or [])))
+        topic, key, value, headers = msg.topic(), msg.key(), msg.value(), msg.headers() or []
+        assert topic is not None and key is not None and value is not None
+        assert isinstance(headers, list)
+        assert all(isinstance(v, bytes) for _, v in headers)
+        records.append((topic, key, value, headers))  # type: ignore[arg-type]
     assert len(records) == count, f"read {len(records)} of {count} messages before the deadline"
     return records
 
@@ -124,7 +128,7 @@ def test_consumer_group_reads_and_commits_actions(dev_kafka: DevKafka) -> None:
 
 @pytest.fixture
 def doomed_kafka() -> Iterator[DevKafka]:
-    """A cluster of its own, which the test stops while messages are in flight."""
+    """Start a cluster of the test's own, which it stops while messages are in flight."""
     with DevKafka() as kafka:
         yield kafka
 
@@ -175,7 +179,7 @@ def test_full_local_queue_is_an_error_not_a_drop(doomed_kafka: DevKafka) -> None
 
 def test_oversized_message_is_refused_at_send(dev_kafka: DevKafka) -> None:
     producer = producer_for(dev_kafka.bootstrap, **{"message.max.bytes": "10000"})
-    with pytest.raises(ActionDeliveryError, match="too large|size"):
+    with pytest.raises(ActionDeliveryError, match=r"too large|size"):
         producer.send(fresh_topic("offers"), b"p1", b"x" * 20_000, [])
 
 

@@ -94,6 +94,8 @@ def test_start_failure_names_exit_code_and_shows_stderr() -> None:
 
 
 def test_creating_an_existing_topic_is_an_error() -> None:
-    with MockKafkaCluster(brokers=1, topics=["bets"], partitions=2) as cluster:
-        with pytest.raises(DevKafkaError, match="'bets'"):
-            cluster.create_topic("bets", 2)
+    with (
+        MockKafkaCluster(brokers=1, topics=["bets"], partitions=2) as cluster,
+        pytest.raises(DevKafkaError, match="'bets'"),
+    ):
+        cluster.create_topic("bets", 2)
