@@ -29,6 +29,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from config.kafka import KafkaSettings
 from models.settings import ModelSettings
 
 DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
@@ -118,6 +119,7 @@ class Settings(BaseSettings):
     models: ModelSettings = Field(default_factory=ModelSettings)
     policy_file: str = ""  # empty: the packaged config/policy.toml
     clickhouse: ClickHouseSettings = ClickHouseSettings()
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -119,19 +119,30 @@ def _ratio(num: float, den: float, default: float = 0.0) -> float:
     return num / den if den > 0 else default
 
 
-def _track(ids: array, seen: array, key: str, ts_ms: int) -> None:
-    """Remember that `key` was used at `ts_ms`, keeping the most recently used few."""
+def _track(tracked: array | None, key: str, ts_ms: int) -> array:
+    """Remember that `key` was used at `ts_ms`; keep the most recently used few.
+
+    `tracked` holds `(fingerprint, last_seen)` pairs side by side, or is None when empty.
+    """
     h = _hash64(key)
-    for i, existing in enumerate(ids):
-        if existing == h:
-            seen[i] = max(seen[i], ts_ms)
-            return
-    if len(ids) >= m.MAX_TRACKED_IDS:
-        oldest = min(range(len(seen)), key=seen.__getitem__)
-        del ids[oldest]
-        del seen[oldest]
-    ids.append(h)
-    seen.append(ts_ms)
+    if tracked is None:
+        return array("q", (h, ts_ms))
+    for i in range(0, len(tracked), 2):
+        if tracked[i] == h:
+            tracked[i + 1] = max(tracked[i + 1], ts_ms)
+            return tracked
+    if len(tracked) >= 2 * m.MAX_TRACKED_IDS:
+        oldest = min(range(1, len(tracked), 2), key=tracked.__getitem__) - 1
+        del tracked[oldest : oldest + 2]
+    tracked.extend((h, ts_ms))
+    return tracked
+
+
+def _used_since(tracked: array | None, since_ms: int) -> float:
+    """Return how many tracked ids were last used after `since_ms`."""
+    if tracked is None:
+        return 0.0
+    return float(sum(1 for t in tracked[1::2] if t > since_ms))
 
 
 def _hash64(text: str) -> int:
@@ -148,6 +159,18 @@ def _hash64(text: str) -> int:
 def event_hash(event_id: str) -> int:
     """Return the 64-bit fingerprint used to recognise a repeated `event_id`."""
     return _hash64(event_id)
+
+
+def _session_slope(n: int, sum_y: float, sum_xy: float) -> float:
+    """Least-squares slope of stake against bet number 1..n, from running sums.
+
+    With x = 1..n, sum x = n(n+1)/2 and sum x^2 = n(n+1)(2n+1)/6 need not be stored.
+    """
+    if n < 2:
+        return 0.0
+    sum_x = n * (n + 1) / 2
+    sum_xx = n * (n + 1) * (2 * n + 1) / 6
+    return (n * sum_xy - sum_x * sum_y) / (n * sum_xx - sum_x * sum_x)
 
 
 class FeatureEngine:
@@ -264,12 +287,7 @@ class FeatureEngine:
             state.last_bet_lost = payout is not None and payout < stake
         state.session_bets += 1
         state.session_stake += stake
-        slope = state.session_slope
-        x = float(state.session_bets)
-        slope[0] += x
-        slope[1] += stake
-        slope[2] += x * x
-        slope[3] += x * stake
+        state.session_xy += state.session_bets * stake
         self._active(state, ts)
 
     def _settled(self, state: PlayerState, event: BetSettled) -> None:
@@ -285,9 +303,9 @@ class FeatureEngine:
         else:
             state.panes.add(ts, m.DECLINED, 1.0, state.max_ts)
         if dep.instrument_id:
-            _track(state.instruments, state.instrument_seen, dep.instrument_id, ts)
+            state.instruments = _track(state.instruments, dep.instrument_id, ts)
         if dep.device_id:
-            _track(state.devices, state.device_seen, dep.device_id, ts)
+            state.devices = _track(state.devices, dep.device_id, ts)
         self._active(state, ts)
 
     def _withdrawal(self, state: PlayerState, wd: Withdrawal) -> None:
@@ -308,7 +326,7 @@ class FeatureEngine:
         state.session_last = ts
         state.session_bets = 0
         state.session_stake = 0.0
-        state.session_slope = array("d", bytes(32))
+        state.session_xy = 0.0
         state.panes.add(ts, m.SESSIONS, 1.0, state.max_ts)
 
     def close_session(self, state: PlayerState, end_ms: int) -> None:
@@ -332,7 +350,7 @@ class FeatureEngine:
         if state.session_id is None:
             self._open_session(state, event.session_id, event.ts_ms)
         if event.device_id:
-            _track(state.devices, state.device_seen, event.device_id, event.ts_ms)
+            state.devices = _track(state.devices, event.device_id, event.ts_ms)
         self._active(state, event.ts_ms)
         return trigger
 
@@ -396,8 +414,8 @@ class FeatureEngine:
             s[m.WD_CANCELLED],
             s[m.WD_AMOUNT],
             s[m.BONUS_CLAIMS],
-            float(sum(1 for t in state.instrument_seen if t > since)),
-            float(sum(1 for t in state.device_seen if t > since)),
+            _used_since(state.instruments, since),
+            _used_since(state.devices, since),
         ]
 
     def _player_features(
@@ -413,10 +431,7 @@ class FeatureEngine:
             else 1.0
         )
         headroom, at_limit = self._limit_headroom(state, windows)
-        slope = state.session_slope
-        n = float(state.session_bets)
-        denom = n * slope[2] - slope[0] * slope[0]
-        session_slope = (n * slope[3] - slope[0] * slope[1]) / denom if n > 1 and denom else 0.0
+        session_slope = _session_slope(state.session_bets, state.session_stake, state.session_xy)
         session_known = state.session_start != NO_TIME
         idle = now_ms - state.last_active_ts if state.last_active_ts != NO_TIME else 0
         excluded = state.excluded_until is not None and state.excluded_until > now_ms

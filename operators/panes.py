@@ -35,40 +35,53 @@ WINDOW_NAMES: tuple[str, ...] = ("1h", "24h", "7d")
 class PaneLevels:
     """Three levels of sparse panes plus long-horizon totals for one player.
 
+    Each level is one flat `array("d")` of panes laid out as `[index, m0, m1, ...]`
+    (the pane index is stored as a float: exact far beyond any epoch), created only
+    when the level first holds a pane, so an idle player costs a few pointers.
+
     Args:
         n_metrics: how many float metrics each pane holds.
     """
 
-    __slots__ = ("_idx", "_val", "n_metrics", "totals")
+    __slots__ = ("_levels", "n_metrics", "totals")
 
     def __init__(self, n_metrics: int) -> None:
         self.n_metrics = n_metrics
-        self._idx: list[array] = [array("q") for _ in LEVELS]
-        self._val: list[array] = [array("d") for _ in LEVELS]
-        self.totals = array("d", bytes(8 * n_metrics))
+        self._levels: list[array | None] = [None, None, None]
+        self.totals: array | None = None
 
-    def __getstate__(self) -> tuple[int, list[array], list[array], array]:
-        return (self.n_metrics, self._idx, self._val, self.totals)
+    def __getstate__(self) -> tuple[int, list[array | None], array | None]:
+        return (self.n_metrics, self._levels, self.totals)
 
-    def __setstate__(self, state: tuple[int, list[array], list[array], array]) -> None:
-        self.n_metrics, self._idx, self._val, self.totals = state
+    def __setstate__(self, state: tuple[int, list[array | None], array | None]) -> None:
+        self.n_metrics, self._levels, self.totals = state
 
-    def _slot(self, level: int, pane: int) -> int:
-        """Return the offset of `pane` in level `level`, creating it if missing."""
-        idx = self._idx[level]
-        n = len(idx)
-        if n and idx[n - 1] == pane:
-            return (n - 1) * self.n_metrics
+    def _totals(self) -> array:
+        if self.totals is None:
+            self.totals = array("d", bytes(8 * self.n_metrics))
+        return self.totals
+
+    def _slot(self, level: int, pane: int) -> tuple[array, int]:
+        """Return the level's array and the offset of `pane`'s first metric, creating it."""
+        stride = self.n_metrics + 1
+        vals = self._levels[level]
+        if vals is None:
+            vals = self._levels[level] = array("d", bytes(8 * stride))
+            vals[0] = pane
+            return vals, 1
+        n = len(vals) // stride
+        last = (n - 1) * stride
+        if vals[last] == pane:
+            return vals, last + 1
         pos = n
-        while pos and idx[pos - 1] > pane:
+        while pos and vals[(pos - 1) * stride] > pane:
             pos -= 1
-        if pos and idx[pos - 1] == pane:
-            return (pos - 1) * self.n_metrics
-        idx.insert(pos, pane)
-        vals = self._val[level]
-        off = pos * self.n_metrics
-        vals[off:off] = array("d", bytes(8 * self.n_metrics))
-        return off
+        if pos and vals[(pos - 1) * stride] == pane:
+            return vals, (pos - 1) * stride + 1
+        off = pos * stride
+        vals[off:off] = array("d", bytes(8 * stride))
+        vals[off] = pane
+        return vals, off + 1
 
     def _level_for(self, ts_ms: int, now_ms: int) -> int:
         """Return the finest level whose window still holds `ts_ms` at `now_ms` (3: totals)."""
@@ -77,29 +90,24 @@ class PaneLevels:
                 return level
         return len(LEVELS)
 
+    def _target(self, ts_ms: int, now_ms: int | None) -> tuple[array, int]:
+        level = 0 if now_ms is None or now_ms <= ts_ms else self._level_for(ts_ms, now_ms)
+        if level == len(LEVELS):
+            return self._totals(), 0
+        return self._slot(level, ts_ms // LEVELS[level][0])
+
     def add(self, ts_ms: int, metric: int, value: float, now_ms: int | None = None) -> None:
         """Add `value` to `metric` in the pane holding `ts_ms`.
 
         `now_ms` is the player's latest event time (defaults to `ts_ms`); an event older
         than the finest window lands directly in the coarser pane that still holds it.
         """
-        level = 0 if now_ms is None or now_ms <= ts_ms else self._level_for(ts_ms, now_ms)
-        if level == len(LEVELS):
-            self.totals[metric] += value
-            return
-        off = self._slot(level, ts_ms // LEVELS[level][0])
-        self._val[level][off + metric] += value
+        vals, off = self._target(ts_ms, now_ms)
+        vals[off + metric] += value
 
     def add_many(self, ts_ms: int, values: dict[int, float], now_ms: int) -> None:
         """Add several metrics at once to the pane holding `ts_ms`."""
-        level = 0 if now_ms <= ts_ms else self._level_for(ts_ms, now_ms)
-        if level == len(LEVELS):
-            totals = self.totals
-            for metric, value in values.items():
-                totals[metric] += value
-            return
-        off = self._slot(level, ts_ms // LEVELS[level][0])
-        vals = self._val[level]
+        vals, off = self._target(ts_ms, now_ms)
         for metric, value in values.items():
             vals[off + metric] += value
 
@@ -117,15 +125,7 @@ class PaneLevels:
         """Add one bet's metrics (the hot path: no per-bet dict)."""
         # Metric offsets follow operators.player_state: BETS, STAKE, STAKE_SQ, PAYOUT,
         # NIGHT_BETS, BONUS_STAKE, THEO, CHASE_BETS.
-        if now_ms <= ts_ms:
-            level = 0
-        else:
-            level = self._level_for(ts_ms, now_ms)
-        if level == len(LEVELS):
-            vals, off = self.totals, 0
-        else:
-            off = self._slot(level, ts_ms // LEVELS[level][0])
-            vals = self._val[level]
+        vals, off = self._target(ts_ms, now_ms)
         vals[off] += 1.0
         vals[off + 1] += stake
         vals[off + 2] += stake * stake
@@ -140,46 +140,46 @@ class PaneLevels:
     def fold(self, now_ms: int) -> None:
         """Move panes that left their window at `now_ms` into the next coarser level."""
         m = self.n_metrics
+        stride = m + 1
         for level, (size, count) in enumerate(LEVELS):
-            idx = self._idx[level]
-            if not idx or idx[0] > now_ms // size - count:
-                continue
+            vals = self._levels[level]
             cut = now_ms // size - count
-            vals = self._val[level]
+            if vals is None or vals[0] > cut:
+                continue
             k = 0
-            while k < len(idx) and idx[k] <= cut:
-                self._fold_pane(level, idx[k] * size, vals[k * m : (k + 1) * m])
-                k += 1
-            del idx[:k]
-            del vals[: k * m]
+            while k < len(vals) and vals[k] <= cut:
+                self._fold_pane(level, int(vals[k]) * size, vals[k + 1 : k + stride])
+                k += stride
+            if k == len(vals):
+                self._levels[level] = None
+            else:
+                del vals[:k]
 
     def _fold_pane(self, level: int, start_ms: int, values: array) -> None:
         if level + 1 == len(LEVELS):
-            totals = self.totals
-            for i, v in enumerate(values):
-                totals[i] += v
-            return
-        off = self._slot(level + 1, start_ms // LEVELS[level + 1][0])
-        vals = self._val[level + 1]
+            target, off = self._totals(), 0
+        else:
+            target, off = self._slot(level + 1, start_ms // LEVELS[level + 1][0])
         for i, v in enumerate(values):
-            vals[off + i] += v
+            target[off + i] += v
 
     def window_sums(self, now_ms: int, window: int) -> list[float]:
         """Return the metric sums of window `window` (0: 1h, 1: 24h, 2: 7d) at `now_ms`."""
         size, count = LEVELS[window]
         first = now_ms // size - count + 1
-        sums = [0.0] * self.n_metrics
         m = self.n_metrics
+        stride = m + 1
+        sums = [0.0] * m
         for level in range(window + 1):
+            vals = self._levels[level]
+            if vals is None:
+                continue
             lsize = LEVELS[level][0]
-            idx = self._idx[level]
-            vals = self._val[level]
-            for k in range(len(idx) - 1, -1, -1):
-                if (idx[k] * lsize) // size < first:
+            for base in range(len(vals) - stride, -1, -stride):
+                if (int(vals[base]) * lsize) // size < first:
                     break
-                base = k * m
                 for i in range(m):
-                    sums[i] += vals[base + i]
+                    sums[i] += vals[base + 1 + i]
         return sums
 
     def all_window_sums(self, now_ms: int) -> list[list[float]]:
@@ -188,31 +188,39 @@ class PaneLevels:
 
     def lifetime_sums(self) -> list[float]:
         """Return totals over all time: folded totals plus every live pane."""
-        sums = list(self.totals)
         m = self.n_metrics
-        for vals in self._val:
-            for k in range(0, len(vals), m):
+        stride = m + 1
+        sums = list(self.totals) if self.totals is not None else [0.0] * m
+        for vals in self._levels:
+            if vals is None:
+                continue
+            for base in range(0, len(vals), stride):
                 for i in range(m):
-                    sums[i] += vals[k + i]
+                    sums[i] += vals[base + 1 + i]
         return sums
 
     def active_days(self, now_ms: int, window: int) -> int:
         """Return how many distinct days hold a pane with any activity in the window."""
         size, count = LEVELS[window]
         first = now_ms // size - count + 1
+        stride = self.n_metrics + 1
         days = set()
         for level in range(window + 1):
+            vals = self._levels[level]
+            if vals is None:
+                continue
             lsize = LEVELS[level][0]
-            for pane in self._idx[level]:
-                start = pane * lsize
+            for base in range(0, len(vals), stride):
+                start = int(vals[base]) * lsize
                 if start // size >= first:
                     days.add(start // DAY_MS)
         return len(days)
 
     def pane_count(self) -> int:
         """Return how many panes are stored (a measure of state size)."""
-        return sum(len(idx) for idx in self._idx)
+        stride = self.n_metrics + 1
+        return sum(len(v) // stride for v in self._levels if v is not None)
 
     def is_empty(self) -> bool:
         """Return True when no pane is stored (only long-horizon totals remain)."""
-        return not any(self._idx)
+        return all(v is None for v in self._levels)

@@ -339,10 +339,8 @@ def compact(player: PlayerState, now_ms: int) -> None:
     player.panes.fold(now_ms)
     del player.id_hashes[:]
     del player.id_times[:]
-    del player.instruments[:]
-    del player.instrument_seen[:]
-    del player.devices[:]
-    del player.device_seen[:]
+    player.instruments = None
+    player.devices = None
     player.fraud_point = None
 
 

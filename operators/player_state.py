@@ -53,13 +53,11 @@ class PlayerState:
         "label_flags",
         "chase_anchor",
         "consent",
-        "device_seen",
         "devices",
         "excluded_until",
         "first_ts",
         "id_hashes",
         "id_times",
-        "instrument_seen",
         "instruments",
         "jurisdiction",
         "last_active_day",
@@ -77,7 +75,7 @@ class PlayerState:
         "session_bets",
         "session_id",
         "session_last",
-        "session_slope",
+        "session_xy",
         "session_stake",
         "session_start",
     )
@@ -97,15 +95,14 @@ class PlayerState:
         self.session_last = NO_TIME
         self.session_bets = 0
         self.session_stake = 0.0
-        self.session_slope = array("d", bytes(8 * 4))  # sum x, sum y, sum xx, sum xy
+        self.session_xy = 0.0  # sum of bet number x stake, for the within-session slope
         self.last_bet_ts = NO_TIME
         self.last_bet_stake = 0.0
         self.last_bet_lost = False
         self.chase_anchor = 0.0
-        self.instruments = array("q")
-        self.instrument_seen = array("q")
-        self.devices = array("q")
-        self.device_seen = array("q")
+        # (fingerprint, last seen) pairs of payment instruments and devices, None when empty.
+        self.instruments: array | None = None
+        self.devices: array | None = None
         self.limits: dict[str, float] | None = None
         self.month = -1
         self.month_usage = array("d", bytes(8 * 3))  # deposits, net loss, wagered

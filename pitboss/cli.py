@@ -14,3 +14,6 @@ for _module in pkgutil.iter_modules(pitboss.commands.__path__):
     importlib.import_module(f"pitboss.commands.{_module.name}")
 
 __all__ = ["app"]
+
+if __name__ == "__main__":
+    app()

@@ -189,7 +189,8 @@ class ActionProducer:
 
         Args:
             topic: destination topic.
-            key: message key (the player id, so one player's actions stay in order).
+            key: message key: the player id, so one player's actions share a
+                partition and stay in order. An empty key goes to a random partition.
             value: the encoded action.
             headers: Kafka headers, e.g. `[("schema", b"1")]`.
 

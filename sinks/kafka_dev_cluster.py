@@ -23,6 +23,7 @@ Example (starts a helper process, so not a doctest):
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import os
@@ -278,14 +279,19 @@ class DevKafka:
                 line = stdout.readline()
                 if line:
                     return line
-                break  # end of file: the helper exited before reporting
-        exit_code = self._process.poll()
+                # End of file: the helper is exiting without having reported. Let it
+                # finish, so its own exit code (not our SIGTERM) is what we report.
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self._process.wait(max(remaining, 1.0))
+                exit_code = self.stop()
+                raise DevKafkaError(f"dev-kafka exited with {exit_code}; {self._stderr_note()}")
         self.stop()
-        if exit_code is None:
-            what = f"printed no address within {self.start_timeout_s} s"
-        else:
-            what = f"exited with {exit_code}"
-        raise DevKafkaError(f"dev-kafka {what}; its stderr:\n{self.stderr()}")
+        raise DevKafkaError(
+            f"dev-kafka printed no address within {self.start_timeout_s} s; {self._stderr_note()}"
+        )
+
+    def _stderr_note(self) -> str:
+        return f"its stderr:\n{self.stderr()}"
 
     def stderr(self) -> str:
         """Return what the helper has written to stderr so far."""

@@ -53,7 +53,10 @@ def dev_kafka(
         Path | None, typer.Option(help="Also write the bootstrap address to this file.")
     ] = None,
     until_stdin_closes: Annotated[
-        bool, typer.Option(help="Also stop when stdin reaches end of file (parent gone).")
+        bool,
+        typer.Option(
+            "--until-stdin-closes", help="Also stop when stdin reaches end of file (parent gone)."
+        ),
     ] = False,
 ) -> None:
     """Serve librdkafka's mock Kafka cluster on loopback until SIGTERM or Ctrl-C."""

@@ -8,12 +8,11 @@ import pytest
 
 from sinks.kafka_dev_cluster import DevKafka
 
-# Not librdkafka's auto-create default of 4, so tests can tell created topics from auto-created.
-DEV_KAFKA_PARTITIONS = 3
-
 
 @pytest.fixture(scope="session")
 def dev_kafka() -> Iterator[DevKafka]:
     """One mock Kafka cluster (3 brokers) for the session, served by `pitboss dev-kafka`."""
-    with DevKafka(brokers=3, partitions=DEV_KAFKA_PARTITIONS) as kafka:
+    # 3 partitions, not librdkafka's auto-create default of 4, so tests can tell
+    # Pitboss's pre-created topics from auto-created ones.
+    with DevKafka(brokers=3, partitions=3) as kafka:
         yield kafka
