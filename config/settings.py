@@ -76,7 +76,7 @@ class FeatureSettings(_Section):
 
     shards: int = Field(16, ge=1, le=4096)
     allowed_lateness_s: int = Field(300, ge=0)
-    dedup_window_s: int = Field(600, ge=0)
+    dedup_window_s: int = Field(300, ge=0)
     session_timeout_s: int = Field(1800, gt=0)
     snapshot_interval_s: int = Field(3600, gt=0)
     clock_tick_s: int = Field(300, gt=0)

@@ -75,7 +75,7 @@ class LabelRules:
         if kind == "fraud" and player.fraud_point is not None:
             features, point_ts = tuple(player.fraud_point), player.fraud_point_ts
         if label:
-            player.label_flags |= RISK_POSITIVE if kind == "risk" else FRAUD_POSITIVE
+            player.flags |= RISK_POSITIVE if kind == "risk" else FRAUD_POSITIVE
         return _example(kind, player, features, label, point_ts, ts_ms)
 
     def remember_fraud_point(self, player: PlayerState, features: Features, ts_ms: int) -> None:
@@ -121,6 +121,13 @@ class LabelRules:
         """Return when the player's missing positives turn into negatives."""
         return player.first_ts + self.negative_horizon_ms
 
+    def negatives_done(self, player: PlayerState) -> bool:
+        """Return True once both kinds have a positive or were taught a negative."""
+        flags = player.flags
+        return bool(flags & (RISK_POSITIVE | RISK_NEGATIVE_DONE)) and bool(
+            flags & (FRAUD_POSITIVE | FRAUD_NEGATIVE_DONE)
+        )
+
     def on_negative_timer(
         self, player: PlayerState, features: Features, ts_ms: int
     ) -> list[LabelledExample]:
@@ -128,7 +135,7 @@ class LabelRules:
         out = []
         for kind, positive, done in (("risk", RISK_POSITIVE, RISK_NEGATIVE_DONE),
                                      ("fraud", FRAUD_POSITIVE, FRAUD_NEGATIVE_DONE)):
-            if not player.label_flags & (positive | done):
+            if not player.flags & (positive | done):
                 out.append(_example(kind, player, features, 0, ts_ms, ts_ms))
-            player.label_flags |= done
+            player.flags |= done
         return out

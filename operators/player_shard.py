@@ -56,11 +56,8 @@ from operators.sharding import shard_key
 if TYPE_CHECKING:
     from config.settings import FeatureSettings, LabelSettings
 
-SESSION_TIMER = 1
-IDLE_TIMER = 2
-INACTIVITY_TIMER = 4
-CHURN_TIMER = 8
-NEGATIVES_TIMER = 16
+INACTIVITY_DONE = 16  # flags: the quiet spell since the last activity was scored
+COMPACTED = 32  # flags: state reduced to long-horizon aggregates since the last activity
 IDLE_AFTER_MS = LEVELS[-1][0] * LEVELS[-1][1] + DAY_MS  # longest window plus a day
 
 ROW_TRIGGERS = frozenset({"session_end", "session_timeout", "hourly"})
@@ -83,7 +80,7 @@ class ShardState:
     players: dict[str, PlayerState] = field(default_factory=dict)
     name: str = ""
     clock_ms: int = NO_TIME
-    timers: list[tuple[int, int, str, int]] = field(default_factory=list)
+    timers: list[tuple[int, int, str]] = field(default_factory=list)
     timer_seq: int = 0
     out_seq: int = 0
     accepted: int = 0
@@ -191,9 +188,6 @@ class PlayerShard:
                 event.player_id, event.jurisdiction
             )
             player.last_snapshot_ts = event.ts_ms
-            if self.scoring:
-                self._schedule(event.ts_ms + self.labels.negative_horizon_ms, player,
-                               NEGATIVES_TIMER)
         reason = self._reject_reason(player, event)
         if reason is not None:
             out.append(_dead_letter(event, reason))
@@ -202,14 +196,12 @@ class PlayerShard:
         if label is not None:
             before = self.engine.snapshot(player, max(event.ts_ms, player.max_ts))
             self._emit(self.labels.on_outcome(player, *label, before, event.ts_ms), out)
-        was_open = player.session_id is not None
         trigger = self.engine.apply(player, event)
         st.accepted += 1
         if isinstance(event, ACTIVITY):
             self._on_activity(player, event.ts_ms, out)
-        due = self.engine.session_due_ms(player)
-        if due is not None and (not was_open or trigger is not None):
-            self._schedule(due, player, SESSION_TIMER)
+        if player.wake_ms == NO_TIME or player.wake_ms > event.ts_ms + self.engine.session_timeout_ms:
+            self._arm(player)
         if trigger is None and event.ts_ms >= player.last_snapshot_ts + self.snapshot_interval:
             trigger = "hourly"
         point = trigger or (event.event_type if event.event_type in SCORED_EVENTS else None)
@@ -218,12 +210,9 @@ class PlayerShard:
             self._features_at(player, as_of, point, event, out)
 
     def _on_activity(self, player: PlayerState, ts_ms: int, out: list[object]) -> None:
-        if not player.armed & IDLE_TIMER:
-            self._schedule(ts_ms + IDLE_AFTER_MS, player, IDLE_TIMER)
+        player.flags &= ~(INACTIVITY_DONE | COMPACTED)
         if not self.scoring:
             return
-        if not player.armed & INACTIVITY_TIMER:
-            self._schedule(ts_ms + self.inactivity, player, INACTIVITY_TIMER)
         example = self.labels.on_activity(player, ts_ms)
         if example is not None:
             self._emit(example, out)
@@ -247,9 +236,7 @@ class PlayerShard:
         if isinstance(event, Withdrawal) and event.status == "requested":
             self.labels.remember_fraud_point(player, values, as_of)
         if trigger in ("session_end", "session_timeout"):
-            due = self.labels.start_churn_point(player, values, as_of)
-            if due is not None:
-                self._schedule(due, player, CHURN_TIMER)
+            self.labels.start_churn_point(player, values, as_of)
 
     def _emit(self, item: object, out: list[object]) -> None:
         st = self.state
@@ -276,15 +263,40 @@ class PlayerShard:
         return None
 
     # -- event-time timers ------------------------------------------------------------
+    # Each player has at most one live entry in the shard's heap: its next wake-up, the
+    # earliest of its timers (session timeout, inactivity, churn label, negatives, idle
+    # compaction). Entries whose due time is no longer the player's `wake_ms` are stale.
 
-    def _schedule(self, due_ms: int, player: PlayerState, kind: int) -> None:
+    def _next_due(self, player: PlayerState) -> int | None:
+        dues = []
+        session = self.engine.session_due_ms(player)
+        if session is not None:
+            dues.append(session)
+        active = player.last_active_ts
+        if active != NO_TIME and not player.flags & COMPACTED:
+            dues.append(active + IDLE_AFTER_MS)
+        if self.scoring:
+            if active != NO_TIME and not player.flags & INACTIVITY_DONE:
+                dues.append(active + self.inactivity)
+            churn = self.labels.churn_due(player)
+            if churn is not None:
+                dues.append(churn)
+            if not self.labels.negatives_done(player):
+                dues.append(self.labels.negatives_due(player))
+        return min(dues) if dues else None
+
+    def _arm(self, player: PlayerState) -> None:
+        """Make sure the player's earliest timer has an entry in the heap."""
+        due = self._next_due(player)
+        if due is None or (player.wake_ms != NO_TIME and player.wake_ms <= due):
+            return
         st = self.state
         st.timer_seq += 1
-        player.armed |= kind
-        heapq.heappush(st.timers, (due_ms, st.timer_seq, player.player_id, kind))
+        player.wake_ms = due
+        heapq.heappush(st.timers, (due, st.timer_seq, player.player_id))
 
     def _advance(self, ts_ms: int, out: list[object]) -> None:
-        """Move the shard clock forward and fire every timer the watermark has passed."""
+        """Move the shard clock forward and wake every player whose timer the watermark passed."""
         st = self.state
         if ts_ms <= st.clock_ms:
             return
@@ -292,46 +304,38 @@ class PlayerShard:
         watermark = ts_ms - self.lateness
         timers = st.timers
         while timers and timers[0][0] <= watermark:
-            due, _, player_id, kind = heapq.heappop(timers)
+            due, _, player_id = heapq.heappop(timers)
             player = st.players.get(player_id)
-            if player is not None:
-                player.armed &= ~kind
-                self._fire(player, due, kind, watermark, out)
+            if player is None or player.wake_ms != due:
+                continue  # stale: the player's wake-up moved
+            player.wake_ms = NO_TIME
+            self._wake(player, watermark, out)
+            self._arm(player)
 
-    def _fire(
-        self, player: PlayerState, due: int, kind: int, watermark: int, out: list[object]
-    ) -> None:
-        actual = self._actual_due(player, due, kind)
-        if actual is None:
-            return
-        if actual > watermark:
-            self._schedule(actual, player, kind)
-            return
-        if kind == SESSION_TIMER:
+    def _wake(self, player: PlayerState, watermark: int, out: list[object]) -> None:
+        """Fire, in a fixed order, every timer of `player` that is due by `watermark`."""
+        session = self.engine.session_due_ms(player)
+        if session is not None and session <= watermark:
             self.engine.close_session(player, player.session_last)
-            self._features_at(player, actual, "session_timeout", None, out)
-        elif kind == IDLE_TIMER:
+            self._features_at(player, session, "session_timeout", None, out)
+        active = player.last_active_ts
+        if self.scoring:
+            quiet = active + self.inactivity
+            if active != NO_TIME and not player.flags & INACTIVITY_DONE and quiet <= watermark:
+                player.flags |= INACTIVITY_DONE
+                self._features_at(player, quiet, "inactivity", None, out)
+            churn = self.labels.churn_due(player)
+            if churn is not None and churn <= watermark:
+                self._emit(self.labels.on_churn_timer(player), out)
+            negatives = self.labels.negatives_due(player)
+            if not self.labels.negatives_done(player) and negatives <= watermark:
+                features = self.engine.snapshot(player, negatives)
+                for example in self.labels.on_negative_timer(player, features, negatives):
+                    self._emit(example, out)
+        idle = active + IDLE_AFTER_MS
+        if active != NO_TIME and not player.flags & COMPACTED and idle <= watermark:
+            player.flags |= COMPACTED
             compact(player, watermark)
-        elif kind == INACTIVITY_TIMER:
-            self._features_at(player, actual, "inactivity", None, out)
-        elif kind == CHURN_TIMER:
-            self._emit(self.labels.on_churn_timer(player), out)
-        elif kind == NEGATIVES_TIMER:
-            features = self.engine.snapshot(player, actual)
-            for example in self.labels.on_negative_timer(player, features, actual):
-                self._emit(example, out)
-
-    def _actual_due(self, player: PlayerState, due: int, kind: int) -> int | None:
-        """Return when the timer is really due now (activity may have moved it), or None."""
-        if kind == SESSION_TIMER:
-            return self.engine.session_due_ms(player)
-        if kind == IDLE_TIMER:
-            return player.last_active_ts + IDLE_AFTER_MS
-        if kind == INACTIVITY_TIMER:
-            return player.last_active_ts + self.inactivity
-        if kind == CHURN_TIMER:
-            return self.labels.churn_due(player)
-        return due
 
 
 def compact(player: PlayerState, now_ms: int) -> None:

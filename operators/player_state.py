@@ -45,12 +45,11 @@ class PlayerState:
 
     __slots__ = (
         "active_days",
-        "armed",
         "churn_point",
         "churn_point_ts",
         "fraud_point",
         "fraud_point_ts",
-        "label_flags",
+        "flags",
         "chase_anchor",
         "consent",
         "devices",
@@ -76,6 +75,7 @@ class PlayerState:
         "session_id",
         "session_last",
         "session_xy",
+        "wake_ms",
         "session_stake",
         "session_start",
     )
@@ -115,8 +115,8 @@ class PlayerState:
         self.churn_point_ts = NO_TIME
         self.fraud_point: array | None = None
         self.fraud_point_ts = NO_TIME
-        self.label_flags = 0
-        self.armed = 0  # bitmask of the per-player timers waiting in the shard's heap
+        self.flags = 0  # label and timer bits (operators.labels, operators.player_shard)
+        self.wake_ms = NO_TIME  # due time of the player's entry in the shard's timer heap
 
     def __getstate__(self) -> tuple[object, ...]:
         return tuple(getattr(self, name) for name in PlayerState.__slots__)

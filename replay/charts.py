@@ -1,4 +1,4 @@
-"""The report's charts: matplotlib (Agg) figures rendered to PNG bytes, one function per chart.
+r"""The report's charts: matplotlib (Agg) figures rendered to PNG bytes, one function per chart.
 
 Each function takes plain numbers (see `replay.run_facts`) and returns PNG bytes,
 so charts can be tested and reused without a run. Titles state the finding
@@ -8,7 +8,7 @@ tones by ladder rung, reviews in purples, offers in greens.
 
 Example:
     >>> png = suppressions_chart({"min_gap": 10, "no_marketing_consent": 2})
-    >>> png[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
+    >>> png[:8] == b"\x89PNG\r\n\x1a\n"
     True
 
 """
@@ -24,10 +24,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.dates as mdates  # noqa: E402  (the backend is chosen first)
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 ACTION_COLOURS: dict[str, str] = {
     "rg_message": "#fdd49e",
@@ -154,13 +154,16 @@ def metrics_chart(series: Mapping[str, Mapping[str, Sequence[tuple[int, float, i
     notes = []
     for ax, metric in zip(axes[:, 0], metrics, strict=True):
         for kind, points in sorted(series[metric].items()):
+            # Markers only: hours without labels have no value, and a line would invent one.
             ax.plot([_when(h) for h, _, _ in points], [v for _, v, _ in points], marker=".",
-                    linewidth=0.8, color=KIND_COLOURS.get(kind, OTHER_COLOUR), label=kind)
+                    linestyle="none", color=KIND_COLOURS.get(kind, OTHER_COLOUR), label=kind)
             labels = sum(n for _, _, n in points)
             if metric == "roc_auc" and labels:
                 weighted = sum(v * n for _, v, n in points) / labels
                 notes.append(f"{kind} {weighted:.2f}")
         ax.set_ylabel(metric.replace("_", " "))
+        if metric == "log_loss":
+            ax.set_yscale("symlog", linthresh=1.0)  # confident misses reach ~35
         if series[metric]:
             ax.legend(loc="upper left", fontsize=8, frameon=False)
         else:

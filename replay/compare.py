@@ -309,6 +309,10 @@ def _explanation_html(e: Explanation) -> str:
             f"<br>reasons: {html.escape(', '.join(e.reasons) or '-')}<br>scores: {scores}{value}")
 
 
+def _outcome_html(outcome: tuple[str, ...]) -> str:
+    return html.escape(", ".join(outcome) or "none")
+
+
 def comparison_html(comparison: Comparison) -> str:
     """Return the comparison as a self-contained HTML page."""
     na, nb = (html.escape(n) for n in comparison.names)
@@ -317,8 +321,10 @@ def comparison_html(comparison: Comparison) -> str:
         f"<td>{html.escape(va)}</td><td>{html.escape(vb)}</td></tr>"
         for k, va, vb in comparison.rows)
     sample = "".join(
-        f"<tr><th>{html.escape(d.player_id)}</th><td>{_explanation_html(d.a)}</td>"
-        f"<td>{_explanation_html(d.b)}</td></tr>" for d in comparison.sample)
+        f"<tr><th>{html.escape(d.player_id)}</th>"
+        f"<td>{_explanation_html(d.a)}<br>all actions: {_outcome_html(d.outcome_a)}</td>"
+        f"<td>{_explanation_html(d.b)}<br>all actions: {_outcome_html(d.outcome_b)}</td></tr>"
+        for d in comparison.sample)
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<title>Pitboss comparison</title><style>"

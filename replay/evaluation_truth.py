@@ -171,7 +171,8 @@ def detection_latencies(truth: Truth, decisions: Iterable[DecisionRow]) -> Laten
             continue
         if p.harmed and is_rg_action(d) and d.decided_at_ms >= (p.onset_ms or 0):
             first_rg.setdefault(d.player_id, d.decided_at_ms)
-        if p.fraudster and d.action == "fraud_review" and d.decided_at_ms >= (p.fraud_start_ms or 0):
+        fraud_start = p.fraud_start_ms or 0
+        if p.fraudster and d.action == "fraud_review" and d.decided_at_ms >= fraud_start:
             first_fraud.setdefault(d.player_id, d.decided_at_ms)
     harmed = [p for p in truth.players.values() if p.harmed]
     frauds = [p for p in truth.players.values() if p.fraudster and p.fraud_start_ms is not None]
@@ -232,7 +233,7 @@ def _jurisdictions(truth: Truth, decisions: Sequence[DecisionRow]) -> set[str]:
 
 
 def _observable(p: PlayerTruth, truth: Truth, window_ms: int) -> bool:
-    """A harmed player whose whole detection window lies inside the simulated window."""
+    """Return whether a harmed player's whole detection window lies inside the window."""
     return p.harmed and (p.onset_ms or 0) + window_ms <= truth.end_ms
 
 

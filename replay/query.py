@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -95,7 +96,7 @@ def check_read_only(sql: str) -> str:
             "only SELECT, WITH, SHOW, DESCRIBE and EXPLAIN queries are allowed "
             f"(read-only); this one starts with {first or body[0][1]!r}"
         )
-    if any(a == "INTO" and b == "OUTFILE" for a, b in zip(words, words[1:], strict=False)):
+    if any(a == "INTO" and b == "OUTFILE" for a, b in itertools.pairwise(words)):
         raise QueryRefusedError("INTO OUTFILE writes a file: remove it and use --format csv")
     end = body[-1][2]
     start = len(sql) - len(sql.lstrip())

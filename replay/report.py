@@ -155,7 +155,8 @@ def truth_figures(
 
 def _numbers_table(summary: dict[str, Any]) -> str:
     rows = [(key, label, summary.get(key, 0)) for key, label in SUMMARY_KEYS]
-    rows += [(f"decisions.{k}", f"{k}s emitted", v) for k, v in summary.get("decisions", {}).items()]
+    decisions = summary.get("decisions", {})
+    rows += [(f"decisions.{k}", f"{k}s emitted", v) for k, v in decisions.items()]
     rows += [(f"decisions_by_status.{k}", f"decision rows: {k}", v)
              for k, v in summary.get("decisions_by_status", {}).items()]
     cells = "".join(

@@ -115,7 +115,8 @@ def progressive_auc(client: Client) -> dict[str, dict[str, float | int]]:
         " GROUP BY model_kind, role ORDER BY model_kind, role"
     ).result_rows
     return {
-        f"{r[0]}/{r[1]}": {"roc_auc": round(float(r[2]), 4), "labels": int(r[3]), "hours": int(r[4])}
+        f"{r[0]}/{r[1]}": {
+            "roc_auc": round(float(r[2]), 4), "labels": int(r[3]), "hours": int(r[4])}
         for r in rows
     }
 

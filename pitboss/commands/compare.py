@@ -16,14 +16,21 @@ from pitboss.app import app
 
 @app.command()
 def compare(
-    log: Annotated[Path, typer.Option("--input", "-i", help="Recorded log to replay (.jsonl or .parquet).")],
-    configs: Annotated[list[Path], typer.Option("--config", "-c", help="Exactly two TOML files: A, then B (each may set policy_file).")],
-    truth: Annotated[Path | None, typer.Option(help="Simulator truth file: adds detection, latency and false positives.")] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for a/, b/, their shared store and comparison.html.")] = Path("compare-out"),
-    sample: Annotated[int, typer.Option(min=0, help="Players with differing outcomes to explain.")] = 10,
-    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Bytewax worker threads per replay.")] = 1,
+    log: Annotated[Path, typer.Option(
+        "--input", "-i", help="Recorded log to replay (.jsonl or .parquet).")],
+    configs: Annotated[list[Path], typer.Option(
+        "--config", "-c", help="Exactly two TOML files: A, then B (each may set policy_file).")],
+    truth: Annotated[Path | None, typer.Option(
+        help="Simulator truth file: adds detection, latency and false positives.")] = None,
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", help="Directory for a/, b/, their shared store and comparison.html.",
+    )] = Path("compare-out"),
+    sample: Annotated[int, typer.Option(
+        min=0, help="Players with differing outcomes to explain.")] = 10,
+    workers: Annotated[int, typer.Option(
+        "--workers", "-w", min=1, help="Bytewax worker threads per replay.")] = 1,
 ) -> None:
-    """Shadow before live: what would configuration B have decided differently from A?"""
+    """Shadow before live: show what configuration B decides differently from A."""
     from replay.compare import comparison_html, run_compare
     from replay.runner import ReplayError
 
@@ -51,5 +58,6 @@ def compare(
             + ", ".join(f"{k} {v:.2f}" for k, v in e.scores.items()) for e in (d.a, d.b)))
     console.print(diffs)
     (out / "comparison.html").write_text(comparison_html(result), encoding="utf-8")
-    (out / "comparison.json").write_bytes(orjson.dumps(result.as_dict(), option=orjson.OPT_INDENT_2))
+    document = orjson.dumps(result.as_dict(), option=orjson.OPT_INDENT_2)
+    (out / "comparison.json").write_bytes(document)
     err.print(f"written {out / 'comparison.html'} and comparison.json; runs in {out}/a and {out}/b")

@@ -37,10 +37,13 @@ def evaluation_table(evaluation: dict[str, Any]) -> Table:
 def evaluate(
     run: Annotated[Path, typer.Argument(help="Run directory written by `pitboss replay`.")],
     truth: Annotated[Path, typer.Option(help="Simulator truth file (pitboss simulate --truth).")],
-    clickhouse: Annotated[str | None, typer.Option("--clickhouse", help="ClickHouse server DSN, when the run wrote there.", envvar="PITBOSS_CLICKHOUSE__DSN")] = None,
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="The TOML the run used (policy thresholds).")] = None,
+    clickhouse: Annotated[str | None, typer.Option(
+        "--clickhouse", envvar="PITBOSS_CLICKHOUSE__DSN",
+        help="ClickHouse server DSN, when the run wrote there.")] = None,
+    config: Annotated[Path | None, typer.Option(
+        "--config", "-c", help="The TOML the run used (policy thresholds).")] = None,
 ) -> None:
-    """Evaluate a run against the truth: detection, false positives, protected offers; write RUN/evaluation.json."""
+    """Evaluate a run against the truth and write RUN/evaluation.json."""
     from replay.evaluation_truth import evaluate_run
     from replay.run_store import RunStoreError, StoreLocation, open_store
 

@@ -16,11 +16,16 @@ from pitboss.app import app
 
 @app.command()
 def query(
-    sql: Annotated[str, typer.Argument(help="One SELECT, WITH, SHOW, DESCRIBE or EXPLAIN statement.")],
-    fmt: Annotated[Literal["table", "csv", "json"], typer.Option("--format", "-f", help="Output format.")] = "table",
-    clickhouse: Annotated[str | None, typer.Option("--clickhouse", help="ClickHouse server DSN.", envvar="PITBOSS_CLICKHOUSE__DSN")] = None,
-    run: Annotated[Path | None, typer.Option("--run", help="Query this replay's embedded store instead of a server.")] = None,
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML file overriding config/defaults.toml.")] = None,
+    sql: Annotated[str, typer.Argument(
+        help="One SELECT, WITH, SHOW, DESCRIBE or EXPLAIN statement.")],
+    fmt: Annotated[Literal["table", "csv", "json"], typer.Option(
+        "--format", "-f", help="Output format.")] = "table",
+    clickhouse: Annotated[str | None, typer.Option(
+        "--clickhouse", help="ClickHouse server DSN.", envvar="PITBOSS_CLICKHOUSE__DSN")] = None,
+    run: Annotated[Path | None, typer.Option(
+        "--run", help="Query this replay's embedded store instead of a server.")] = None,
+    config: Annotated[Path | None, typer.Option(
+        "--config", "-c", help="TOML file overriding config/defaults.toml.")] = None,
 ) -> None:
     """Run a read-only query (readonly=1; writes, DDL and several statements are refused)."""
     from clickhouse_connect.driver.exceptions import Error as DriverError

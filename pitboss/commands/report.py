@@ -15,11 +15,17 @@ from pitboss.app import app
 @app.command()
 def report(
     run: Annotated[Path, typer.Argument(help="Run directory written by `pitboss replay`.")],
-    truth: Annotated[Path | None, typer.Option(help="Simulator truth file: adds detection latency, false positives and offers to protected players.")] = None,
-    clickhouse: Annotated[str | None, typer.Option("--clickhouse", help="ClickHouse server DSN, when the run wrote there. Default: the run's embedded store.", envvar="PITBOSS_CLICKHOUSE__DSN")] = None,
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="The TOML the run used (policy thresholds).")] = None,
+    truth: Annotated[Path | None, typer.Option(
+        help="Simulator truth file: adds detection latency, false positives and offers "
+        "to protected players.")] = None,
+    clickhouse: Annotated[str | None, typer.Option(
+        "--clickhouse", envvar="PITBOSS_CLICKHOUSE__DSN",
+        help="ClickHouse server DSN, when the run wrote there. Default: the run's own store.",
+    )] = None,
+    config: Annotated[Path | None, typer.Option(
+        "--config", "-c", help="The TOML the run used (policy thresholds).")] = None,
 ) -> None:
-    """Write RUN/report/index.html: charts of activity, actions, scores, models, gate and dead letters."""
+    """Write RUN/report/index.html: activity, actions, scores, models, gate, dead letters."""
     from replay.report import write_report
     from replay.run_store import RunStoreError
 

@@ -115,7 +115,6 @@ def test_pass_through_items_are_emitted_in_place() -> None:
 
 from operators.ordered_merge import ShardProgress, Stamped  # noqa: E402
 from operators.outputs import LabelledExample, ScoringPoint  # noqa: E402
-from operators.player_shard import CHURN_TIMER  # noqa: E402
 
 LABELS = ALL.labels
 
@@ -179,7 +178,7 @@ def test_churn_label_is_0_on_return_and_1_after_the_horizon() -> None:
     back = examples(shard.process([f.session_start(ts=T0 + DAY_, session="s2")]))
     assert [(e.kind, e.label, e.point_ts_ms) for e in back] == [("churn", 0, T0 + 10 * MINUTE)]
     shard.process([f.session_end(ts=T0 + DAY_ + MINUTE, session="s2")])
-    assert shard.state.players["p1"].armed & CHURN_TIMER
+    assert shard.labels.churn_due(shard.state.players["p1"]) is not None
     horizon = LABELS.churn_horizon_s * 1000
     end = T0 + DAY_ + MINUTE
     assert examples(shard.process([ClockTick(end + horizon)])) == []  # lateness not yet passed

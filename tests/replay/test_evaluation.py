@@ -50,7 +50,8 @@ def test_detection_window_false_positives_and_protected_offers() -> None:
         player("h2", "harmed", onset_ms=T0 + DAY),
         player("r1", refuses_marketing=True),
         player("x1", "self_excluder", exclusion_ms=T0 + 2 * DAY),
-        player("f1", "fraudster", fraud_start_ms=T0, first_withdrawal_completed_ms=T0 + 5 * HOUR_MS),
+        player("f1", "fraudster", fraud_start_ms=T0,
+               first_withdrawal_completed_ms=T0 + 5 * HOUR_MS),
         player("ok"),
     )
     rows = [

@@ -92,8 +92,9 @@ def test_csv_and_json_carry_the_same_rows(run: ReplayedRun) -> None:
 def test_query_command_on_a_run_directory(tmp_path: Path) -> None:
     log, _ = simulated_log(tmp_path / "sim", players=40, days=2)
     out = tmp_path / "run"
-    subprocess.run([*PITBOSS, "replay", "--input", str(log), "--out", str(out)], check=True,
-                   capture_output=True)
+    replayed = subprocess.run([*PITBOSS, "replay", "--input", str(log), "--out", str(out)],
+                              capture_output=True, text=True)
+    assert replayed.returncode == 0, replayed.stderr
     summary = orjson.loads((out / "summary.json").read_bytes())
     done = subprocess.run([*PITBOSS, "query", "SELECT count() AS n FROM player_features FINAL",
                            "--run", str(out), "--format", "json"], capture_output=True, text=True)
@@ -105,7 +106,7 @@ def test_query_command_on_a_run_directory(tmp_path: Path) -> None:
     still = subprocess.run([*PITBOSS, "query", "EXISTS TABLE decisions", "--run", str(out)],
                            capture_output=True, text=True)
     assert still.returncode == 2  # EXISTS is not on the allowed list either
-    kept = subprocess.run([*PITBOSS, "query", "SELECT count() FROM player_features",
-                           "--run", str(out), "--format", "csv"],
-                          capture_output=True, text=True, check=True)
+    kept = subprocess.run([*PITBOSS, "query", "SELECT count() FROM player_features FINAL",
+                           "--run", str(out), "--format", "csv"], capture_output=True, text=True)
+    assert kept.returncode == 0, kept.stderr
     assert int(kept.stdout.splitlines()[1]) == summary["feature_rows"]

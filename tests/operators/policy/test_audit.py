@@ -1,4 +1,4 @@
-"""The `decisions` audit table: rows land in ClickHouse (chDB) as written, deduplicated on replay."""
+"""The `decisions` audit table: rows land in ClickHouse (chDB) as written, and dedupe."""
 
 from __future__ import annotations
 
