@@ -8,6 +8,12 @@ Thin wiring only; every rule lives in `operators/` and `models/`:
                                                               -> policy (by shard) -> outputs
 
 Step ids are stable names: renaming one orphans recovery state.
+
+End of input means different things: a replay's log is complete, so shards report
+totals and the models step drains its merge and closes the metrics hour; a live
+worker's input only ends because the worker is stopping, so with
+`finish_at_eof=False` the steps emit nothing and keep their state untouched for the
+next start (`docs/operations.md`).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from bytewax.operators import KeyedStream, StatefulBatchLogic
 from bytewax.outputs import Sink
 
 from config.settings import Settings
-from flows.shard_step import shard_builder
+from flows.shard_step import PlayerShardLogic, shard_builder
 from models.model_set import ModelSet
 from operators.contract import EventParser, wall_clock_ms
 from operators.ingest import IngestRouter, RawMessage
@@ -41,19 +47,29 @@ MODELS_KEY = "models"
 class _PickledLogic(StatefulBatchLogic[object, object, bytes]):
     """Bytewax logic around an engine-agnostic step with `process`, `finish` and picklable state."""
 
-    def __init__(self, step: Any, state_of: Callable[[Any], object]) -> None:
+    def __init__(
+        self, step: Any, state_of: Callable[[Any], object], finish_at_eof: bool = True
+    ) -> None:
         self.step = step
         self.state_of = state_of
+        self.finish_at_eof = finish_at_eof
 
     def on_batch(self, values: list[object]) -> tuple[Iterable[object], bool]:
         return self.step.process(values), StatefulBatchLogic.RETAIN
 
     def on_eof(self) -> tuple[Iterable[object], bool]:
-        finish = getattr(self.step, "finish", None)
+        finish = getattr(self.step, "finish", None) if self.finish_at_eof else None
         return (finish() if finish else []), StatefulBatchLogic.RETAIN
 
     def snapshot(self) -> bytes:
         return pickle.dumps(self.state_of(self.step), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class _PausingShardLogic(PlayerShardLogic):
+    """A player shard whose end of input is a pause: no totals, no `DONE` for the merge."""
+
+    def on_eof(self) -> tuple[Iterable[object], bool]:
+        return [], StatefulBatchLogic.RETAIN
 
 
 def _is_model_bound(item: tuple[str, object]) -> bool:
@@ -69,6 +85,7 @@ def build_pipeline(
     settings: Settings,
     sink: Sink[Any],
     models: ModelSet | None = None,
+    finish_at_eof: bool = True,
 ) -> None:
     """Wire the whole pipeline after `raw`, ending in `sink`.
 
@@ -77,6 +94,8 @@ def build_pipeline(
         settings: validated configuration.
         sink: where every output item goes (replay files and ClickHouse, or Kafka too).
         models: warm-started models, or None to start from scratch.
+        finish_at_eof: True (replay) when end of input means the input is complete;
+            False (live) when it only means the worker stops and will resume later.
     """
     features, shards = settings.features, settings.features.shards
     router = IngestRouter(EventParser(settings.contract, wall_clock_ms), shards,
@@ -86,7 +105,13 @@ def build_pipeline(
     def make_shard(state: ShardState | None) -> PlayerShard:
         return PlayerShard.from_settings(features, settings.labels, True, state)
 
-    shard_out = op.stateful_batch("player_shards", keyed, shard_builder(make_shard))
+    resume_shard = shard_builder(make_shard)
+
+    def build_shard(resume: bytes | None) -> PlayerShardLogic:
+        logic = resume_shard(resume)
+        return logic if finish_at_eof else _PausingShardLogic(logic.shard)
+
+    shard_out = op.stateful_batch("player_shards", keyed, build_shard)
     split = op.branch("split_model_bound", shard_out, _is_model_bound)
 
     names = shard_names(shards)
@@ -98,7 +123,7 @@ def build_pipeline(
         else:
             initial = start_models or ModelSet(settings.models)
             step = ModelStep(pickle.loads(pickle.dumps(initial)), names)
-        return _PickledLogic(step, lambda s: s)
+        return _PickledLogic(step, lambda s: s, finish_at_eof)
 
     to_models = op.map("key_models", split.trues, lambda kv: (MODELS_KEY, kv[1]))
     model_out = op.stateful_batch("models", cast(KeyedStream[object], to_models), build_models)
@@ -109,7 +134,7 @@ def build_pipeline(
 
     def build_policy(resume: bytes | None) -> _PickledLogic:
         state = pickle.loads(resume) if resume is not None else None  # noqa: S301
-        return _PickledLogic(PolicyShard(engine, state), lambda s: s.state)
+        return _PickledLogic(PolicyShard(engine, state), lambda s: s.state, finish_at_eof)
 
     to_policy = op.map(
         "key_policy", scored.trues,

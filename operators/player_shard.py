@@ -204,10 +204,10 @@ class PlayerShard:
             self._arm(player)
         if trigger is None and event.ts_ms >= player.last_snapshot_ts + self.snapshot_interval:
             trigger = "hourly"
-        point = trigger or (event.event_type if event.event_type in SCORED_EVENTS else None)
-        if point is not None:
+        scored = event.event_type if event.event_type in SCORED_EVENTS else None
+        if trigger is not None or scored is not None:
             as_of = max(event.ts_ms, player.max_ts)  # an out-of-order trigger reads the present
-            self._features_at(player, as_of, point, event, out)
+            self._features_at(player, as_of, trigger, event, out, scored)
 
     def _on_activity(self, player: PlayerState, ts_ms: int, out: list[object]) -> None:
         player.flags &= ~(INACTIVITY_DONE | COMPACTED)
@@ -218,10 +218,14 @@ class PlayerShard:
             self._emit(example, out)
 
     def _features_at(
-        self, player: PlayerState, as_of: int, trigger: str, event: Event | None,
-        out: list[object],
+        self, player: PlayerState, as_of: int, trigger: str | None, event: Event | None,
+        out: list[object], point_trigger: str | None = None,
     ) -> None:
-        """Emit a feature row and/or a scoring point for `player` as of `as_of`."""
+        """Emit a feature row (row triggers) and a scoring point for `player` as of `as_of`.
+
+        The scoring point is named after the event that caused it when there is one (a
+        deposit that also falls due for an hourly row is scored as `deposit`).
+        """
         values = self.engine.snapshot(player, as_of)
         event_id = event.event_id if event is not None else ""
         if trigger in ROW_TRIGGERS:
@@ -231,7 +235,8 @@ class PlayerShard:
         if not self.scoring:
             return
         policy_event = event if event is not None and event.event_type in POLICY_EVENTS else None
-        self._emit(ScoringPoint(player.player_id, as_of, trigger, event_id,
+        point_trigger = point_trigger or trigger or ""
+        self._emit(ScoringPoint(player.player_id, as_of, point_trigger, event_id,
                                 player.jurisdiction, values, policy_event), out)
         if isinstance(event, Withdrawal) and event.status == "requested":
             self.labels.remember_fraud_point(player, values, as_of)

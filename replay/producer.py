@@ -50,6 +50,8 @@ from replay.token_bucket import TokenBucket
 PRODUCED_AT_FIELD = "produced_at_ms"
 BATCHES_PER_SECOND = 100
 """The producer takes tokens in batches of `rate / BATCHES_PER_SECOND` messages."""
+BURST_S = 0.1
+"""Seconds of messages the producer may send at once to catch up (and does at the start)."""
 
 
 class MessageSink(Protocol):
@@ -224,7 +226,10 @@ class LiveProducer:
         self.clock = clock
         self.on_send = on_send
         self.batch = max(1, int(rate / BATCHES_PER_SECOND))
-        self.bucket = TokenBucket(rate, burst=float(self.batch), clock=clock, sleep=sleep)
+        # A tenth of a second of headroom: a late wake-up (a busy machine) is made up
+        # at the next batch instead of lowering the rate.
+        self.burst = max(float(self.batch), rate * BURST_S)
+        self.bucket = TokenBucket(rate, burst=self.burst, clock=clock, sleep=sleep)
         self.stats = ProduceStats()
 
     def run(

@@ -69,6 +69,17 @@ def _outputs_factory(
     return make
 
 
+def _describe_store(out_dir: Path, target: ClickHouseTarget) -> None:
+    """Leave `store.json` when the rows are not where `report` and `query` look by default."""
+    from replay.run_store import DEFAULT_DATABASE, StoreLocation
+
+    default = out_dir / "clickhouse"
+    if target.embedded_path is not None and (
+        target.embedded_path.resolve() != default.resolve() or target.database != DEFAULT_DATABASE
+    ):
+        StoreLocation(None, target.embedded_path, target.database).write(out_dir)
+
+
 def run_replay(
     inputs: list[Path],
     out_dir: Path,
@@ -113,5 +124,6 @@ def run_replay(
         cluster_main(flow, [], 0, worker_count_per_proc=workers)
     if not summary_path.exists():
         raise ReplayError(f"the replay stopped before writing {summary_path}")
+    _describe_store(out_dir, target)
     summary: dict[str, Any] = orjson.loads(summary_path.read_bytes())
     return summary

@@ -23,6 +23,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+_ROUNDING = 1e-6
+
 
 class TokenBucket:
     """Pace work to `rate` units per second, allowing bursts of up to `burst` units.
@@ -72,7 +74,9 @@ class TokenBucket:
         if not 1 <= n <= self.burst:
             raise ValueError(f"cannot take {n} tokens from a bucket of {self.burst}")
         self._refill()
-        while self._tokens < n:
+        # The tolerance ends the wait when the remaining deficit is rounding error:
+        # a sleep that short could not move a clock whose reading is large.
+        while self._tokens < n - _ROUNDING:
             self.sleep((n - self._tokens) / self.rate)
             self._refill()
         self._tokens -= n

@@ -1,30 +1,88 @@
 """`pitboss demo`: the main job on embedded defaults, what `make run` starts.
 
-Simulates a small population of players into a recorded log, replays it through
-the full pipeline (features, models, policy, compliance gate) into an embedded
-ClickHouse (chDB), and prints what happened and how to query it. Everything it
-writes goes under `--dir` (default `runs/demo`).
+By default the live demo (`replay.live_demo`): a development Kafka broker, a
+producer of simulated players at `--rate` events per second, the live worker
+(`pitboss run`, embedded chDB) and a consumer of the action topics, shown live
+for `PITBOSS_DEMO_SECONDS` seconds (60 by default, 0 for no end) or until
+Ctrl-C, then stopped cleanly with a summary and the commands to query the run.
+Each run writes to a fresh `--dir/live-<UTC time>/`. With `--replay`, the
+earlier batch demo instead: simulate a week into a recorded log, replay it through
+the same pipeline and summarise (`--dir/log.jsonl`, `--dir/run`).
 """
 
 from __future__ import annotations
 
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.live import Live
 from rich.table import Table
 
 from pitboss.app import app
 
+PLAIN_REFRESH_S = 5.0
+
 
 @app.command()
 def demo(
-    directory: Annotated[Path, typer.Option("--dir", help="Where the demo writes its log and run.")] = Path("runs/demo"),
+    replay: Annotated[bool, typer.Option(
+        "--replay", help="Run the batch demo: simulate a log and replay it.")] = False,
+    directory: Annotated[Path, typer.Option(
+        "--dir", help="Where the demo writes its runs.")] = Path("runs/demo"),
     players: Annotated[int, typer.Option(min=1, help="Simulated players.")] = 500,
-    days: Annotated[int, typer.Option(min=1, help="Simulated days.")] = 7,
+    rate: Annotated[float, typer.Option(
+        min=1.0, help="Live demo: events per second produced.")] = 500.0,
+    seconds: Annotated[float, typer.Option(
+        min=0.0, envvar="PITBOSS_DEMO_SECONDS", show_envvar=True,
+        help="Live demo: how long to run; 0 runs until Ctrl-C.")] = 60.0,
+    days: Annotated[int, typer.Option(min=1, help="Simulated days (per cycle, live).")] = 7,
     seed: Annotated[int, typer.Option(help="Simulation seed.")] = 1,
 ) -> None:
+    """Run the live pipeline on an embedded broker and show it (or replay a log, --replay)."""
+    if replay:
+        _replay_demo(directory, players, days, seed)
+    else:
+        _live_demo(directory, players, rate, seconds, days, seed)
+
+
+def _live_demo(
+    directory: Path, players: int, rate: float, seconds: float, days: int, seed: int
+) -> None:
+    from config.settings import ConfigError, load_settings
+    from replay.live_demo import DemoSettings, LiveDemo, audit_counts
+    from replay.live_view import plain_line, render_frame, render_summary
+
+    console = Console()
+    try:
+        database = load_settings().clickhouse.database
+    except ConfigError as exc:
+        Console(stderr=True).print(f"[red]configuration:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    run_dir = directory / f"live-{datetime.now(tz=UTC):%Y%m%dT%H%M%SZ}"
+    interactive = sys.stdout.isatty()
+    settings = DemoSettings(run_dir=run_dir, players=players, rate=rate, seconds=seconds,
+                            seed=seed, days=days,
+                            refresh_s=0.5 if interactive else PLAIN_REFRESH_S)  # fmt: skip
+    length = f"{seconds:.0f} s" if seconds else "until Ctrl-C"
+    console.print(f"live demo: {players:,} players at {rate:,.0f} events/s for {length}; "
+                  f"worker output in {run_dir}")  # fmt: skip
+    if interactive:
+        with Live(console=console, auto_refresh=False, transient=False) as live:
+            result = LiveDemo(settings, lambda f: live.update(render_frame(f), refresh=True)).run()
+    else:
+        result = LiveDemo(settings, lambda f: print(plain_line(f), flush=True)).run()
+    audit = audit_counts(result.data_dir, database) if result.worker_exit_code == 0 else None
+    # soft_wrap: the query commands must stay on one line each, to be copied.
+    console.print(render_summary(result, audit), soft_wrap=True)
+    if result.worker_exit_code != 0 or result.problems:
+        raise typer.Exit(1)
+
+
+def _replay_demo(directory: Path, players: int, days: int, seed: int) -> None:
     """Simulate players, replay them through the whole pipeline, and summarise the run."""
     from config.settings import load_settings
     from replay.progress import replay_progress
@@ -50,7 +108,7 @@ def demo(
     )
 
 
-def _summary_table(summary: dict) -> Table:
+def _summary_table(summary: dict[str, Any]) -> Table:
     table = Table(title="demo run", show_header=False)
     for key in ("events_in", "events_accepted", "events_rejected", "duplicates_dropped",
                 "late_events", "players", "feature_rows", "scored_points", "events_per_s"):

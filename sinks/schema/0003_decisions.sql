@@ -36,3 +36,4 @@ CREATE TABLE IF NOT EXISTS {db}.decisions
 ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(decided_at)
 ORDER BY (player_id, decided_at, decision_id, status)
+SETTINGS non_replicated_deduplication_window = 1000

@@ -1,0 +1,174 @@
+"""Benchmark the live worker's end-to-end latency at a steady input rate; prints figures.
+
+Run: `.venv/bin/python bench/bench_live_latency.py [--rate 2000] [--seconds 60]
+[--warmup 10] [--players 5000] [--epoch-interval-s 0.2]`.
+
+Starts the development Kafka cluster (`DevKafka`), the live worker (`pitboss run`
+in a subprocess with embedded chDB), a consumer of the action topics and the
+producer of simulated players (`replay.producer`) at `--rate` events per second.
+The latency of an action is the wall-clock time at which the consumer reads it
+minus the `produced_at_ms` stamped into the event that triggered it (the action's
+`trigger_event_id`; the producer keeps event id -> produced_at). Actions triggered
+by timers (inactivity, session timeouts) have no producing event and are
+excluded, as are actions whose trigger was produced during the warm-up. Reports
+p50, p95 and p99 (target: p99 under 250 ms), the number of actions measured, the
+achieved input rate, the worker's read rate, and the backlog and consumer lag when
+the producer stops (did the worker keep up?). Figures depend on the machine and
+on what else runs on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from config.kafka import KafkaSettings
+from replay.action_watch import ActionWatch, SeenAction
+from replay.producer import LiveMessage, LiveProducer, LiveStamper, live_messages
+from replay.producer import topics_by_event_type
+from replay.worker_metrics import WorkerMetrics, scrape
+from replay.worker_process import WorkerProcess
+from sinks.kafka_actions import ActionProducer
+from sinks.kafka_dev_cluster import DevKafka
+
+TARGET_P99_MS = 250.0
+
+
+class LatencyLedger:
+    """Produced-at times by event id, and the latencies of actions measured against them."""
+
+    def __init__(self) -> None:
+        self.produced_at: dict[str, int] = {}
+        self.measure_from_ms: int | None = None
+        self.latencies_ms: list[int] = []
+        self.timer_actions = 0
+        self.warmup_actions = 0
+        self.unmatched = 0
+
+    def on_send(self, message: LiveMessage) -> None:
+        if message.event_id is not None:
+            # A duplicate keeps the first time: the worker acts on the first copy.
+            self.produced_at.setdefault(message.event_id, message.produced_at_ms)
+
+    def on_action(self, seen: SeenAction) -> None:
+        if not seen.trigger_event_id:
+            self.timer_actions += 1
+            return
+        produced = self.produced_at.get(seen.trigger_event_id)
+        if produced is None:
+            self.unmatched += 1
+        elif self.measure_from_ms is None or produced < self.measure_from_ms:
+            self.warmup_actions += 1
+        else:
+            self.latencies_ms.append(seen.read_at_ms - produced)
+
+
+def percentile(values: list[int], q: float) -> float:
+    """Return the q-th percentile (0..100) by linear interpolation."""
+    if len(values) == 1:
+        return float(values[0])
+    return statistics.quantiles(values, n=1000, method="inclusive")[int(q * 10) - 1]
+
+
+def wait_for_metrics(worker: WorkerProcess, timeout_s: float = 60.0) -> WorkerMetrics:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            raise SystemExit(f"worker exited with {worker.poll()}:\n{worker.log_tail()}")
+        metrics = scrape(worker.metrics_url)
+        if metrics is not None:
+            return metrics
+        time.sleep(0.2)
+    raise SystemExit("the worker served no metrics within 60 s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rate", type=float, default=2_000.0)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--warmup", type=float, default=10.0)
+    parser.add_argument("--players", type=int, default=5_000)
+    parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--epoch-interval-s", type=float, default=0.2)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    ledger = LatencyLedger()
+    with tempfile.TemporaryDirectory() as folder, DevKafka(partitions=args.partitions) as kafka:
+        settings = KafkaSettings(bootstrap_servers=kafka.bootstrap)
+        worker = WorkerProcess(kafka.bootstrap, Path(folder) / "run",
+                               epoch_interval_s=args.epoch_interval_s)
+        with worker, ActionWatch(settings, on_action=ledger.on_action):
+            wait_for_metrics(worker)
+            producer = LiveProducer(
+                ActionProducer.from_settings(settings), args.rate,
+                LiveStamper(topics_by_event_type(settings.topics)), on_send=ledger.on_send,
+            )  # fmt: skip
+            stop = threading.Event()
+            thread = threading.Thread(
+                target=producer.run,
+                args=(live_messages(args.players, 7, args.seed), stop.is_set), daemon=True,
+            )  # fmt: skip
+            thread.start()
+            time.sleep(args.warmup)
+            ledger.measure_from_ms = time.time_ns() // 1_000_000
+            first = (time.monotonic(), producer.stats.messages, wait_for_metrics(worker).events_in)
+            time.sleep(args.seconds)
+            last = (time.monotonic(), producer.stats.messages, wait_for_metrics(worker).events_in)
+            stop.set()
+            thread.join(60)
+            at_stop = wait_for_metrics(worker)
+            caught_up_s = catch_up(worker, producer.stats.messages)
+            time.sleep(2.0)  # the last actions reach the consumer
+            code = worker.stop()
+        report(args, ledger, first, last, producer.stats.messages, at_stop, caught_up_s, code)
+
+
+def catch_up(worker: WorkerProcess, produced: int, timeout_s: float = 120.0) -> float | None:
+    """Return how long the worker took to read everything produced (None: not in time)."""
+    began = time.monotonic()
+    while time.monotonic() - began < timeout_s:
+        metrics = scrape(worker.metrics_url)
+        if metrics is not None and metrics.events_in >= produced:
+            return time.monotonic() - began
+        time.sleep(0.1)
+    return None
+
+
+def report(
+    args: argparse.Namespace, ledger: LatencyLedger, first: tuple[float, int, int],
+    last: tuple[float, int, int], produced: int, at_stop: WorkerMetrics,
+    caught_up_s: float | None, code: int,
+) -> None:  # fmt: skip
+    span = last[0] - first[0]
+    latencies = sorted(ledger.latencies_ms)
+    print(f"rate={args.rate:,.0f}/s seconds={args.seconds:.0f} warmup={args.warmup:.0f} "
+          f"players={args.players:,} partitions={args.partitions} "
+          f"epoch_interval_s={args.epoch_interval_s}")  # fmt: skip
+    print(f"input rate achieved      {(last[1] - first[1]) / span:>10,.0f} events/s")
+    print(f"worker read rate         {(last[2] - first[2]) / span:>10,.0f} events/s")
+    print(f"backlog at stop          {max(0, produced - at_stop.events_in):>10,} messages "
+          f"(consumer lag probe: {at_stop.consumer_lag})")  # fmt: skip
+    print("caught up after stop     " + (f"{caught_up_s:>10.1f} s" if caught_up_s is not None
+                                          else "      no (120 s)"))  # fmt: skip
+    print(f"actions measured         {len(latencies):>10,}  (timer-triggered excluded: "
+          f"{ledger.timer_actions:,}; warm-up: {ledger.warmup_actions:,}; "
+          f"unmatched: {ledger.unmatched:,})")  # fmt: skip
+    if latencies:
+        p50, p95, p99 = (percentile(latencies, q) for q in (50, 95, 99))
+        print(f"latency p50              {p50:>10.0f} ms")
+        print(f"latency p95              {p95:>10.0f} ms")
+        print(f"latency p99              {p99:>10.0f} ms  (target < {TARGET_P99_MS:.0f} ms: "
+              f"{'met' if p99 < TARGET_P99_MS else 'NOT met'})")  # fmt: skip
+        print(f"latency max              {latencies[-1]:>10.0f} ms")
+    print(f"worker exit code         {code:>10}")
+
+
+if __name__ == "__main__":
+    main()

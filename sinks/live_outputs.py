@@ -1,0 +1,186 @@
+"""Where a live worker's outputs go: action topics, the dead-letter topic and ClickHouse.
+
+`LiveOutputs` is the live counterpart of `sinks.run_outputs.RunOutputs`: it takes
+the same items from the same pipeline and writes the same ClickHouse tables with
+the same row functions and writer, but keeps nothing for files. Emitted decisions
+go to their action topic (key = player id, headers `decision_id` and
+`policy_version`), dead letters to the dead-letter topic, both through one
+`ActionProducer` that checks every delivery. `checkpoint()` waits until
+everything written so far is delivered to Kafka and inserted into ClickHouse; the
+flow calls it before the input offsets that produced those outputs are committed,
+which is what makes delivery at-least-once (docs/operations.md). Rows wait in the
+writer's bounded buffers at most until the next checkpoint, size or age limit.
+Engine-agnostic: the Bytewax adapter is `flows.live_sink`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+from config.kafka import KafkaTopics
+from models.validation import MetricRow
+from operators.events import DeadLetter
+from operators.outputs import FeatureRow, Ordered, ScoredPoint
+from operators.policy.audit import COLUMNS as DECISION_COLUMNS
+from operators.policy.gate import Decision
+from sinks.clickhouse_writer import SinkDeliveryError, WriterStats
+from sinks.kafka_actions import ActionDeliveryError, ActionProducer, DeadLetterProducer
+from sinks.metrics import LiveMetrics
+from sinks.run_outputs import (
+    FEATURE_COLUMNS,
+    METRIC_COLUMNS,
+    REJECTED_COLUMNS,
+    SCORE_COLUMNS,
+    metric_row,
+    score_row,
+)
+
+
+class FlushingWriter(Protocol):
+    """What `LiveOutputs` needs of a ClickHouse writer (`sinks.clickhouse_writer`)."""
+
+    stats: WriterStats
+
+    def add(self, table: str, rows: list[tuple[Any, ...]], columns: Sequence[str]) -> None:
+        """Buffer rows for `table`; the writer inserts by size and age."""
+
+    def flush(self, table: str | None = None) -> None:
+        """Insert everything buffered; raise if anything could not be written."""
+
+    def close(self) -> None:
+        """Flush everything and refuse further rows."""
+
+
+class LiveOutputs:
+    """Route a live worker's outputs to Kafka and ClickHouse, with delivery checkpoints.
+
+    Args:
+        producer: the worker's idempotent producer (actions and dead letters).
+        writer: the ClickHouse writer, or None to write Kafka only.
+        topics: the configured topic names.
+        metrics: the worker's metrics, or None.
+        flush_timeout_s: the most a checkpoint waits for Kafka deliveries; beyond it
+            the undelivered messages are an error.
+
+    """
+
+    def __init__(
+        self,
+        producer: ActionProducer,
+        writer: FlushingWriter | None,
+        topics: KafkaTopics,
+        metrics: LiveMetrics | None = None,
+        flush_timeout_s: float = 60.0,
+    ) -> None:
+        self.producer = producer
+        self.writer = writer
+        self.metrics = metrics
+        self.flush_timeout_s = flush_timeout_s
+        self.action_topics = {
+            "intervention": topics.interventions,
+            "offer": topics.offers,
+            "review": topics.reviews,
+        }
+        self.dead_letters = DeadLetterProducer(producer, topics.rejected)
+
+    def write(self, items: Iterable[object]) -> None:
+        """Route one batch of output items; emitted actions are sent at once.
+
+        Raises:
+            ActionDeliveryError: an earlier Kafka delivery failed (the worker must stop).
+            SinkDeliveryError: a due ClickHouse insert failed for good.
+
+        """
+        tables: dict[str, list[tuple[Any, ...]]] = {
+            "player_features": [], "rejected_events": [], "player_scores": [],
+            "model_metrics": [], "decisions": [],
+        }  # fmt: skip
+        for item in items:
+            if isinstance(item, ScoredPoint):
+                tables["player_scores"].append(score_row(item))
+            elif isinstance(item, Ordered) and isinstance(item.item, Decision):
+                tables["decisions"].append(self._decision(item.item))
+            elif isinstance(item, MetricRow):
+                tables["model_metrics"].append(metric_row(item))
+                self._model_metric(item)
+            elif isinstance(item, FeatureRow):
+                tables["player_features"].append(
+                    (item.player_id, item.as_of_ms, item.trigger, item.trigger_event_id,
+                     item.jurisdiction, *item.values))  # fmt: skip
+            elif isinstance(item, DeadLetter):
+                tables["rejected_events"].append(self._dead_letter(item))
+        self._guarded("clickhouse", self._add_rows, tables)
+        self._guarded("kafka", self.producer.poll, 0.0)
+
+    def checkpoint(self) -> None:
+        """Wait until every output so far is in Kafka and ClickHouse.
+
+        Raises:
+            ActionDeliveryError: a message was not delivered within `flush_timeout_s`.
+            SinkDeliveryError: rows could not be inserted.
+
+        """
+        started = time.monotonic()
+        self._guarded("kafka", self.producer.flush, self.flush_timeout_s)
+        if self.writer is not None:
+            self._guarded("clickhouse", self.writer.flush)
+        if self.metrics is not None:
+            self.metrics.checkpoint_latency.observe(time.monotonic() - started)
+        self._observe()
+
+    def close(self) -> None:
+        """Deliver everything and close the writer (the input has stopped)."""
+        self._guarded("kafka", self.producer.flush, self.flush_timeout_s)
+        if self.writer is not None:
+            self._guarded("clickhouse", self.writer.close)
+        self._observe()
+
+    def _decision(self, decision: Decision) -> tuple[Any, ...]:
+        action = decision.action
+        if self.metrics is not None:
+            self.metrics.decisions.labels(action.kind, decision.status).inc()
+        if decision.emitted:
+            self._guarded("kafka", self.producer.send, self.action_topics[action.kind],
+                          action.kafka_key(), action.to_json_bytes(), action.kafka_headers())
+        return decision.as_audit_row().as_tuple()
+
+    def _dead_letter(self, letter: DeadLetter) -> tuple[Any, ...]:
+        if self.metrics is not None:
+            self.metrics.rejected.labels(letter.reason).inc()
+        self._guarded("kafka", self.dead_letters.send, letter)
+        return (letter.source, letter.position, letter.reason, letter.field or "",
+                letter.event_id or "", letter.player_id or "", letter.excerpt, letter.detail)
+
+    def _model_metric(self, row: MetricRow) -> None:
+        if self.metrics is not None:
+            self.metrics.model_metric.labels(row.model_kind, row.role, row.metric).set(row.value)
+
+    def _add_rows(self, tables: dict[str, list[tuple[Any, ...]]]) -> None:
+        if self.writer is None:
+            return
+        columns = {
+            "player_features": FEATURE_COLUMNS, "rejected_events": REJECTED_COLUMNS,
+            "player_scores": SCORE_COLUMNS, "model_metrics": METRIC_COLUMNS,
+            "decisions": DECISION_COLUMNS,
+        }  # fmt: skip
+        for table, rows in tables.items():
+            if rows:
+                self.writer.add(table, rows, columns[table])
+
+    def _guarded(self, sink: str, call: Any, *args: Any) -> Any:
+        """Run `call`, counting a sink failure in the metrics before it propagates."""
+        try:
+            return call(*args)
+        except (ActionDeliveryError, SinkDeliveryError):
+            if self.metrics is not None:
+                self.metrics.sink_errors.labels(sink).inc()
+            raise
+
+    def _observe(self) -> None:
+        if self.metrics is None:
+            return
+        self.metrics.observe_producer(self.producer.counters)
+        if self.writer is not None:
+            self.metrics.observe_writer(self.writer.stats)

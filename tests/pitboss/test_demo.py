@@ -1,0 +1,40 @@
+"""`pitboss demo`: the live demo end to end (broker, producer, worker, action consumer)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def _count(label: str, text: str) -> int:
+    match = re.search(rf"{label}\W+([\d,]+)", text)
+    assert match, f"{label!r} not in the summary:\n{text}"
+    return int(match.group(1).replace(",", ""))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_live_demo_runs_stops_cleanly_and_summarises(tmp_path: Path) -> None:
+    env = {**os.environ, "PITBOSS_DEMO_SECONDS": "8", "PYTHONUNBUFFERED": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "pitboss.cli", "demo", "--dir", str(tmp_path), "--rate", "300"],
+        capture_output=True, text=True, env=env, timeout=170, check=False,
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+
+    assert done.returncode == 0, output
+    produced = _count("events produced", output)
+    assert produced > 0
+    assert _count("events read by the worker", output) == produced
+    assert "decisions" in output
+    assert _count("worker exit code", output) == 0
+    # Not a terminal: periodic plain lines instead of the live view.
+    assert re.search(r"^t=\d+s produced=", done.stdout, re.MULTILINE)
+    (run_dir,) = tmp_path.glob("live-*")
+    assert f"pitboss query --run {run_dir / 'data'} " in output
+    assert (run_dir / "data" / "clickhouse").is_dir()

@@ -1,0 +1,92 @@
+"""`LiveOutputs` against real components: the mock Kafka cluster and chDB."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import confluent_kafka
+import pytest
+
+from config.kafka import KafkaSettings, KafkaTopics
+from models.validation import MetricRow
+from operators.events import DeadLetter
+from sinks.clickhouse_client import open_client
+from sinks.clickhouse_writer import ClickHouseWriter
+from sinks.kafka_actions import ActionDeliveryError, ActionProducer
+from sinks.kafka_dev_cluster import DevKafka
+from sinks.live_outputs import LiveOutputs
+from sinks.metrics import LiveMetrics
+from sinks.migrations import apply_migrations
+
+_topic_numbers = itertools.count()
+
+
+def dead_letter(position: int, reason: str = "malformed_json") -> DeadLetter:
+    """Build a dead letter at `position` of topic `bets`, partition 0."""
+    return DeadLetter(reason=reason, field=None, event_id=None, player_id=f"p{position}",
+                      source="bets/0", position=position, excerpt="{not json")
+
+
+def messages_in(bootstrap: str, topic: str) -> int:
+    """Return how many messages `topic` holds over all its partitions."""
+    consumer = confluent_kafka.Consumer({"bootstrap.servers": bootstrap, "group.id": "hw"})
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        return sum(
+            consumer.get_watermark_offsets(confluent_kafka.TopicPartition(topic, p), timeout=10)[1]
+            for p in partitions
+        )
+    finally:
+        consumer.close()
+
+
+def test_checkpoint_delivers_to_kafka_and_inserts_into_clickhouse(
+    dev_kafka: DevKafka, chdb_path: Path, clickhouse_database: str
+) -> None:
+    client = open_client(None, chdb_path, clickhouse_database)
+    apply_migrations(client, clickhouse_database)
+    # An hour-long flush interval: rows only leave the buffer at the checkpoint.
+    writer = ClickHouseWriter(client, clickhouse_database, flush_interval_s=3600)
+    topics = KafkaTopics(rejected=f"rejected.{next(_topic_numbers)}.{clickhouse_database}")
+    metrics = LiveMetrics()
+    producer = ActionProducer.from_settings(KafkaSettings(bootstrap_servers=dev_kafka.bootstrap))
+    outputs = LiveOutputs(producer, writer, topics, metrics, flush_timeout_s=20)
+    metric = MetricRow("risk", "champion", "risk-v1", 3_600_000, "log_loss", 0.25, 40)
+    outputs.write([dead_letter(1), dead_letter(2), dead_letter(3, "late"), metric])
+    assert writer.pending_rows == 4
+
+    outputs.checkpoint()
+
+    assert writer.pending_rows == 0
+    count = client.command(f"SELECT count() FROM {clickhouse_database}.rejected_events FINAL")
+    assert int(str(count)) == 3
+    assert messages_in(dev_kafka.bootstrap, topics.rejected) == 3
+    sample = metrics.registry.get_sample_value
+    assert sample("pitboss_events_rejected_total", {"reason": "malformed_json"}) == 2
+    assert sample("pitboss_kafka_messages_delivered_total") == 3
+    assert sample("pitboss_clickhouse_rows_written_total", {"table": "rejected_events"}) == 3
+    assert sample("pitboss_model_metric",
+                  {"model_kind": "risk", "role": "champion", "metric": "log_loss"}) == 0.25
+
+
+@pytest.fixture
+def doomed_kafka() -> Iterator[DevKafka]:
+    """Start a cluster of the test's own, which it stops before the checkpoint."""
+    with DevKafka() as kafka:
+        yield kafka
+
+
+def test_an_undeliverable_message_fails_the_checkpoint(doomed_kafka: DevKafka) -> None:
+    settings = KafkaSettings(bootstrap_servers=doomed_kafka.bootstrap, message_timeout_ms=1000)
+    metrics = LiveMetrics()
+    outputs = LiveOutputs(ActionProducer.from_settings(settings), None, settings.topics,
+                          metrics, flush_timeout_s=20)
+    assert doomed_kafka.stop() == 0
+    outputs.write([dead_letter(7)])
+
+    with pytest.raises(ActionDeliveryError, match=r"events\.rejected"):
+        outputs.checkpoint()
+
+    assert metrics.registry.get_sample_value("pitboss_sink_errors_total", {"sink": "kafka"}) == 1
