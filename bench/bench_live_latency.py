@@ -31,8 +31,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from config.kafka import KafkaSettings
 from replay.action_watch import ActionWatch, SeenAction
-from replay.producer import LiveMessage, LiveProducer, LiveStamper, live_messages
-from replay.producer import topics_by_event_type
+from replay.producer import (
+    LiveMessage,
+    LiveProducer,
+    LiveStamper,
+    live_messages,
+    topics_by_event_type,
+)
 from replay.worker_metrics import WorkerMetrics, scrape
 from replay.worker_process import WorkerProcess
 from sinks.kafka_actions import ActionProducer
@@ -53,11 +58,13 @@ class LatencyLedger:
         self.unmatched = 0
 
     def on_send(self, message: LiveMessage) -> None:
+        """Remember when an event was produced."""
         if message.event_id is not None:
             # A duplicate keeps the first time: the worker acts on the first copy.
             self.produced_at.setdefault(message.event_id, message.produced_at_ms)
 
     def on_action(self, seen: SeenAction) -> None:
+        """Measure an action against the event that triggered it."""
         if not seen.trigger_event_id:
             self.timer_actions += 1
             return

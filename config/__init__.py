@@ -1,0 +1,1 @@
+"""Configuration: packaged defaults and their validation at start-up."""

@@ -67,7 +67,9 @@ class ContractSettings(_Section):
     def _base_currency_rate_is_one(self) -> ContractSettings:
         rate = self.rates.get(self.base_currency, 1.0)
         if rate != 1.0:
-            raise ValueError(f"rates.{self.base_currency} must be 1.0 (the base currency), not {rate}")
+            raise ValueError(
+                f"rates.{self.base_currency} must be 1.0 (the base currency), not {rate}"
+            )
         return self
 
 
@@ -130,6 +132,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Read environment variables over the merged files; ignore dotenv and secret files."""
         # Environment wins over files; files arrive as init kwargs from load_settings.
         return (env_settings, init_settings)
 

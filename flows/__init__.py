@@ -1,0 +1,1 @@
+"""Thin Bytewax wiring of the Pitboss dataflow: sources, steps and sinks."""

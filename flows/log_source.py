@@ -16,7 +16,6 @@ from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 from operators.ingest import RawMessage
 from replay.recorded_log import read_log_batches
 
-
 ProgressHook = Callable[[int, int], None]
 """Called after each batch with (messages, bytes) read: drives progress bars."""
 
@@ -33,6 +32,7 @@ class _LogPartition(StatefulSourcePartition[RawMessage, int]):
         )
 
     def next_batch(self) -> list[RawMessage]:
+        """Return the next batch of raw messages; StopIteration at the end of the file."""
         batch = next(self._batches)  # StopIteration ends the partition
         if not batch:
             return []
@@ -44,6 +44,7 @@ class _LogPartition(StatefulSourcePartition[RawMessage, int]):
         return out
 
     def snapshot(self) -> int:
+        """Return the position of the next message to read."""
         return self._next
 
 
@@ -64,10 +65,12 @@ class RecordedLogSource(FixedPartitionedSource[RawMessage, int]):
         self._progress = progress
 
     def list_parts(self) -> list[str]:
+        """Return one partition per input file."""
         return list(self._paths)
 
     def build_part(
         self, step_id: str, for_part: str, resume_state: int | None
     ) -> _LogPartition:
+        """Open the partition's file at its resume position."""
         return _LogPartition(self._paths[for_part], for_part, resume_state or 0,
                              self._batch_size, self._progress)

@@ -16,13 +16,16 @@ class _OutputsPartition(StatefulSinkPartition[object, None]):
         self._outputs = outputs
 
     def write_batch(self, items: list[object]) -> None:
+        """Hand a batch of output items to the run outputs."""
         # Bytewax routes `(key, value)` pairs by key and hands the partition the values.
         self._outputs.write(items)
 
     def snapshot(self) -> None:
+        """Return no state: a replay re-runs from its input."""
         return None
 
     def close(self) -> None:
+        """Flush ClickHouse and write the run's files."""
         self._outputs.close()
 
 
@@ -38,12 +41,15 @@ class RunOutputsSink(FixedPartitionedSink[KeyedItem, None]):
         self._make_outputs = make_outputs
 
     def list_parts(self) -> list[str]:
+        """Return the single outputs partition."""
         return ["outputs"]
 
     def part_fn(self, item_key: str) -> int:
+        """Route every item to the single partition."""
         return 0
 
     def build_part(
         self, step_id: str, for_part: str, resume_state: None
     ) -> _OutputsPartition:
+        """Build the run outputs on the worker that owns the partition."""
         return _OutputsPartition(self._make_outputs())

@@ -119,7 +119,7 @@ def build_pipeline(
 
     def build_models(resume: bytes | None) -> _PickledLogic:
         if resume is not None:
-            step = pickle.loads(resume)  # noqa: S301 - our own recovery state
+            step = pickle.loads(resume)
         else:
             initial = start_models or ModelSet(settings.models)
             step = ModelStep(pickle.loads(pickle.dumps(initial)), names)
@@ -133,7 +133,7 @@ def build_pipeline(
     engine = PolicyEngine(policy_settings)
 
     def build_policy(resume: bytes | None) -> _PickledLogic:
-        state = pickle.loads(resume) if resume is not None else None  # noqa: S301
+        state = pickle.loads(resume) if resume is not None else None
         return _PickledLogic(PolicyShard(engine, state), lambda s: s.state, finish_at_eof)
 
     to_policy = op.map(

@@ -17,12 +17,15 @@ class PlayerShardLogic(StatefulBatchLogic[object, object, bytes]):
         self.shard = shard
 
     def on_batch(self, values: list[object]) -> tuple[Iterable[object], bool]:
+        """Process a batch of items for this shard."""
         return self.shard.process(values), StatefulBatchLogic.RETAIN
 
     def on_eof(self) -> tuple[Iterable[object], bool]:
+        """Report the shard's totals at the end of the input."""
         return self.shard.finish(), StatefulBatchLogic.RETAIN
 
     def snapshot(self) -> bytes:
+        """Return the shard's state, pickled."""
         return self.shard.snapshot_bytes()
 
 
@@ -32,7 +35,7 @@ def shard_builder(
     """Return the Bytewax builder: a fresh shard, or one resumed from its snapshot."""
 
     def build(resume: bytes | None) -> PlayerShardLogic:
-        state = pickle.loads(resume) if resume is not None else None  # noqa: S301 - our own state
+        state = pickle.loads(resume) if resume is not None else None
         return PlayerShardLogic(make_shard(state))
 
     return build

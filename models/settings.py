@@ -75,7 +75,10 @@ KIND_DEFAULTS: dict[str, dict[str, Any]] = {
 
 
 class ModelSettings(_Section):
-    """The `[models]` section: per-kind settings, seed, anomaly detector, drift (labels: `[labels]`)."""
+    """The `[models]` section: per-kind settings, seed, anomaly detector, drift.
+
+    Label horizons are in `[labels]` (`config.settings.LabelSettings`).
+    """
 
     churn: KindSettings = KindSettings(**KIND_DEFAULTS["churn"])
     risk: KindSettings = KindSettings(**KIND_DEFAULTS["risk"])

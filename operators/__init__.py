@@ -1,0 +1,1 @@
+"""Engine-agnostic domain logic: contract, features, labels, shards, policy."""

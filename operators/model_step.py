@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from models.model_set import ModelSet
 from operators.ordered_merge import DONE, OrderedMerge, ShardProgress, Stamped
-from operators.outputs import LabelledExample, ScoringPoint
+from operators.outputs import FinalModels, LabelledExample, ScoringPoint
 
 
 class ModelStep:
@@ -44,9 +44,10 @@ class ModelStep:
         return self._handle(merge.ready())
 
     def finish(self) -> list[object]:
-        """The input ended: handle everything left, then close the current metrics hour."""
+        """Handle everything left at the end of the input, then close the current metrics hour."""
         out = self._handle(self.merge.drain())
         out.extend(self.models.close())
+        out.append(FinalModels(self.models))
         return out
 
     def _handle(self, ready: list[object]) -> list[object]:

@@ -95,6 +95,13 @@ class ScoredPoint:
 
 
 @dataclass(slots=True)
+class FinalModels:
+    """The models as they stand when a replay's input ends, for export (`DIR/models`)."""
+
+    models: object
+
+
+@dataclass(slots=True)
 class Ordered:
     """An output with its place in the run's deterministic order (`order`, then `sub`)."""
 

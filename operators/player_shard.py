@@ -168,7 +168,7 @@ class PlayerShard:
         return out
 
     def finish(self) -> list[object]:
-        """The input ended: report totals; timers due later than the last event never fire."""
+        """Report totals at the end of the input; timers due later never fire."""
         out: list[object] = [ShardStats(len(self.state.players), self.state.accepted)]
         if self.scoring and self.state.name:
             out.append(ShardProgress(self.state.name, DONE))
@@ -200,7 +200,10 @@ class PlayerShard:
         st.accepted += 1
         if isinstance(event, ACTIVITY):
             self._on_activity(player, event.ts_ms, out)
-        if player.wake_ms == NO_TIME or player.wake_ms > event.ts_ms + self.engine.session_timeout_ms:
+        # No timer can fall due sooner than a session timeout after this event: re-arm only
+        # when the player's current wake-up is later than that (or missing).
+        earliest = event.ts_ms + self.engine.session_timeout_ms
+        if player.wake_ms == NO_TIME or player.wake_ms > earliest:
             self._arm(player)
         if trigger is None and event.ts_ms >= player.last_snapshot_ts + self.snapshot_interval:
             trigger = "hourly"

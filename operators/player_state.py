@@ -45,16 +45,16 @@ class PlayerState:
 
     __slots__ = (
         "active_days",
+        "chase_anchor",
         "churn_point",
         "churn_point_ts",
-        "fraud_point",
-        "fraud_point_ts",
-        "flags",
-        "chase_anchor",
         "consent",
         "devices",
         "excluded_until",
         "first_ts",
+        "flags",
+        "fraud_point",
+        "fraud_point_ts",
         "id_hashes",
         "id_times",
         "instruments",
@@ -74,10 +74,10 @@ class PlayerState:
         "session_bets",
         "session_id",
         "session_last",
-        "session_xy",
-        "wake_ms",
         "session_stake",
         "session_start",
+        "session_xy",
+        "wake_ms",
     )
 
     def __init__(self, player_id: str, jurisdiction: str) -> None:

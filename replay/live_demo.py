@@ -132,7 +132,7 @@ class _ProducerThread:
     def _run(self) -> None:
         try:
             self.producer.run(self.messages, self.stop.is_set)
-        except Exception as exc:  # noqa: BLE001 - reported by the demo, which then stops
+        except Exception as exc:  # reported by the demo, which then stops
             self.error = f"{type(exc).__name__}: {exc}"
 
     def start(self) -> None:
@@ -244,7 +244,7 @@ class LiveDemo:
                          produce_rate, metrics, read_rate, watch.snapshot())  # fmt: skip
 
     def _catch_up(self, worker: WorkerProcess, produced: int) -> tuple[bool, WorkerMetrics | None]:
-        """Give the worker up to `CATCH_UP_S` to read everything produced; return the last scrape."""
+        """Give the worker `CATCH_UP_S` to read all that was produced; return the last scrape."""
         deadline = self.clock() + CATCH_UP_S
         metrics = scrape(worker.metrics_url)
         while worker.poll() is None and self.clock() < deadline:

@@ -44,6 +44,7 @@ class ReplayProgress:
         self._lock = Lock()
 
     def __call__(self, messages: int, size: int) -> None:
+        """Advance by `size` bytes and `messages` events."""
         with self._lock:
             self._events += messages
             self._progress.update(self._task, advance=size, events=self._events)

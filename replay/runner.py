@@ -43,7 +43,7 @@ class ClickHouseTarget:
 
     @classmethod
     def for_run(cls, out_dir: Path, dsn: str | None, database: str) -> ClickHouseTarget:
-        """The default target of a run: `dsn` if given, else chDB under `out_dir/clickhouse`."""
+        """Return the default target: `dsn` if given, else chDB under `out_dir/clickhouse`."""
         return cls(dsn or None, None if dsn else out_dir / "clickhouse", database)
 
 

@@ -95,7 +95,7 @@ def scrape(url: str, timeout_s: float = 1.0) -> WorkerMetrics | None:
 
     """
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as response:  # noqa: S310 - our URL
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:
             return parse_metrics(response.read().decode())
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return None

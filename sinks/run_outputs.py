@@ -24,7 +24,14 @@ import orjson
 from models.validation import MetricRow
 from operators.events import DeadLetter
 from operators.features import FEATURE_NAMES
-from operators.outputs import FeatureRow, IngestCount, Ordered, ScoredPoint, ShardStats
+from operators.outputs import (
+    FeatureRow,
+    FinalModels,
+    IngestCount,
+    Ordered,
+    ScoredPoint,
+    ShardStats,
+)
 from operators.policy.audit import COLUMNS as DECISION_COLUMNS
 from operators.policy.gate import Decision
 
@@ -189,6 +196,7 @@ class RunOutputs:
         self.counts = RunCounts()
         self._dead: list[DeadLetter] = []
         self._actions: list[tuple[int, int, bytes]] = []
+        self._final_models: object | None = None
 
     def write(self, items: Iterable[object]) -> None:
         """Route one batch of output items."""
@@ -205,6 +213,8 @@ class RunOutputs:
                 audit.append(self._decision(item.order, item.sub, item.item))
             elif isinstance(item, MetricRow):
                 metrics.append(metric_row(item))
+            elif isinstance(item, FinalModels):
+                self._final_models = item.models
             elif isinstance(item, FeatureRow):
                 features.append(
                     (item.player_id, item.as_of_ms, item.trigger, item.trigger_event_id,
@@ -258,6 +268,10 @@ class RunOutputs:
         """Flush ClickHouse, write `rejected.jsonl` and `summary.json`; return the summary."""
         if self.writer is not None:
             self.writer.close()
+        if self._final_models is not None:
+            export = getattr(self._final_models, "export", None)
+            if export is not None:
+                export(self.out_dir / "models")
         self._actions.sort(key=lambda a: (a[0], a[1]))
         with (self.out_dir / "actions.jsonl").open("wb") as fh:
             for _, _, record in self._actions:

@@ -19,11 +19,11 @@ _database_numbers = itertools.count()
 
 @pytest.fixture(scope="session")
 def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The one chDB data directory this test process may use."""
+    """Return the one chDB data directory this test process may use."""
     return tmp_path_factory.mktemp(f"chdb-{os.getpid()}")
 
 
 @pytest.fixture
 def clickhouse_database() -> Iterator[str]:
-    """A database name no other test in this process uses."""
+    """Yield a database name no other test in this process uses."""
     yield f"t{os.getpid()}_{next(_database_numbers)}"

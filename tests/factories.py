@@ -45,7 +45,9 @@ def bet(player: str = "p1", ts: int = T0, stake: float = 10.0, payout: float | N
                bet_id=kw.get("bet_id"))
 
 
-def settled(player: str = "p1", ts: int = T0, bet_id: str = "b1", payout: float = 0.0) -> BetSettled:
+def settled(
+    player: str = "p1", ts: int = T0, bet_id: str = "b1", payout: float = 0.0
+) -> BetSettled:
     return BetSettled(**_common("bet_settled", player, ts, None, "UK"), bet_id=bet_id,
                       payout=payout, currency="EUR", payout_base=payout)
 

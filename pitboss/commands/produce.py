@@ -17,6 +17,7 @@ from types import FrameType
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from pitboss.app import app
@@ -37,8 +38,13 @@ def produce(
 ) -> None:
     """Produce simulated events to the input topics at a steady rate, stamped with live times."""
     from config.settings import ConfigError, load_settings
-    from replay.producer import LiveProducer, LiveStamper, deadline, live_messages
-    from replay.producer import topics_by_event_type
+    from replay.producer import (
+        LiveProducer,
+        LiveStamper,
+        deadline,
+        live_messages,
+        topics_by_event_type,
+    )
     from sinks.kafka_actions import ActionDeliveryError, ActionProducer
 
     console = Console(stderr=True)
@@ -50,7 +56,11 @@ def produce(
     update = {"client_id": f"{kafka.client_id}-producer"}
     if bootstrap:
         update["bootstrap_servers"] = bootstrap
-    kafka = kafka.model_validate({**kafka.model_dump(), **update})
+    try:
+        kafka = kafka.model_validate({**kafka.model_dump(), **update})
+    except ValidationError as exc:
+        console.print(f"[red]--bootstrap:[/red] {exc.errors()[0]['msg']}")
+        raise typer.Exit(2) from exc
     stop = threading.Event()
     _stop_on_signals(stop)
     stamper = LiveStamper(topics_by_event_type(kafka.topics))

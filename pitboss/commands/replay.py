@@ -11,16 +11,43 @@ from rich.console import Console
 from config.settings import ConfigError, load_settings
 from pitboss.app import app
 
+InputsOption = Annotated[
+    list[Path], typer.Option("--input", "-i", help="Recorded log(s): .jsonl or .parquet.")
+]
+OutOption = Annotated[
+    Path,
+    typer.Option("--out", "-o", help="Run directory: summary, actions, dead letters, chDB."),
+]
+ClickHouseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--clickhouse",
+        envvar="PITBOSS_CLICKHOUSE__DSN",
+        help="ClickHouse server DSN (http(s)://user:pass@host:8123/db); default: embedded "
+        "chDB under OUT/clickhouse.",
+    ),
+]
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="TOML file overriding config/defaults.toml.")
+]
+WorkersOption = Annotated[int, typer.Option("--workers", "-w", min=1, help="Worker threads.")]
+ModelsOption = Annotated[
+    Path | None,
+    typer.Option("--models", help="Warm-start the models from a `pitboss models export` DIR."),
+]
+
 
 @app.command()
 def replay(
-    inputs: Annotated[list[Path], typer.Option("--input", "-i", help="Recorded log(s): .jsonl or .parquet.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run directory for summary, dead letters and the embedded ClickHouse.")],
-    clickhouse: Annotated[str | None, typer.Option("--clickhouse", help="ClickHouse server DSN, e.g. http://user:pass@host:8123/db. Default: embedded chDB under OUT/clickhouse.", envvar="PITBOSS_CLICKHOUSE__DSN")] = None,
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML file overriding config/defaults.toml.")] = None,
-    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Bytewax worker threads.")] = 1,
+    inputs: InputsOption,
+    out: OutOption,
+    clickhouse: ClickHouseOption = None,
+    config: ConfigOption = None,
+    workers: WorkersOption = 1,
+    models: ModelsOption = None,
 ) -> None:
     """Replay recorded event logs through the full dataflow and summarise the run."""
+    from models.model_set import ModelSet
     from replay.progress import replay_progress
     from replay.runner import ClickHouseTarget, ReplayError, run_replay
 
@@ -30,10 +57,13 @@ def replay(
     except ConfigError as exc:
         console.print(f"[red]configuration error:[/red] {exc}")
         raise typer.Exit(2) from exc
+    warm = ModelSet.load(models, settings.models) if models is not None else None
     target = ClickHouseTarget.for_run(out, clickhouse, settings.clickhouse.database)
     try:
         with replay_progress(list(inputs), console) as progress:
-            summary = run_replay(list(inputs), out, settings, target, workers, progress=progress)
+            summary = run_replay(
+                list(inputs), out, settings, target, workers, progress=progress, models=warm
+            )
     except ReplayError as exc:
         console.print(f"[red]replay failed:[/red] {exc}")
         raise typer.Exit(1) from exc
@@ -42,6 +72,8 @@ def replay(
         f"({summary['events_accepted']:,} accepted, {summary['events_rejected']:,} rejected, "
         f"{summary['duplicates_dropped']:,} duplicates, {summary['late_events']:,} late) "
         f"for {summary['players']:,} players in {summary['elapsed_s']:.1f}s "
-        f"({summary['events_per_s']:,.0f} events/s); {summary['feature_rows']:,} feature rows"
+        f"({summary['events_per_s']:,.0f} events/s); {summary['feature_rows']:,} feature rows, "
+        f"{sum(summary['decisions'].values()):,} actions"
     )
-    console.print(f"outputs in {out}/ (summary.json, rejected.jsonl, clickhouse)")
+    console.print(f"outputs in {out}/ (summary.json, actions.jsonl, rejected.jsonl, "
+                  "models/, clickhouse)")

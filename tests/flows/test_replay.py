@@ -59,7 +59,8 @@ def test_nothing_disappears_unaccounted(sim_log: Path, tmp_path: Path, chdb_path
                                     + summary["duplicates_dropped"] + summary["late_events"])
     assert summary["duplicates_dropped"] > 0 and summary["late_events"] > 0
     parser = EventParser(load_settings().contract, wall_clock_ms)
-    parsed = (parser.parse(line.rstrip(b"\n"), "log", i) for i, line in enumerate(sim_log.open("rb")))
+    lines = enumerate(sim_log.open("rb"))
+    parsed = (parser.parse(line.rstrip(b"\n"), "log", i) for i, line in lines)
     assert summary["players"] == len({e.player_id for e in parsed if isinstance(e, Event)})
     assert summary["feature_rows"] > 0
     rejected = (tmp_path / "run" / "rejected.jsonl").read_text().splitlines()

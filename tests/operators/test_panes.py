@@ -36,7 +36,9 @@ def test_folding_keeps_window_sums_and_bounds_state() -> None:
 
 @given(st.lists(st.tuples(st.integers(0, 20 * DAY_MS), st.floats(0, 1e6)), max_size=60),
        st.integers(0, 30 * DAY_MS))
-def test_lifetime_total_never_loses_or_invents_money(adds: list[tuple[int, float]], extra: int) -> None:
+def test_lifetime_total_never_loses_or_invents_money(
+    adds: list[tuple[int, float]], extra: int
+) -> None:
     levels = PaneLevels(1)
     now = 0
     for ts, value in adds:
@@ -47,4 +49,5 @@ def test_lifetime_total_never_loses_or_invents_money(adds: list[tuple[int, float
     total = sum(v for _, v in adds)
     assert abs(levels.lifetime_sums()[0] - total) <= 1e-6 * max(1.0, total)
     for w in range(3):
-        assert levels.window_sums(now + extra, w)[0] <= levels.lifetime_sums()[0] + 1e-6 * max(1.0, total)
+        tolerance = 1e-6 * max(1.0, total)
+        assert levels.window_sums(now + extra, w)[0] <= levels.lifetime_sums()[0] + tolerance

@@ -1,0 +1,225 @@
+"""docker-compose.yml and its files: the properties a production-like stack needs.
+
+Docker cannot run here, so the stack is checked as data: services and their
+dependencies, pinned images, healthchecks, persistent volumes, credentials only
+from the environment, the read-only analyst user, Grafana's provisioning, and
+that the worker's and producer's command lines parse as `pitboss` commands and
+the dashboard's SQL runs against the real schema (chDB, macros expanded).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer.main
+import yaml
+
+from config.kafka import KafkaSettings
+from pitboss.cli import app
+from sinks.clickhouse_client import open_client
+from sinks.migrations import apply_migrations
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
+ANALYST_XML = ROOT / "deploy" / "clickhouse" / "users.d" / "analyst.xml"
+PROVISIONING = ROOT / "grafana" / "provisioning"
+DASHBOARD = PROVISIONING / "dashboards" / "pitboss-overview.json"
+
+# `${NAME}`, `${NAME:-default}`, `${NAME-default}`, `${NAME:?message}`, `${NAME?message}`.
+_INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
+_VERSION_TAG = re.compile(r"^v?\d+(\.\d+)+([.-][0-9A-Za-z.-]+)?$")
+
+
+def _resolve(text: str, required: str = "secret") -> str:
+    """Expand compose interpolation as if only the required variables were set."""
+
+    def value(match: re.Match[str]) -> str:
+        op, arg = match["op"] or "", match["arg"] or ""
+        return arg if op.endswith("-") else required
+
+    return _INTERPOLATION.sub(value, text)
+
+
+def _strings(node: object) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [s for key, value in node.items() for s in (*_strings(key), *_strings(value))]
+    if isinstance(node, list):
+        return [s for item in node for s in _strings(item)]
+    return []
+
+
+def _environment(service: str) -> dict[str, str]:
+    env = SERVICES[service].get("environment", {})
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) for item in env)
+    return {key: str(value) for key, value in env.items()}
+
+
+def test_the_stack_has_its_services() -> None:
+    assert {"kafka", "kafka-init", "clickhouse", "worker", "grafana"} <= set(SERVICES)
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_every_image_is_pinned_to_a_version(service: str) -> None:
+    image = _resolve(SERVICES[service]["image"])
+    name, _, tag = image.rpartition(":")
+    assert name and "/" not in tag, f"{service}: {image} has no tag"
+    assert tag != "latest" and _VERSION_TAG.match(tag), f"{service}: {image} is not pinned"
+
+
+@pytest.mark.parametrize("service", ["kafka", "clickhouse", "worker", "grafana"])
+def test_long_running_services_have_healthchecks(service: str) -> None:
+    check = SERVICES[service]["healthcheck"]
+    assert check["test"][0] in {"CMD", "CMD-SHELL"}
+    assert check["interval"] and check["retries"] >= 3
+
+
+@pytest.mark.parametrize(("service", "needs"), [
+    ("kafka-init", {"kafka": "service_healthy"}),
+    ("worker", {"kafka": "service_healthy", "clickhouse": "service_healthy",
+                "kafka-init": "service_completed_successfully"}),
+    ("grafana", {"clickhouse": "service_healthy"}),
+])  # fmt: skip
+def test_services_wait_for_what_they_need(service: str, needs: dict[str, str]) -> None:
+    depends = SERVICES[service]["depends_on"]
+    assert {name: depends[name]["condition"] for name in needs} == needs
+
+
+def test_state_lives_in_declared_named_volumes() -> None:
+    declared = set(COMPOSE["volumes"])
+    mounts = {
+        service: {volume.split(":")[0] for volume in spec.get("volumes", [])}
+        for service, spec in SERVICES.items()
+    }
+    for service, path in [("kafka", "/var/lib/kafka/data"), ("clickhouse", "/var/lib/clickhouse"),
+                          ("worker", "/var/lib/pitboss"), ("grafana", "/var/lib/grafana")]:
+        named = [v for v in SERVICES[service]["volumes"] if v.split(":")[1] == path]
+        assert named and named[0].split(":")[0] in declared, f"{service}: {path} not persisted"
+    for service, sources in mounts.items():
+        for source in sources:
+            assert source in declared or source.startswith("./"), f"{service}: {source}"
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), f"{service} mounts missing {source}"
+
+
+def test_no_literal_passwords_only_required_environment_variables() -> None:
+    for service in SERVICES:
+        for key, value in _environment(service).items():
+            if re.search("PASSWORD|SECRET|TOKEN", key):
+                assert re.fullmatch(r"\$\{[A-Z0-9_]+:\?[^}]+\}", value), f"{service}.{key}"
+    for text in _strings(COMPOSE):
+        for userinfo in re.findall(r"://([^@/\s]+)@", text):
+            _, _, password = userinfo.partition(":")
+            assert re.fullmatch(r"\$\{[A-Z0-9_]+:\?[^}]+\}", password), f"literal in {text!r}"
+
+
+def test_env_example_documents_every_variable_and_holds_no_secret() -> None:
+    lines = (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+    documented = {line.lstrip("# ").split("=", 1)[0] for line in lines if "=" in line}
+    used = {m["name"] for text in _strings(COMPOSE) for m in _INTERPOLATION.finditer(text)}
+    required = {m["name"] for text in _strings(COMPOSE) for m in _INTERPOLATION.finditer(text)
+                if (m["op"] or "").endswith("?")}  # fmt: skip
+    assert used <= documented
+    secrets = {"CLICKHOUSE_PASSWORD", "CLICKHOUSE_ANALYST_PASSWORD", "GRAFANA_ADMIN_PASSWORD"}
+    assert secrets <= required
+    for line in lines:
+        if not line.startswith("#") and "=" in line:
+            name, value = line.split("=", 1)
+            assert name in required and value == "", f"{name} has a committed value"
+
+
+def test_analyst_user_is_read_only_with_its_password_from_the_environment() -> None:
+    root = ET.parse(ANALYST_XML).getroot()
+    analyst = root.find("users/analyst")
+    assert analyst is not None
+    profile = root.find(f"profiles/{analyst.findtext('profile')}")
+    assert profile is not None and profile.findtext("readonly") == "1"
+    password = analyst.find("password")
+    assert password is not None and not (password.text or "").strip()
+    assert password.get("from_env") == "CLICKHOUSE_ANALYST_PASSWORD"
+    assert "CLICKHOUSE_ANALYST_PASSWORD" in _environment("clickhouse")
+    assert analyst.findtext("access_management") == "0"
+    assert [d.text for d in analyst.iterfind("allow_databases/database")] == ["pitboss"]
+    mounted = {v.split(":")[1] for v in SERVICES["clickhouse"]["volumes"]}
+    assert "/etc/clickhouse-server/users.d/analyst.xml" in mounted
+
+
+def test_grafana_uses_the_clickhouse_plugin_as_the_analyst() -> None:
+    plugins = _environment("grafana")["GF_INSTALL_PLUGINS"]
+    assert re.fullmatch(r"grafana-clickhouse-datasource \d+\.\d+\.\d+", plugins)
+    (source_file,) = (PROVISIONING / "datasources").glob("*.yaml")
+    (source,) = yaml.safe_load(source_file.read_text(encoding="utf-8"))["datasources"]
+    assert source["type"] == "grafana-clickhouse-datasource"
+    assert source["jsonData"]["username"] == "analyst"
+    assert source["jsonData"]["host"] == "clickhouse"
+    variable = source["secureJsonData"]["password"].lstrip("$").strip("{}")
+    assert variable in _environment("grafana")
+
+
+def test_dashboard_is_provisioned_over_decisions_and_player_features() -> None:
+    (provider_file,) = (PROVISIONING / "dashboards").glob("*.yaml")
+    (provider,) = yaml.safe_load(provider_file.read_text(encoding="utf-8"))["providers"]
+    mount = next(v for v in SERVICES["grafana"]["volumes"] if v.startswith("./grafana/"))
+    source, target = mount.split(":")[:2]
+    assert provider["options"]["path"].startswith(target)
+    assert (ROOT / source).resolve() == PROVISIONING
+    dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    (source_file,) = (PROVISIONING / "datasources").glob("*.yaml")
+    uid = yaml.safe_load(source_file.read_text(encoding="utf-8"))["datasources"][0]["uid"]
+    sql = [t["rawSql"] for p in dashboard["panels"] for t in p["targets"]]
+    assert all(t["datasource"]["uid"] == uid for p in dashboard["panels"] for t in p["targets"])
+    assert any("pitboss.decisions" in s for s in sql)
+    assert any("pitboss.player_features" in s for s in sql)
+
+
+def test_dashboard_queries_run_against_the_schema(
+    chdb_path: Path, clickhouse_database: str
+) -> None:
+    dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    client = open_client(None, chdb_path, clickhouse_database)
+    try:
+        apply_migrations(client, clickhouse_database)
+        for panel in dashboard["panels"]:
+            for target in panel["targets"]:
+                sql = target["rawSql"].replace("pitboss.", f"{clickhouse_database}.")
+                sql = re.sub(r"\$__timeFilter\((\w+)\)", r"\1 >= now() - INTERVAL 1 DAY", sql)
+                sql = re.sub(r"\$__timeInterval\((\w+)\)",
+                             r"toStartOfInterval(\1, INTERVAL 60 SECOND)", sql)
+                assert "$" not in sql, panel["title"]
+                client.query(sql)  # raises on an unknown column, table or function
+    finally:
+        client.close()
+
+
+def test_topic_initialisation_creates_every_configured_topic() -> None:
+    script = " ".join(SERVICES["kafka-init"]["command"])
+    for topic in KafkaSettings().topics.all:
+        assert re.search(rf"(^|\s){re.escape(topic)}(\s|;|\\)", script), topic
+    assert "--if-not-exists" in script
+
+
+@pytest.mark.parametrize("service", ["worker", "producer"])
+def test_service_command_lines_parse_as_pitboss_commands(service: str) -> None:
+    args = [_resolve(str(arg)) for arg in SERVICES[service]["command"]]
+    commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+    command = commands[args[0]]
+    with command.make_context(args[0], args[1:]) as context:
+        assert context.params  # parsed; a bad option raises click.UsageError
+    assert _environment(service)["PITBOSS_KAFKA__BOOTSTRAP_SERVERS"] == "kafka:9092"
+
+
+def test_dockerfile_builds_the_package_on_python_3_11_and_runs_the_worker() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert re.search(r"^FROM python:3\.11[.\d]*-slim", dockerfile, re.MULTILINE)
+    assert "pip install ." in dockerfile
+    assert re.search(r'^ENTRYPOINT \["pitboss"\]', dockerfile, re.MULTILINE)
+    assert re.search(r'^CMD \["run",', dockerfile, re.MULTILINE)
+    assert re.search(r"^USER ", dockerfile, re.MULTILINE)
