@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(BIN)/mypy flows operators sinks models config replay pitboss
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

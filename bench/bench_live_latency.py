@@ -134,7 +134,9 @@ def main() -> None:
             caught_up_s = catch_up(worker, producer.stats.messages)
             time.sleep(2.0)  # the last actions reach the consumer
             code = worker.stop()
-        report(args, ledger, first, last, producer.stats.messages, at_stop, caught_up_s, code)
+        produced = producer.stats.messages
+        del producer  # its client would retry the broker, stopped next, and log each attempt
+        report(args, ledger, first, last, produced, at_stop, caught_up_s, code)
 
 
 def catch_up(worker: WorkerProcess, produced: int, timeout_s: float = 120.0) -> float | None:

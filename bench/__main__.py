@@ -1,0 +1,207 @@
+"""Run the benchmark suite and write BENCHMARKS.md: `make bench` or `python -m bench`.
+
+Figures (all measured in one run, on one input, so ratios hold from machine to machine):
+the ceiling (a bare Bytewax flow), the full pipeline as a ratio of it, each stage's cost,
+state per active player at two population sizes, memory over a long soak, and 1 versus
+2 Bytewax processes. Live latency comes from `bench/bench_live_latency.py` (it needs a
+broker and a worker; `--live` runs it here too).
+
+Options: `--events N` (default 1,000,000), `--soak-events N` (default 5,000,000),
+`--quick` (small sizes, to check the harness), `--live`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import bare_flow, machine, memory, stages
+from config.settings import load_settings
+from replay.runner import ClickHouseTarget, run_replay
+from replay.simulator import simulate_to
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "runs" / "bench"
+CHDB = WORK / "chdb"  # chDB allows one data directory per process: every in-process run shares it
+
+
+def _log_of(events: int, name: str) -> tuple[Path, int]:
+    """Simulate (once, cached) a log of at least `events` messages; return it and its size."""
+    path = WORK / f"{name}.jsonl"
+    meta = WORK / f"{name}.json"
+    if path.exists() and meta.exists():
+        return path, json.loads(meta.read_text())["messages"]
+    players = 5000
+    days = max(1, -(-events // 250_000))  # about 250k messages a day for 5,000 players
+    summary = simulate_to(path, players=players, days=days, seed=2026)
+    meta.write_text(json.dumps({"messages": summary.messages, "players": players, "days": days}))
+    return path, summary.messages
+
+
+def _rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def pipeline(log: Path, events: int, name: str) -> dict[str, Any]:
+    """Replay `log` through the full pipeline with the embedded chDB sink."""
+    out = WORK / name
+    shutil.rmtree(out, ignore_errors=True)
+    started = time.perf_counter()
+    target = ClickHouseTarget(None, CHDB, f"bench_{name.replace('-', '_')}")
+    summary = run_replay([log], out, load_settings(), target)
+    elapsed = time.perf_counter() - started
+    return {"events": summary["events_in"], "elapsed_s": round(elapsed, 1),
+            "events_per_s": round(summary["events_in"] / elapsed), "summary": summary}
+
+
+def soak(log: Path) -> dict[str, Any]:
+    """Replay a long log in this process, sampling resident memory as it goes."""
+    out = WORK / "soak-run"
+    shutil.rmtree(out, ignore_errors=True)
+    samples: list[tuple[int, float]] = []
+    seen = [0, 0]
+
+    def sample(messages: int, _: int) -> None:
+        seen[0] += messages
+        if seen[0] - seen[1] >= 500_000:
+            seen[1] = seen[0]
+            samples.append((seen[0], round(_rss_mib(), 1)))
+
+    target = ClickHouseTarget(None, CHDB, "bench_soak")
+    summary = run_replay([log], out, load_settings(), target, progress=sample)
+    return {"events": summary["events_in"], "rss_mib_by_events": samples}
+
+
+def _free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def scaling(log: Path, events: int) -> dict[str, Any]:
+    """Replay the same log with 1 and with 2 Bytewax processes on this machine."""
+    results = {}
+    for procs in (1, 2):
+        out = WORK / f"scale-{procs}"
+        shutil.rmtree(out, ignore_errors=True)
+        addresses = ",".join(f"127.0.0.1:{p}" for p in _free_ports(procs))
+        started = time.perf_counter()
+        workers = [
+            subprocess.Popen([sys.executable, "-m", "bench.cluster_replay", "--proc-id", str(i),
+                              "--addresses", addresses, "--input", str(log), "--out", str(out)],
+                             cwd=ROOT)
+            for i in range(procs)
+        ]
+        codes = [w.wait() for w in workers]
+        elapsed = time.perf_counter() - started
+        results[f"{procs} process(es)"] = {"exit_codes": codes, "elapsed_s": round(elapsed, 1),
+                                           "events_per_s": round(events / elapsed)}
+    return results
+
+
+def _table(rows: dict[str, Any]) -> str:
+    lines = ["| | |", "| --- | --- |"]
+    lines += [f"| {k} | {v} |" for k, v in rows.items()]
+    return "\n".join(lines)
+
+
+def write_report(results: dict[str, Any]) -> Path:
+    """Write BENCHMARKS.md from the results of this run."""
+    ceiling = results["ceiling"]["events_per_s"]
+    full = results["pipeline"]["events_per_s"]
+    parts = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`python -m bench`); every figure below comes from one run on",
+        "one machine. Throughput is also given as a ratio of the bare-flow ceiling measured in",
+        "the same run: the ratio, not the absolute figure, is what holds across machines.",
+        "",
+        "## Machine", "", _table(results["machine"]), "",
+        "## Throughput", "",
+        _table({
+            "input": f"{results['pipeline']['events']:,} simulated events (JSONL)",
+            "ceiling: bare Bytewax flow (decode, key, count)": f"{ceiling:,.0f} events/s",
+            "full pipeline (validation, features, 3 models, policy, chDB sink)":
+                f"{full:,.0f} events/s",
+            "ratio to the ceiling": f"{full / ceiling:.2f} (target >= 0.30)",
+        }), "",
+        "## Where the time goes (microseconds per input event, each stage alone)", "",
+        _table(results["stages"]["us_per_event"]), "",
+        f"Scoring points: {results['stages']['scoring_points']:,} "
+        f"for {results['stages']['events']:,} events.", "",
+        "## State per active player", "",
+        _table({f"{m['players_simulated']:,} players, {m['days']} day(s)":
+                f"{m['bytes_per_active_player']:,} bytes per active player "
+                f"({m['active_players_7d']:,} active, {m['events']:,} events)"
+                for m in results["memory"]}),
+        "", "Target: at most 2 KiB per active player.", "",
+        "## Memory over a long soak (resident set size)", "",
+        _table({f"{n:,} events": f"{rss} MiB" for n, rss in results["soak"]["rss_mib_by_events"]}),
+        "", "## Scaling: Bytewax processes on one machine", "",
+        _table({k: f"{v['events_per_s']:,} events/s ({v['elapsed_s']} s)"
+                for k, v in results["scaling"].items()}),
+        "",
+    ]
+    if "live" in results:
+        parts += ["## Live latency (event produced to action delivered)", "",
+                  "```", results["live"], "```", ""]
+    path = ROOT / "BENCHMARKS.md"
+    path.write_text("\n".join(parts))
+    return path
+
+
+def main() -> None:
+    """Run every benchmark and write BENCHMARKS.md."""
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--soak-events", type=int, default=5_000_000)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--live", action="store_true")
+    args = parser.parse_args()
+    if args.quick:
+        args.events, args.soak_events = 50_000, 100_000
+    shutil.rmtree(CHDB, ignore_errors=True)
+    WORK.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {"machine": machine.describe()}
+    log, events = _log_of(args.events, f"log-{args.events}")
+    print(f"input: {log} ({events:,} events)", flush=True)
+    results["ceiling"] = bare_flow.measure(log, events)
+    print("ceiling", results["ceiling"], flush=True)
+    results["pipeline"] = pipeline(log, events, "pipeline-run")
+    print("pipeline", {k: v for k, v in results["pipeline"].items() if k != "summary"}, flush=True)
+    results["stages"] = stages.measure(log, min(events, 300_000), CHDB)
+    print("stages", results["stages"], flush=True)
+    sizes = [(2_000, 2), (5_000, 1)] if args.quick else [(10_000, 2), (100_000, 1)]
+    results["memory"] = [memory.measure(p, d) for p, d in sizes]
+    print("memory", results["memory"], flush=True)
+    soak_log, _ = _log_of(args.soak_events, f"log-{args.soak_events}")
+    results["soak"] = soak(soak_log)
+    print("soak", results["soak"], flush=True)
+    results["scaling"] = scaling(log, events)
+    print("scaling", results["scaling"], flush=True)
+    if args.live:
+        live = subprocess.run([sys.executable, "bench/bench_live_latency.py"], cwd=ROOT,
+                              capture_output=True, text=True, env=os.environ.copy())
+        results["live"] = live.stdout[-4000:]
+    (WORK / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    print(f"wrote {write_report(results)}")
+
+
+if __name__ == "__main__":
+    main()
