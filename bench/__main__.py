@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -61,8 +62,10 @@ def pipeline(log: Path, events: int, name: str) -> dict[str, Any]:
     target = ClickHouseTarget(None, CHDB, f"bench_{name.replace('-', '_')}")
     summary = run_replay([log], out, load_settings(), target)
     elapsed = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
     return {"events": summary["events_in"], "elapsed_s": round(elapsed, 1),
-            "events_per_s": round(summary["events_in"] / elapsed), "summary": summary}
+            "events_per_s": round(summary["events_in"] / elapsed),
+            "peak_rss_mib_so_far": round(peak, 1), "summary": summary}
 
 
 def soak(log: Path) -> dict[str, Any]:
@@ -139,6 +142,8 @@ def write_report(results: dict[str, Any]) -> Path:
             "full pipeline (validation, features, 3 models, policy, chDB sink)":
                 f"{full:,.0f} events/s",
             "ratio to the ceiling": f"{full / ceiling:.2f} (target >= 0.30)",
+            "peak resident memory of the benchmark process after the pipeline run":
+                f"{results['pipeline']['peak_rss_mib_so_far']:,} MiB",
         }), "",
         "## Where the time goes (microseconds per input event, each stage alone)", "",
         _table(results["stages"]["us_per_event"]), "",

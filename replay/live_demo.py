@@ -6,7 +6,7 @@ a subprocess with a fresh data and recovery directory), a consumer of the action
 topics (`ActionWatch`) and the producer of simulated players at a steady rate
 (`LiveProducer`, in a thread). Every `refresh_s` it hands a `DemoFrame` (what was
 produced, what the worker read, rejected and decided, what reached the action
-topics) to a view. When the time is up, on Ctrl-C, or if a part fails, it stops
+topics) to a view. When the time is up, on Ctrl-C or SIGTERM, or if a part fails, it stops
 the producer, lets the worker catch up for a few seconds, sends the worker
 SIGTERM and waits for it to drain and flush, reads the last actions, stops the
 broker, and returns a `DemoResult` for the summary.
@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 
 from config.kafka import KafkaSettings
 from replay.action_watch import ActionWatch, WatchSnapshot
@@ -95,10 +96,28 @@ class DemoResult:
     actions: WatchSnapshot
     worker_exit_code: int
     stopped_by: str
-    """`time`, `interrupt`, `worker exited`, or `producer failed: ...`."""
+    """`time`, `interrupt`, `SIGTERM`, `worker exited`, or `producer failed: ...`."""
     caught_up: bool
     worker_log_tail: str = ""
     problems: list[str] = field(default_factory=list)
+
+
+class StopRequested(Exception):
+    """SIGTERM asked the demo to stop; it stops as cleanly as after Ctrl-C."""
+
+
+@contextlib.contextmanager
+def _sigterm_stops_cleanly() -> Iterator[None]:
+    """Turn SIGTERM into `StopRequested` in the main thread while the demo runs."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise StopRequested
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager
@@ -194,9 +213,12 @@ class LiveDemo:
         producer = _ProducerThread(kafka, self.settings)
         producer.start()
         try:
-            stopped_by = self._show_until_done(kafka, worker, producer, watch)
+            with _sigterm_stops_cleanly():
+                stopped_by = self._show_until_done(kafka, worker, producer, watch)
         except KeyboardInterrupt:
             stopped_by = "interrupt"
+        except StopRequested:
+            stopped_by = "SIGTERM"
         producer.join()
         caught_up, metrics = self._catch_up(worker, producer.producer.stats.messages)
         code = worker.stop()

@@ -16,15 +16,36 @@ Example (starts processes, so not a doctest):
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _terminate_with_parent() -> Callable[[], None] | None:
+    """Return a pre-exec hook asking Linux to SIGTERM the child when its parent dies.
+
+    The worker runs in a session of its own (the terminal's Ctrl-C is for the demo,
+    which then stops the worker cleanly); should the demo itself be killed, this
+    makes the worker drain and exit instead of running on alone. None elsewhere.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+
+    def hook() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+    return hook
 
 
 def free_port() -> int:
@@ -96,7 +117,7 @@ class WorkerProcess:
         }
         self._process = subprocess.Popen(
             self.command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-            env=env, start_new_session=True,
+            env=env, start_new_session=True, preexec_fn=_terminate_with_parent(),
         )  # fmt: skip
 
     def poll(self) -> int | None:

@@ -67,8 +67,8 @@ def _live_demo(
     settings = DemoSettings(run_dir=run_dir, players=players, rate=rate, seconds=seconds,
                             seed=seed, days=days,
                             refresh_s=0.5 if interactive else PLAIN_REFRESH_S)  # fmt: skip
-    length = f"{seconds:.0f} s" if seconds else "until Ctrl-C"
-    console.print(f"live demo: {players:,} players at {rate:,.0f} events/s for {length}; "
+    length = f"for {seconds:.0f} s" if seconds else "until Ctrl-C"
+    console.print(f"live demo: {players:,} players at {rate:,.0f} events/s {length}; "
                   f"worker output in {run_dir}")  # fmt: skip
     if interactive:
         with Live(console=console, auto_refresh=False, transient=False) as live:
