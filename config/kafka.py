@@ -118,6 +118,12 @@ class KafkaSettings(_Section):
     auto_offset_reset: Literal["earliest", "latest"] = "earliest"
     session_timeout_ms: int = Field(default=45_000, gt=0)
     max_poll_interval_ms: int = Field(default=300_000, gt=0)
+    fetch_wait_max_ms: int = Field(50, ge=0)
+    """Longest the broker holds a fetch waiting for data: bounds end-to-end latency.
+
+    librdkafka's default of 500 ms would add up to half a second on each consumer hop
+    in quiet moments; 50 ms keeps the p99 of event-to-action latency low at little cost.
+    """
 
     # Producer side: how long librdkafka may try before a message counts as failed.
     message_timeout_ms: int = Field(default=300_000, ge=0)
@@ -242,6 +248,7 @@ class KafkaSettings(_Section):
                 "enable.auto.commit": "false",
                 "session.timeout.ms": str(self.session_timeout_ms),
                 "max.poll.interval.ms": str(self.max_poll_interval_ms),
+                "fetch.wait.max.ms": str(self.fetch_wait_max_ms),
             }
         )
         config.update(self.extra)
