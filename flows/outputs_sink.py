@@ -8,8 +8,6 @@ from bytewax.outputs import FixedPartitionedSink, StatefulSinkPartition
 
 from sinks.run_outputs import RunOutputs
 
-KeyedItem = tuple[str, object]
-
 
 class _OutputsPartition(StatefulSinkPartition[object, None]):
     def __init__(self, outputs: RunOutputs) -> None:
@@ -29,7 +27,7 @@ class _OutputsPartition(StatefulSinkPartition[object, None]):
         self._outputs.close()
 
 
-class RunOutputsSink(FixedPartitionedSink[KeyedItem, None]):
+class RunOutputsSink(FixedPartitionedSink[object, None]):
     """A single partition, so one `RunOutputs` sees the whole run (and writes its files).
 
     Args:

@@ -136,10 +136,11 @@ def build_pipeline(
         state = pickle.loads(resume) if resume is not None else None
         return _PickledLogic(PolicyShard(engine, state), lambda s: s.state, finish_at_eof)
 
-    to_policy = op.map(
-        "key_policy", scored.trues,
-        lambda kv: (shard_key(kv[1].point.player_id, shards), kv[1]),
-    )
+    def key_policy(item: tuple[str, ScoredPoint]) -> tuple[str, ScoredPoint]:
+        return shard_key(item[1].point.player_id, shards), item[1]
+
+    to_policy = op.map("key_policy", cast(Stream[tuple[str, ScoredPoint]], scored.trues),
+                       key_policy)
     decisions = op.stateful_batch("policy", cast(KeyedStream[object], to_policy), build_policy)
     outputs = op.merge("outputs", split.falses, scored.falses, scored.trues, decisions)
     op.output("run_outputs", outputs, sink)
