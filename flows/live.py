@@ -57,11 +57,11 @@ class LiveInputError(RuntimeError):
 
 
 def source_config(kafka: KafkaSettings) -> dict[str, str]:
-    """Return the librdkafka keys for Bytewax's Kafka source: connection, security, extra.
+    """Return the librdkafka keys for Bytewax's Kafka source: connection, fetch wait, extra.
 
     Example:
         >>> sorted(source_config(KafkaSettings(bootstrap_servers="b:9092")))
-        ['bootstrap.servers', 'client.id', 'security.protocol']
+        ['bootstrap.servers', 'client.id', 'fetch.wait.max.ms', 'security.protocol']
 
     """
     return {k: v for k, v in kafka.consumer_config().items() if k not in _GROUP_KEYS}
