@@ -4,8 +4,8 @@ A `Contender` is one learned model in one role with its warm-up counters, its
 version and its progressive validation. `KindModel` combines a contender's
 learned score with the kind's marker rule:
 
-- cold (fewer than `min_labels` labels or `min_positives` positives learned): the
-  rule score alone, version `...-rules`;
+- cold (fewer than `min_labels` labels, `min_positives` positives or `min_negatives`
+  negatives learned): the rule score alone, version `...-rules`;
 - warm risk: `max(rule, learned)`: the markers of harm are always a floor;
 - warm churn and fraud: `learned_weight * learned + (1 - learned_weight) * rule`.
 
@@ -51,6 +51,7 @@ class Contender:
         self.digest = digest
         self.min_labels = ks.min_labels
         self.min_positives = ks.min_positives
+        self.min_negatives = ks.min_negatives
         self.learner = Learner(INPUTS[kind].names, learner, settings.seed)
         self.positives = 0
         self.validation = HourlyValidation(kind, role, ks.threshold, settings.drift_delta)
@@ -63,8 +64,13 @@ class Contender:
 
     @property
     def warm(self) -> bool:
-        """Whether the learned model has seen enough labels and positives to be used."""
-        return self.learner.n_learned >= self.min_labels and self.positives >= self.min_positives
+        """Whether the learned model has seen enough labels of each class to be used."""
+        n = self.learner.n_learned
+        return (
+            n >= self.min_labels
+            and self.positives >= self.min_positives
+            and n - self.positives >= self.min_negatives
+        )
 
     def _version(self) -> str:
         return version_string(self.kind, self.role, self.digest, self.warm, self.n_learned)
@@ -189,6 +195,7 @@ def kind_config_hash(kind: str, settings: ModelSettings, learner: LearnerSetting
         "learner": learner.model_dump(),
         "min_labels": ks.min_labels,
         "min_positives": ks.min_positives,
+        "min_negatives": ks.min_negatives,
         "learned_weight": ks.learned_weight,
         "seed": settings.seed,
     }

@@ -58,6 +58,10 @@ class KindSettings(_Section):
     """Decision threshold: a score at or above it is a positive for precision and recall."""
     min_labels: int = Field(200, ge=0)
     min_positives: int = Field(20, ge=0)
+    min_negatives: int = Field(100, ge=0)
+    """Labels of each class a learner must have seen before it is trusted: outcome labels
+    arrive unevenly (risk positives come first, negatives only after the negative horizon),
+    and a model that has seen one class mostly is badly calibrated."""
     learned_weight: float = Field(1.0, ge=0, le=1)
     """Churn and fraud once warm: w * learned + (1 - w) * rule. Risk is max(rule, learned)."""
     champion: LearnerSettings = LearnerSettings()
@@ -68,8 +72,9 @@ class KindSettings(_Section):
 
 KIND_DEFAULTS: dict[str, dict[str, Any]] = {
     "churn": {"learned_weight": 0.8},
-    "risk": {},
-    "fraud": {"min_labels": 100, "min_positives": 10, "learned_weight": 0.6},
+    "risk": {"min_negatives": 1000},
+    "fraud": {"min_labels": 100, "min_positives": 10, "min_negatives": 500,
+              "learned_weight": 0.6},
 }
 """Where a kind's defaults differ from `KindSettings`'; a partial `[models.<kind>]` keeps them."""
 

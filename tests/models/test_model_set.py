@@ -18,7 +18,7 @@ from tests.models.factories import (
     separable,
 )
 
-QUICK = {"min_labels": 20, "min_positives": 5}
+QUICK = {"min_labels": 20, "min_positives": 5, "min_negatives": 5}
 
 
 def quick_settings(**extra: object) -> ModelSettings:

@@ -13,7 +13,7 @@ from models.validation import hour_of, roc_auc
 from tests.factories import HOUR, T0
 from tests.models.factories import RECREATIONAL, example, features, separable
 
-HOT = {"min_labels": 0, "min_positives": 0}
+HOT = {"min_labels": 0, "min_positives": 0, "min_negatives": 0}
 H0 = hour_of(T0)
 
 
