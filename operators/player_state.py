@@ -45,7 +45,6 @@ class PlayerState:
 
     __slots__ = (
         "active_days",
-        "chase_anchor",
         "churn_point",
         "churn_point_ts",
         "consent",
@@ -99,7 +98,6 @@ class PlayerState:
         self.last_bet_ts = NO_TIME
         self.last_bet_stake = 0.0
         self.last_bet_lost = False
-        self.chase_anchor = 0.0
         # (fingerprint, last seen) pairs of payment instruments and devices, None when empty.
         self.instruments: array | None = None
         self.devices: array | None = None
