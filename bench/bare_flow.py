@@ -33,7 +33,7 @@ class DiscardSink(DynamicSink[object]):
 
 
 def _decode(batch: list[tuple[str, int, bytes]]) -> list[tuple[str, object]]:
-    out = []
+    out: list[tuple[str, object]] = []
     for _, _, raw in batch:
         try:
             obj = orjson.loads(raw)
@@ -53,7 +53,7 @@ def bare_flow(log: Path, batch_size: int = 1000) -> Dataflow:
     flow = Dataflow("bench_bare")
     raw = op.input("inp", flow, RecordedLogSource([log], batch_size))
     keyed = op.flat_map_batch("decode_and_key", raw, _decode)
-    counts = op.stateful_map("count", keyed, _count)  # type: ignore[arg-type]
+    counts = op.stateful_map("count", keyed, _count)
     op.output("out", counts, DiscardSink())
     return flow
 

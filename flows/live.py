@@ -25,7 +25,7 @@ from bytewax.dataflow import Dataflow
 
 from config.kafka import KafkaSettings
 from config.settings import Settings
-from flows.live_sink import LiveOutputsSink
+from flows.outputs_sink import OutputsSink
 from flows.pipeline import build_pipeline
 from flows.stoppable_source import StoppableSource
 from operators.ingest import RawMessage
@@ -158,5 +158,5 @@ def build_live_flow(
     source = StoppableSource(kafka_source(settings.kafka, batch_size), stop)
     items = op.input("kafka_events", flow, source)
     raw = op.flat_map_batch("kafka_to_raw", items, KafkaToRaw(metrics))
-    build_pipeline(raw, settings, LiveOutputsSink(make_outputs), finish_at_eof=False)
+    build_pipeline(raw, settings, OutputsSink(make_outputs), finish_at_eof=False)
     return flow

@@ -1,41 +1,64 @@
-"""Bytewax sink that hands every output item of a run to one `RunOutputs`."""
+"""Bytewax sink that hands every output item to one outputs object (replay or live).
+
+One partition, so one worker owns the outputs: the run's files, the ClickHouse client
+(chDB allows one process per data directory) and, live, the Kafka producer. Bytewax
+calls the partition's `snapshot()` at the end of every epoch, before that epoch's
+recovery state is committed; the outputs' `checkpoint()` runs there, so a live worker
+commits input offsets only once the outputs they produced were delivered
+(at-least-once delivery). A replay has nothing to checkpoint: it re-runs from its input.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from bytewax.outputs import FixedPartitionedSink, StatefulSinkPartition
 
-from sinks.run_outputs import RunOutputs
+
+class Outputs(Protocol):
+    """What the sink needs of `RunOutputs` (replay) and `LiveOutputs` (live workers)."""
+
+    def write(self, items: list[object]) -> object:
+        """Route one batch of output items."""
+        ...
+
+    def checkpoint(self) -> None:
+        """Make everything written so far durable (or do nothing)."""
+        ...
+
+    def close(self) -> object:
+        """Flush and release everything at the end of the dataflow."""
+        ...
 
 
 class _OutputsPartition(StatefulSinkPartition[object, None]):
-    def __init__(self, outputs: RunOutputs) -> None:
+    def __init__(self, outputs: Outputs) -> None:
         self._outputs = outputs
 
     def write_batch(self, items: list[object]) -> None:
-        """Hand a batch of output items to the run outputs."""
+        """Hand a batch of output items to the outputs."""
         # Bytewax routes `(key, value)` pairs by key and hands the partition the values.
         self._outputs.write(items)
 
     def snapshot(self) -> None:
-        """Return no state: a replay re-runs from its input."""
-        return None
+        """Checkpoint the outputs at the end of an epoch; the partition keeps no state."""
+        self._outputs.checkpoint()
 
     def close(self) -> None:
-        """Flush ClickHouse and write the run's files."""
+        """Flush the outputs at the end of the dataflow."""
         self._outputs.close()
 
 
-class RunOutputsSink(FixedPartitionedSink[object, None]):
-    """A single partition, so one `RunOutputs` sees the whole run (and writes its files).
+class OutputsSink(FixedPartitionedSink[object, None]):
+    """A single partition, so one outputs object sees the whole run.
 
     Args:
-        make_outputs: builds the `RunOutputs` on the worker that owns the partition
-            (ClickHouse clients are opened there, never in the driver).
+        make_outputs: builds the outputs on the worker that owns the partition
+            (clients are opened there, never in the driver).
     """
 
-    def __init__(self, make_outputs: Callable[[], RunOutputs]) -> None:
+    def __init__(self, make_outputs: Callable[[], Outputs]) -> None:
         self._make_outputs = make_outputs
 
     def list_parts(self) -> list[str]:
@@ -49,5 +72,5 @@ class RunOutputsSink(FixedPartitionedSink[object, None]):
     def build_part(
         self, step_id: str, for_part: str, resume_state: None
     ) -> _OutputsPartition:
-        """Build the run outputs on the worker that owns the partition."""
+        """Build the outputs on the worker that owns the partition."""
         return _OutputsPartition(self._make_outputs())

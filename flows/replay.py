@@ -14,7 +14,7 @@ from bytewax.dataflow import Dataflow
 
 from config.settings import Settings
 from flows.log_source import ProgressHook, RecordedLogSource
-from flows.outputs_sink import RunOutputsSink
+from flows.outputs_sink import OutputsSink
 from flows.pipeline import build_pipeline
 from models.model_set import ModelSet
 from sinks.run_outputs import RunOutputs
@@ -31,5 +31,5 @@ def build_replay_flow(
     """Return the replay dataflow over `inputs`, writing through `make_outputs()`."""
     flow = Dataflow("pitboss_replay")
     raw = op.input("recorded_logs", flow, RecordedLogSource(inputs, batch_size, progress))
-    build_pipeline(raw, settings, RunOutputsSink(make_outputs), models)
+    build_pipeline(raw, settings, OutputsSink(make_outputs), models)
     return flow

@@ -264,6 +264,9 @@ class RunOutputs:
         else:
             self.counts.rejected_by_reason[letter.reason] += 1
 
+    def checkpoint(self) -> None:
+        """Do nothing: a replay keeps no recovery state and re-runs from its input."""
+
     def close(self) -> dict[str, Any]:
         """Flush ClickHouse, write `rejected.jsonl` and `summary.json`; return the summary."""
         if self.writer is not None:

@@ -38,16 +38,18 @@ def test_corrupt_or_missing_export_is_refused(tmp_path: Path) -> None:
 def test_champion_under_another_configuration_is_refused(tmp_path: Path) -> None:
     trained(quick_settings()).export(tmp_path)
     with pytest.raises(ModelStoreError, match="risk champion was trained under configuration"):
-        ModelSet.load(tmp_path, quick_settings(risk={"min_labels": 20, "min_positives": 5, "min_negatives": 5,
-                                                     "rule": {"chase_low": 0.3}}))
+        ModelSet.load(tmp_path, quick_settings(risk={
+            "min_labels": 20, "min_positives": 5, "min_negatives": 5,
+            "rule": {"chase_low": 0.3}}))
 
 
 def test_changed_challenger_starts_fresh_and_keeps_the_champion(tmp_path: Path) -> None:
     settings = quick_settings()
     models = trained(settings)
     models.export(tmp_path)
-    changed = quick_settings(risk={"min_labels": 20, "min_positives": 5, "min_negatives": 5,
-                                   "challenger": {"model": "tree"}})
+    changed = quick_settings(risk={
+        "min_labels": 20, "min_positives": 5, "min_negatives": 5,
+        "challenger": {"model": "tree"}})
     loaded = ModelSet.load(tmp_path, changed)
     risk = loaded.models["risk"]
     assert risk.champion.n_learned == 60
