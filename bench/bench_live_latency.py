@@ -1,7 +1,7 @@
 """Benchmark the live worker's end-to-end latency at a steady input rate; prints figures.
 
 Run: `.venv/bin/python bench/bench_live_latency.py [--rate 2000] [--seconds 60]
-[--warmup 10] [--players 5000] [--epoch-interval-s 0.2]`.
+[--warmup 10] [--players 50000] [--days 1] [--epoch-interval-s 2]`.
 
 Starts the development Kafka cluster (`DevKafka`), the live worker (`pitboss run`
 in a subprocess with embedded chDB), a consumer of the action topics and the
@@ -12,9 +12,19 @@ minus the `produced_at_ms` stamped into the event that triggered it (the action'
 by timers (inactivity, session timeouts) have no producing event and are
 excluded, as are actions whose trigger was produced during the warm-up. Reports
 p50, p95 and p99 (target: p99 under 250 ms), the number of actions measured, the
-achieved input rate, the worker's read rate, and the backlog and consumer lag when
-the producer stops (did the worker keep up?). Figures depend on the machine and
-on what else runs on it.
+achieved input rate, the worker's read rate, the backlog and consumer lag when
+the producer stops (did the worker keep up?), and the worker's own view from its
+metrics: input delay (read time minus Kafka timestamp), output delay (sink time minus
+event time of each event-triggered scoring point) and checkpoint time. Figures depend
+on the machine and on what else runs on it.
+
+The population matters: the producer plays the simulation back at `--rate`, so
+`--players` over `--days` sets how many players are active at once. 50,000 players'
+day at 2,000 events/s is close to real play (a few hundred players betting in any
+fifth of a second); 5,000 players' week at that rate compresses time 400-fold, so a
+few dozen players make all the traffic, some of the 16 player shards hear nothing
+for a while, and the models step's deterministic merge waits for them
+(docs/performance.md).
 """
 
 from __future__ import annotations
@@ -25,9 +35,12 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from config.kafka import KafkaSettings
 from replay.action_watch import ActionWatch, SeenAction
@@ -44,6 +57,12 @@ from sinks.kafka_actions import ActionProducer
 from sinks.kafka_dev_cluster import DevKafka
 
 TARGET_P99_MS = 250.0
+WORKER_DELAYS = {
+    "pitboss_input_delay_seconds": "worker input delay",
+    "pitboss_output_delay_seconds": "worker output delay",
+    "pitboss_checkpoint_seconds": "worker checkpoint time",
+}
+SHOWN_BOUNDS = ("0.01", "0.05", "0.1", "0.25", "0.5", "1.0")
 
 
 class LatencyLedger:
@@ -101,9 +120,10 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=2_000.0)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--warmup", type=float, default=10.0)
-    parser.add_argument("--players", type=int, default=5_000)
+    parser.add_argument("--players", type=int, default=50_000)
+    parser.add_argument("--days", type=int, default=1)
     parser.add_argument("--partitions", type=int, default=4)
-    parser.add_argument("--epoch-interval-s", type=float, default=0.2)
+    parser.add_argument("--epoch-interval-s", type=float, default=2.0)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     ledger = LatencyLedger()
@@ -120,7 +140,7 @@ def main() -> None:
             stop = threading.Event()
             thread = threading.Thread(
                 target=producer.run,
-                args=(live_messages(args.players, 7, args.seed), stop.is_set), daemon=True,
+                args=(live_messages(args.players, args.days, args.seed), stop.is_set), daemon=True,
             )  # fmt: skip
             thread.start()
             time.sleep(args.warmup)
@@ -128,6 +148,7 @@ def main() -> None:
             first = (time.monotonic(), producer.stats.messages, wait_for_metrics(worker).events_in)
             time.sleep(args.seconds)
             last = (time.monotonic(), producer.stats.messages, wait_for_metrics(worker).events_in)
+            delays = worker_delays(worker.metrics_url)
             stop.set()
             thread.join(60)
             at_stop = wait_for_metrics(worker)
@@ -137,6 +158,25 @@ def main() -> None:
         produced = producer.stats.messages
         del producer  # its client would retry the broker, stopped next, and log each attempt
         report(args, ledger, first, last, produced, at_stop, caught_up_s, code)
+        for line in delays:
+            print(line)
+
+
+def worker_delays(metrics_url: str) -> list[str]:
+    """Return the worker's delay histograms as lines: share of observations per bound."""
+    with urllib.request.urlopen(metrics_url, timeout=10) as response:
+        text = response.read().decode()
+    lines = []
+    for family in text_string_to_metric_families(text):
+        if family.name not in WORKER_DELAYS:
+            continue
+        buckets = [(s.labels["le"], s.value) for s in family.samples
+                   if s.name.endswith("_bucket")]  # fmt: skip
+        total = buckets[-1][1] if buckets else 0
+        shares = " ".join(f"<={le}s:{value / total:.0%}" for le, value in buckets
+                          if total and le in SHOWN_BOUNDS)  # fmt: skip
+        lines.append(f"{WORKER_DELAYS[family.name]:<24} {shares}  (n={total:,.0f})")
+    return lines
 
 
 def catch_up(worker: WorkerProcess, produced: int, timeout_s: float = 120.0) -> float | None:
@@ -158,7 +198,7 @@ def report(
     span = last[0] - first[0]
     latencies = sorted(ledger.latencies_ms)
     print(f"rate={args.rate:,.0f}/s seconds={args.seconds:.0f} warmup={args.warmup:.0f} "
-          f"players={args.players:,} partitions={args.partitions} "
+          f"players={args.players:,} days={args.days} partitions={args.partitions} "
           f"epoch_interval_s={args.epoch_interval_s}")  # fmt: skip
     print(f"input rate achieved      {(last[1] - first[1]) / span:>10,.0f} events/s")
     print(f"worker read rate         {(last[2] - first[2]) / span:>10,.0f} events/s")

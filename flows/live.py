@@ -14,8 +14,9 @@ runs with `finish_at_eof=False`.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 import bytewax.operators as op
 import confluent_kafka
@@ -29,6 +30,7 @@ from flows.outputs_sink import OutputsSink
 from flows.pipeline import build_pipeline
 from flows.stoppable_source import StoppableSource
 from operators.ingest import RawMessage
+from sinks.insert_thread import InsertBatch
 from sinks.live_outputs import LiveOutputs
 from sinks.metrics import LiveMetrics
 
@@ -100,18 +102,23 @@ class KafkaToRaw:
     """Turn a batch of Kafka source items into raw messages, counting and checking errors.
 
     Args:
-        metrics: where events in and consumer errors are counted, or None.
+        metrics: where events in, input delay and consumer errors are counted, or None.
+        wall_clock_s: seconds since the epoch, for the input-delay metric only.
 
     """
 
-    def __init__(self, metrics: LiveMetrics | None = None) -> None:
+    def __init__(
+        self, metrics: LiveMetrics | None = None, wall_clock_s: Callable[[], float] = time.time
+    ) -> None:
         self.metrics = metrics
+        self.wall_clock_s = wall_clock_s
 
     def __call__(self, items: Iterable[KafkaItem]) -> list[RawMessage]:
         """Return the raw messages of `items` in order; handle consumer errors."""
         out: list[RawMessage] = []
         positions: dict[tuple[str, int], int] = {}
         metrics = self.metrics
+        now_ms = self.wall_clock_s() * 1000
         for item in items:
             if isinstance(item, KafkaError):
                 self._error(item)
@@ -121,6 +128,9 @@ class KafkaToRaw:
             positions[(topic, partition)] = offset + 1
             if metrics is not None:
                 metrics.event_in(topic)
+                kind, stamp_ms = item.timestamp or (confluent_kafka.TIMESTAMP_NOT_AVAILABLE, 0)
+                if kind != confluent_kafka.TIMESTAMP_NOT_AVAILABLE:
+                    metrics.input_delay.observe(max(now_ms - stamp_ms, 0.0) / 1000)
         if metrics is not None:
             for (topic, partition), position in positions.items():
                 metrics.position(topic, partition, position)
@@ -158,5 +168,17 @@ def build_live_flow(
     source = StoppableSource(kafka_source(settings.kafka, batch_size), stop)
     items = op.input("kafka_events", flow, source)
     raw = op.flat_map_batch("kafka_to_raw", items, KafkaToRaw(metrics))
-    build_pipeline(raw, settings, OutputsSink(make_outputs), finish_at_eof=False)
+    build_pipeline(raw, settings, OutputsSink(_resuming(make_outputs)), finish_at_eof=False)
     return flow
+
+
+def _resuming(make_outputs: Callable[[], LiveOutputs]) -> Callable[[object], LiveOutputs]:
+    """Build the outputs, then re-insert the batches the last snapshot left unconfirmed."""
+
+    def build(resume_state: object) -> LiveOutputs:
+        outputs = make_outputs()
+        if resume_state:
+            outputs.resume(cast(list[InsertBatch], resume_state))
+        return outputs
+
+    return build

@@ -3,9 +3,12 @@
 One partition, so one worker owns the outputs: the run's files, the ClickHouse client
 (chDB allows one process per data directory) and, live, the Kafka producer. Bytewax
 calls the partition's `snapshot()` at the end of every epoch, before that epoch's
-recovery state is committed; the outputs' `checkpoint()` runs there, so a live worker
-commits input offsets only once the outputs they produced were delivered
-(at-least-once delivery). A replay has nothing to checkpoint: it re-runs from its input.
+recovery state is committed; the outputs' `checkpoint()` runs there and returns what
+is not yet durable (live: ClickHouse batches still being inserted), which becomes the
+partition's recovery state and is handed back to the outputs on resume. So a live
+worker commits input offsets only once the outputs they produced were delivered or
+are kept in the same snapshot (at-least-once delivery). A replay has nothing to
+checkpoint: it re-runs from its input.
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ class Outputs(Protocol):
         """Route one batch of output items."""
         ...
 
-    def checkpoint(self) -> None:
-        """Make everything written so far durable (or do nothing)."""
+    def checkpoint(self) -> object:
+        """Make everything written so far durable, or return what is not yet (or None)."""
         ...
 
     def close(self) -> object:
@@ -32,7 +35,7 @@ class Outputs(Protocol):
         ...
 
 
-class _OutputsPartition(StatefulSinkPartition[object, None]):
+class _OutputsPartition(StatefulSinkPartition[object, object]):
     def __init__(self, outputs: Outputs) -> None:
         self._outputs = outputs
 
@@ -41,24 +44,25 @@ class _OutputsPartition(StatefulSinkPartition[object, None]):
         # Bytewax routes `(key, value)` pairs by key and hands the partition the values.
         self._outputs.write(items)
 
-    def snapshot(self) -> None:
-        """Checkpoint the outputs at the end of an epoch; the partition keeps no state."""
-        self._outputs.checkpoint()
+    def snapshot(self) -> object:
+        """Checkpoint the outputs at the end of an epoch; keep what is not yet durable."""
+        return self._outputs.checkpoint()
 
     def close(self) -> None:
         """Flush the outputs at the end of the dataflow."""
         self._outputs.close()
 
 
-class OutputsSink(FixedPartitionedSink[object, None]):
+class OutputsSink(FixedPartitionedSink[object, object]):
     """A single partition, so one outputs object sees the whole run.
 
     Args:
         make_outputs: builds the outputs on the worker that owns the partition
-            (clients are opened there, never in the driver).
+            (clients are opened there, never in the driver), given the partition's
+            recovery state: what the last `checkpoint()` returned, or None.
     """
 
-    def __init__(self, make_outputs: Callable[[], Outputs]) -> None:
+    def __init__(self, make_outputs: Callable[[object], Outputs]) -> None:
         self._make_outputs = make_outputs
 
     def list_parts(self) -> list[str]:
@@ -70,7 +74,7 @@ class OutputsSink(FixedPartitionedSink[object, None]):
         return 0
 
     def build_part(
-        self, step_id: str, for_part: str, resume_state: None
+        self, step_id: str, for_part: str, resume_state: object
     ) -> _OutputsPartition:
         """Build the outputs on the worker that owns the partition."""
-        return _OutputsPartition(self._make_outputs())
+        return _OutputsPartition(self._make_outputs(resume_state))

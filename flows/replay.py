@@ -31,5 +31,5 @@ def build_replay_flow(
     """Return the replay dataflow over `inputs`, writing through `make_outputs()`."""
     flow = Dataflow("pitboss_replay")
     raw = op.input("recorded_logs", flow, RecordedLogSource(inputs, batch_size, progress))
-    build_pipeline(raw, settings, OutputsSink(make_outputs), models)
+    build_pipeline(raw, settings, OutputsSink(lambda _resume: make_outputs()), models)
     return flow

@@ -14,6 +14,11 @@ Network and server errors are retried with exponential backoff (tenacity). When
 the retries run out, or the error cannot go away by retrying (unknown table, bad
 data), the writer raises `SinkDeliveryError`, keeps the rows buffered, and the
 flow stops instead of carrying on with holes. Engine-agnostic: no Bytewax here.
+
+With `background=True` (live workers) the inserts run on an `InsertThread`: `add`
+and `handover` never wait for ClickHouse, `flush` and `close` still do, and
+`unconfirmed()` lists the batches not yet inserted so that a recovery snapshot can
+carry them (`resubmit` sends them again after a restart, with the same tokens).
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from tenacity import (
 )
 
 from config.settings import ClickHouseSettings
+from sinks.insert_thread import InsertBatch, InsertThread
 
 Row = Sequence[Any] | Mapping[str, Any]
 
@@ -189,6 +195,8 @@ class ClickHouseWriter:
         retry_max_s: ... up to this.
         clock: monotonic seconds, for flush age and batch latency.
         sleep: how to wait between retries (tests pass a recorder).
+        background: insert on a thread of its own (`sinks.insert_thread`); failures
+            are raised by the next `add`, `handover`, `flush` or `close`.
 
     """
 
@@ -203,6 +211,7 @@ class ClickHouseWriter:
         retry_max_s: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        background: bool = False,
     ) -> None:
         if batch_rows < 1:
             raise ValueError(f"batch_rows must be at least 1, got {batch_rows}")
@@ -219,6 +228,7 @@ class ClickHouseWriter:
         self._buffers: dict[str, _TableBuffer] = {}
         self._column_types: dict[tuple[str, tuple[str, ...]], Sequence[ClickHouseType]] = {}
         self._closed = False
+        self._inserts = InsertThread(self._insert_batch) if background else None
 
     @classmethod
     def from_settings(
@@ -258,6 +268,8 @@ class ClickHouseWriter:
         """
         if self._closed:
             raise RuntimeError("ClickHouseWriter.add after close()")
+        if self._inserts is not None:
+            self._inserts.raise_if_failed()
         if rows:
             buffer = self._buffer(table, tuple(columns))
             if not buffer.rows:
@@ -288,11 +300,38 @@ class ClickHouseWriter:
             SinkDeliveryError: an insert failed for good; its rows stay buffered.
 
         """
+        self.handover(table)
+        if self._inserts is not None:
+            self._inserts.wait()
+
+    def handover(self, table: str | None = None) -> None:
+        """Start inserting everything buffered for `table`, or for every table.
+
+        In the background mode this returns at once (see `unconfirmed`); otherwise it
+        inserts, like `flush`.
+
+        Raises:
+            SinkDeliveryError: an insert failed for good; its rows are not lost
+                (buffered, or listed by `unconfirmed`).
+
+        """
         names = [table] if table is not None else list(self._buffers)
         for name in names:
             buffer = self._buffers.get(name)
             while buffer is not None and buffer.rows:
                 self._deliver(name, buffer, self.batch_rows)
+
+    def unconfirmed(self) -> list[InsertBatch]:
+        """Return the handed-over batches not yet inserted (background mode; else none)."""
+        return self._inserts.unconfirmed() if self._inserts is not None else []
+
+    def resubmit(self, batches: Sequence[InsertBatch]) -> None:
+        """Insert batches a previous run had not confirmed, with their original tokens."""
+        for batch in batches:
+            if self._inserts is not None:
+                self._inserts.submit(batch)
+            else:
+                self._insert_batch(batch)
 
     def close(self) -> None:
         """Flush everything; afterwards `add` is refused. The client stays open (the caller's).
@@ -303,6 +342,8 @@ class ClickHouseWriter:
         """
         self.flush()
         self._closed = True
+        if self._inserts is not None:
+            self._inserts.stop()
 
     def _buffer(self, table: str, columns: tuple[str, ...]) -> _TableBuffer:
         buffer = self._buffers.get(table)
@@ -317,17 +358,26 @@ class ClickHouseWriter:
 
     def _deliver(self, table: str, buffer: _TableBuffer, limit: int) -> None:
         data = buffer.head(limit)
-        rows = len(data[0])
         token = batch_token(f"{self.database}.{table}", buffer.columns, data)
+        batch = InsertBatch(table, buffer.columns, data, token)
+        if self._inserts is not None:
+            self._inserts.submit(batch)
+        else:
+            self._insert_batch(batch)
+        buffer.drop_head(batch.rows)
+
+    def _insert_batch(self, batch: InsertBatch) -> None:
+        """Insert one batch with retries, or raise `SinkDeliveryError`."""
         started = self.clock()
         retrying = self._retrying()
         try:
-            retrying(self._insert, table, buffer.columns, data, token)
+            retrying(self._insert, batch.table, batch.columns, batch.data, batch.token)
         except Exception as exc:
             attempts = int(retrying.statistics.get("attempt_number", 1))
-            raise SinkDeliveryError(f"{self.database}.{table}", rows, attempts, exc) from exc
-        buffer.drop_head(rows)
-        self.stats.rows_written[table] += rows
+            raise SinkDeliveryError(
+                f"{self.database}.{batch.table}", batch.rows, attempts, exc
+            ) from exc
+        self.stats.rows_written[batch.table] += batch.rows
         self.stats.batches += 1
         self.stats.last_batch_latency_s = self.clock() - started
 

@@ -5,18 +5,21 @@ the same items from the same pipeline and writes the same ClickHouse tables with
 the same row functions and writer, but keeps nothing for files. Emitted decisions
 go to their action topic (key = player id, headers `decision_id` and
 `policy_version`), dead letters to the dead-letter topic, both through one
-`ActionProducer` that checks every delivery. `checkpoint()` waits until
-everything written so far is delivered to Kafka and inserted into ClickHouse; the
-flow calls it before the input offsets that produced those outputs are committed,
-which is what makes delivery at-least-once (docs/operations.md). Rows wait in the
-writer's bounded buffers at most until the next checkpoint, size or age limit.
-Engine-agnostic: the Bytewax adapter is `flows.live_sink`.
+`ActionProducer` that checks every delivery. `checkpoint()` waits until every
+message written so far is delivered to Kafka, hands every buffered row to the
+writer's insert thread, and returns the insert batches not yet confirmed; the flow
+calls it before the input offsets that produced those outputs are committed and
+keeps what it returns in the same snapshot, so a restarted worker inserts them
+again (`resume`): delivery is at-least-once (docs/operations.md) without the
+worker waiting for ClickHouse. Rows wait in the writer's bounded buffers at most
+until the next checkpoint, size or age limit.
+Engine-agnostic: the Bytewax adapter is `flows.outputs_sink`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from config.kafka import KafkaTopics
@@ -26,6 +29,7 @@ from operators.outputs import FeatureRow, Ordered, ScoredPoint
 from operators.policy.audit import COLUMNS as DECISION_COLUMNS
 from operators.policy.gate import Decision
 from sinks.clickhouse_writer import SinkDeliveryError, WriterStats
+from sinks.insert_thread import InsertBatch
 from sinks.kafka_actions import ActionDeliveryError, ActionProducer, DeadLetterProducer
 from sinks.metrics import LiveMetrics
 from sinks.run_outputs import (
@@ -49,6 +53,16 @@ class FlushingWriter(Protocol):
     def flush(self, table: str | None = None) -> None:
         """Insert everything buffered; raise if anything could not be written."""
 
+    def handover(self, table: str | None = None) -> None:
+        """Start inserting everything buffered (may return before it is inserted)."""
+
+    def unconfirmed(self) -> list[InsertBatch]:
+        """Return the batches handed over and not yet inserted."""
+        ...
+
+    def resubmit(self, batches: Sequence[InsertBatch]) -> None:
+        """Insert batches an earlier run left unconfirmed."""
+
     def close(self) -> None:
         """Flush everything and refuse further rows."""
 
@@ -63,6 +77,8 @@ class LiveOutputs:
         metrics: the worker's metrics, or None.
         flush_timeout_s: the most a checkpoint waits for Kafka deliveries; beyond it
             the undelivered messages are an error.
+        wall_clock_s: seconds since the epoch, for the output-delay metric (sink-side
+            wall time: the operators never see it).
 
     """
 
@@ -73,11 +89,13 @@ class LiveOutputs:
         topics: KafkaTopics,
         metrics: LiveMetrics | None = None,
         flush_timeout_s: float = 60.0,
+        wall_clock_s: Callable[[], float] = time.time,
     ) -> None:
         self.producer = producer
         self.writer = writer
         self.metrics = metrics
         self.flush_timeout_s = flush_timeout_s
+        self.wall_clock_s = wall_clock_s
         self.action_topics = {
             "intervention": topics.interventions,
             "offer": topics.offers,
@@ -100,6 +118,7 @@ class LiveOutputs:
         for item in items:
             if isinstance(item, ScoredPoint):
                 tables["player_scores"].append(score_row(item))
+                self._output_delay(item)
             elif isinstance(item, Ordered) and isinstance(item.item, Decision):
                 tables["decisions"].append(self._decision(item.item))
             elif isinstance(item, MetricRow):
@@ -114,8 +133,13 @@ class LiveOutputs:
         self._guarded("clickhouse", self._add_rows, tables)
         self._guarded("kafka", self.producer.poll, 0.0)
 
-    def checkpoint(self) -> None:
-        """Wait until every output so far is in Kafka and ClickHouse.
+    def checkpoint(self) -> list[InsertBatch]:
+        """Wait until every message so far is in Kafka; hand every row over to ClickHouse.
+
+        Returns:
+            The ClickHouse batches not yet confirmed: the recovery snapshot keeps them,
+            and a restarted worker inserts them again (`resume`), so they cannot be lost
+            even though the worker did not wait for them.
 
         Raises:
             ActionDeliveryError: a message was not delivered within `flush_timeout_s`.
@@ -124,11 +148,19 @@ class LiveOutputs:
         """
         started = time.monotonic()
         self._guarded("kafka", self.producer.flush, self.flush_timeout_s)
+        pending: list[InsertBatch] = []
         if self.writer is not None:
-            self._guarded("clickhouse", self.writer.flush)
+            self._guarded("clickhouse", self.writer.handover)
+            pending = self.writer.unconfirmed()
         if self.metrics is not None:
             self.metrics.checkpoint_latency.observe(time.monotonic() - started)
         self._observe()
+        return pending
+
+    def resume(self, pending: Sequence[InsertBatch]) -> None:
+        """Insert the batches the last snapshot left unconfirmed (after a restart)."""
+        if self.writer is not None and pending:
+            self._guarded("clickhouse", self.writer.resubmit, pending)
 
     def close(self) -> None:
         """Deliver everything and close the writer (the input has stopped)."""
@@ -152,6 +184,12 @@ class LiveOutputs:
         self._guarded("kafka", self.dead_letters.send, letter)
         return (letter.source, letter.position, letter.reason, letter.field or "",
                 letter.event_id or "", letter.player_id or "", letter.excerpt, letter.detail)
+
+    def _output_delay(self, scored: ScoredPoint) -> None:
+        point = scored.point
+        if self.metrics is not None and point.trigger_event_id:
+            delay_s = self.wall_clock_s() - point.ts_ms / 1000
+            self.metrics.output_delay.observe(max(delay_s, 0.0))
 
     def _model_metric(self, row: MetricRow) -> None:
         if self.metrics is not None:

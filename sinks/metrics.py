@@ -86,6 +86,14 @@ class LiveMetrics:
         self.checkpoint_latency = Histogram(
             "pitboss_checkpoint_seconds", "Time to flush Kafka and ClickHouse at an epoch end.",
             buckets=_LATENCY_BUCKETS, registry=registry)
+        self.input_delay = Histogram(
+            "pitboss_input_delay_seconds", "Wall-clock time at reading minus each message's "
+            "Kafka timestamp (producer create time or broker append time).",
+            buckets=_LATENCY_BUCKETS, registry=registry)
+        self.output_delay = Histogram(
+            "pitboss_output_delay_seconds", "Wall-clock time at the sink minus the event time "
+            "of each event-triggered scoring point: how far the outputs trail live play.",
+            buckets=_LATENCY_BUCKETS, registry=registry)
         self._writer_seen = WriterStats()
         self._producer_seen = DeliveryCounters(0, 0, 0, None)
 

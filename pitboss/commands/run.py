@@ -239,7 +239,7 @@ def _outputs_factory(
     def make() -> LiveOutputs:
         client = open_client(target.dsn, target.embedded_path, target.database)
         apply_migrations(client, target.database)
-        writer = ClickHouseWriter.from_settings(client, settings.clickhouse)
+        writer = ClickHouseWriter.from_settings(client, settings.clickhouse, background=True)
         producer = ActionProducer.from_settings(kafka)
         # Past message.timeout.ms librdkafka reports the failure itself; wait a bit longer.
         flush_timeout_s = kafka.message_timeout_ms / 1000 + 5.0

@@ -375,3 +375,50 @@ def _copy(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):
         return int(str(value))
     return value
+
+
+def test_in_the_background_handover_returns_and_flush_waits_for_the_inserts(
+    client: Client, make_writer: Callable[..., ClickHouseWriter]
+) -> None:
+    writer = make_writer(background=True, batch_rows=30)
+    writer.add("rejected_events", rejected_rows(100), REJECTED)
+    writer.handover()
+    assert writer.pending_rows == 0  # every row is in a batch, inserted or on its way
+    writer.flush()
+    assert writer.unconfirmed() == []
+    assert count(client) == 100
+    assert writer.stats.rows_written["rejected_events"] == 100
+    writer.close()
+
+
+def test_batches_left_unconfirmed_are_inserted_by_the_next_writer_once(
+    client: Client, make_writer: Callable[..., ClickHouseWriter]
+) -> None:
+    flaky = FlakyClient(client, failures=1000)
+    crashed = make_writer(flaky, background=True, max_retries=0, batch_rows=40)
+    crashed.add("rejected_events", rejected_rows(100), REJECTED)
+    crashed.handover()
+    with pytest.raises(SinkDeliveryError):
+        crashed.flush()
+    left = crashed.unconfirmed()  # what the recovery snapshot would hold
+    assert sum(batch.rows for batch in left) == 100
+    assert count(client) == 0
+
+    restarted = make_writer(background=True)
+    restarted.resubmit(left)
+    restarted.resubmit(left)  # resubmitted twice: the tokens drop the copies
+    restarted.close()
+    assert count(client) == 100
+    assert stored(client) == sorted(rejected_rows(100))
+
+
+def test_a_background_failure_is_raised_by_the_next_add(
+    make_writer: Callable[..., ClickHouseWriter]
+) -> None:
+    writer = make_writer(background=True)
+    writer.add("no_such_table", [(1,)], ["k"])
+    writer.handover()
+    with pytest.raises(SinkDeliveryError, match="no_such_table"):
+        writer.flush()
+    with pytest.raises(SinkDeliveryError, match="no_such_table"):
+        writer.add("rejected_events", rejected_rows(1), REJECTED)

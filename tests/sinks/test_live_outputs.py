@@ -71,6 +71,33 @@ def test_checkpoint_delivers_to_kafka_and_inserts_into_clickhouse(
                   {"model_kind": "risk", "role": "champion", "metric": "log_loss"}) == 0.25
 
 
+def test_a_checkpoint_hands_rows_over_and_returns_what_a_restart_must_insert(
+    dev_kafka: DevKafka, chdb_path: Path, clickhouse_database: str
+) -> None:
+    client = open_client(None, chdb_path, clickhouse_database)
+    apply_migrations(client, clickhouse_database)
+    topics = KafkaTopics(rejected=f"rejected.{next(_topic_numbers)}.{clickhouse_database}")
+    producer = ActionProducer.from_settings(KafkaSettings(bootstrap_servers=dev_kafka.bootstrap))
+    writer = ClickHouseWriter(client, clickhouse_database, flush_interval_s=3600,
+                              background=True)
+    outputs = LiveOutputs(producer, writer, topics, flush_timeout_s=20)
+    outputs.write([dead_letter(1), dead_letter(2), dead_letter(3)])
+
+    pending = outputs.checkpoint()
+
+    assert writer.pending_rows == 0  # handed over: inserted, or listed in `pending`
+    assert messages_in(dev_kafka.bootstrap, topics.rejected) == 3  # Kafka is waited for
+    assert sum(batch.rows for batch in pending) in (0, 3)
+    # A worker restarted from this snapshot inserts the batches again: never lost, never twice.
+    restarted = LiveOutputs(producer, ClickHouseWriter(client, clickhouse_database,
+                                                       background=True), topics)
+    restarted.resume(pending)
+    restarted.close()
+    writer.close()
+    count = client.command(f"SELECT count() FROM {clickhouse_database}.rejected_events FINAL")
+    assert int(str(count)) == 3
+
+
 @pytest.fixture
 def doomed_kafka() -> Iterator[DevKafka]:
     """Start a cluster of the test's own, which it stops before the checkpoint."""
