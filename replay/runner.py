@@ -55,15 +55,8 @@ def _outputs_factory(
     def make() -> RunOutputs:
         client = open_client(target.dsn, target.embedded_path, target.database)
         apply_migrations(client, target.database)
-        writer = ClickHouseWriter(
-            client,
-            target.database,
-            batch_rows=ch.batch_rows,
-            flush_interval_s=ch.flush_interval_s,
-            max_retries=ch.max_retries,
-            retry_initial_s=ch.retry_initial_s,
-            retry_max_s=ch.retry_max_s,
-        )
+        # Inserts overlap the dataflow on a thread of their own; a failure still stops the run.
+        writer = ClickHouseWriter.from_settings(client, ch, background=True)
         return RunOutputs(out_dir, writer, started)
 
     return make
