@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import heapq
 import pickle
+from array import array
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -235,6 +236,8 @@ class PlayerShard:
             player.last_snapshot_ts = as_of
             out.append(FeatureRow(player.player_id, as_of, trigger, event_id,
                                   player.jurisdiction, values))
+            if trigger != "hourly":  # a session ended: drop the dedup array's spare capacity
+                player.recent_ids = array("q", player.recent_ids)
         if not self.scoring:
             return
         policy_event = event if event is not None and event.event_type in POLICY_EVENTS else None
@@ -254,20 +257,19 @@ class PlayerShard:
     def _reject_reason(self, player: PlayerState, event: Event) -> str | None:
         """Return `duplicate` or `late` for an event that must not be processed."""
         h = event_hash(event.event_id)
-        if h in player.id_hashes:
+        ids = player.recent_ids  # (fingerprint, event time) pairs
+        if h in ids and h in ids[::2]:  # the slice only when some value matched
             return "duplicate"
         if player.max_ts != NO_TIME and event.ts_ms < player.max_ts - self.lateness:
             return "late"
-        hashes, times = player.id_hashes, player.id_times
         cutoff = max(player.max_ts, event.ts_ms) - self.dedup_window
         drop = 0
-        while drop < len(times) and times[drop] < cutoff:
-            drop += 1
+        while drop < len(ids) and ids[drop + 1] < cutoff:
+            drop += 2
         if drop:
-            del hashes[:drop]
-            del times[:drop]
-        hashes.append(h)
-        times.append(event.ts_ms)
+            del ids[:drop]
+        ids.append(h)
+        ids.append(event.ts_ms)
         return None
 
     # -- event-time timers ------------------------------------------------------------
@@ -349,8 +351,7 @@ class PlayerShard:
 def compact(player: PlayerState, now_ms: int) -> None:
     """Reduce an idle player's state to long-horizon aggregates and facts."""
     player.panes.fold(now_ms)
-    del player.id_hashes[:]
-    del player.id_times[:]
+    player.recent_ids = array("q")
     player.instruments = None
     player.devices = None
     player.fraud_point = None

@@ -92,7 +92,7 @@ def test_idle_player_is_compacted_but_keeps_lifetime_totals() -> None:
     shard.process([f.bet(player="a", ts=T0, stake=7), f.deposit(player="a", ts=T0)])
     shard.process([ClockTick(T0 + IDLE_AFTER_MS + SETTINGS.allowed_lateness_s * 1000)])
     player = shard.state.players["a"]
-    assert player.panes.is_empty() and len(player.id_hashes) == 0
+    assert player.panes.is_empty() and len(player.recent_ids) == 0
     assert player.panes.lifetime_sums()[1] == 7
 
 
