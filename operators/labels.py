@@ -37,6 +37,7 @@ RISK_NEGATIVE_DONE = 4
 FRAUD_NEGATIVE_DONE = 8
 
 Features = tuple[float, ...]
+_LABEL_EVENTS = (RgAssessment, SelfExclusion, Chargeback, FraudVerdict)
 
 
 def _example(kind: str, player: PlayerState, features: Features, label: int,
@@ -57,6 +58,8 @@ class LabelRules:
 
     def outcome_label(self, event: Event) -> tuple[str, int] | None:
         """Return (kind, label) when `event` is a label, else None."""
+        if not isinstance(event, _LABEL_EVENTS):  # one check for the usual case
+            return None
         if isinstance(event, RgAssessment):
             return "risk", int(event.outcome == "harm_confirmed")
         if isinstance(event, SelfExclusion):

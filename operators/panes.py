@@ -66,7 +66,7 @@ class PaneLevels:
         self.n_metrics, self.fine, self.hourly, self.daily, self.totals = state
 
     def _level(self, level: int) -> array | None:
-        return getattr(self, _LEVEL_ATTRS[level])  # type: ignore[no-any-return]
+        return getattr(self, _LEVEL_ATTRS[level])
 
     def _set_level(self, level: int, vals: array | None) -> None:
         setattr(self, _LEVEL_ATTRS[level], vals)

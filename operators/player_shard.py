@@ -52,6 +52,7 @@ from operators.ordered_merge import DONE, ShardProgress, Stamped
 from operators.outputs import ClockTick, FeatureRow, ScoringPoint, ShardStats
 from operators.panes import DAY_MS, LEVELS
 from operators.player_state import NO_TIME, PlayerState
+from operators.recent_ids import remember, seen
 from operators.sharding import shard_key
 
 if TYPE_CHECKING:
@@ -157,7 +158,8 @@ class PlayerShard:
             if isinstance(item, Event):
                 if not st.name:
                     st.name = shard_key(item.player_id, self.shards)
-                self._advance(item.ts_ms, out)
+                if item.ts_ms > st.clock_ms:
+                    self._advance(item.ts_ms, out)
                 self._event(item, out)
             elif isinstance(item, ClockTick):
                 st.name = st.name or item.shard
@@ -257,19 +259,12 @@ class PlayerShard:
     def _reject_reason(self, player: PlayerState, event: Event) -> str | None:
         """Return `duplicate` or `late` for an event that must not be processed."""
         h = event_hash(event.event_id)
-        ids = player.recent_ids  # (fingerprint, event time) pairs
-        if h in ids and h in ids[::2]:  # the slice only when some value matched
+        if seen(player.recent_ids, h):
             return "duplicate"
         if player.max_ts != NO_TIME and event.ts_ms < player.max_ts - self.lateness:
             return "late"
         cutoff = max(player.max_ts, event.ts_ms) - self.dedup_window
-        drop = 0
-        while drop < len(ids) and ids[drop + 1] < cutoff:
-            drop += 2
-        if drop:
-            del ids[:drop]
-        ids.append(h)
-        ids.append(event.ts_ms)
+        remember(player.recent_ids, h, event.ts_ms, cutoff)
         return None
 
     # -- event-time timers ------------------------------------------------------------
