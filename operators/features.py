@@ -241,11 +241,9 @@ class FeatureEngine:
 
     def _active(self, state: PlayerState, ts: int) -> None:
         if ts > state.last_active_ts:
+            if ts // DAY_MS > state.last_active_ts // DAY_MS:  # the first activity of a day
+                state.active_days += 1
             state.last_active_ts = ts
-        day = ts // DAY_MS
-        if day > state.last_active_day:
-            state.last_active_day = day
-            state.active_days += 1
         if state.session_id is not None and ts > state.session_last:
             state.session_last = ts
 

@@ -57,7 +57,6 @@ class PlayerState:
         "fraud_point_ts",
         "instruments",
         "jurisdiction",
-        "last_active_day",
         "last_active_ts",
         "last_bet_lost",
         "last_bet_stake",
@@ -105,7 +104,6 @@ class PlayerState:
         self.month = -1
         self.month_usage = array("d", (0.0, 0.0, 0.0))  # deposits, net loss, wagered
         self.active_days = 0
-        self.last_active_day = -1
         self.excluded_until: int | None = None  # NO_TIME-free: None means not excluded
         self.consent: bool | None = None
         # Pending training examples, packed by `operators.feature_pack` (float32, zeros
