@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import math
+import sys
 from array import array
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -156,9 +157,7 @@ def _hash64(text: str) -> int:
     return (crc32(data) << 31) ^ crc32(data, 0x9E3779B9)
 
 
-def event_hash(event_id: str) -> int:
-    """Return the 64-bit fingerprint used to recognise a repeated `event_id`."""
-    return _hash64(event_id)
+event_hash = _hash64  # the fingerprint used to recognise a repeated `event_id`
 
 
 def _session_slope(n: int, sum_y: float, sum_xy: float) -> float:
@@ -211,7 +210,8 @@ class FeatureEngine:
         ts = event.ts_ms
         if state.first_ts == NO_TIME:
             state.first_ts = ts
-        state.jurisdiction = event.jurisdiction
+        if event.jurisdiction != state.jurisdiction:
+            state.jurisdiction = sys.intern(event.jurisdiction)
         trigger = None
         if isinstance(event, Bet):
             self._bet(state, event)
@@ -241,11 +241,9 @@ class FeatureEngine:
 
     def _active(self, state: PlayerState, ts: int) -> None:
         if ts > state.last_active_ts:
+            if ts // DAY_MS > state.last_active_ts // DAY_MS:  # the first activity of a day
+                state.active_days += 1
             state.last_active_ts = ts
-        day = ts // DAY_MS
-        if day > state.last_active_day:
-            state.last_active_day = day
-            state.active_days += 1
         if state.session_id is not None and ts > state.session_last:
             state.session_last = ts
 
@@ -253,7 +251,7 @@ class FeatureEngine:
         month = calendar_month(ts // DAY_MS)
         if month > state.month:
             state.month = month
-            state.month_usage = array("d", bytes(24))
+            state.month_usage = array("d", (0.0, 0.0, 0.0))
         return state.month_usage
 
     def _bet(self, state: PlayerState, bet: Bet) -> None:
@@ -371,10 +369,8 @@ class FeatureEngine:
 
     def snapshot(self, state: PlayerState, now_ms: int) -> tuple[float, ...]:
         """Return the player's features at event time `now_ms`, in `FEATURE_NAMES` order."""
-        panes = state.panes
-        panes.fold(now_ms)
         row: list[float] = []
-        windows = panes.all_window_sums(now_ms)
+        windows = state.panes.windows_at(now_ms)
         open_start = state.session_start if state.session_id is not None else NO_TIME
         for w, sums in enumerate(windows):
             row.extend(self._window_features(state, sums, w, now_ms, open_start))

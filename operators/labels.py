@@ -21,10 +21,10 @@ pending state is bounded.
 
 from __future__ import annotations
 
-from array import array
 from typing import TYPE_CHECKING
 
 from operators.events import Chargeback, Event, FraudVerdict, RgAssessment, SelfExclusion
+from operators.feature_pack import pack_features, unpack_features
 from operators.outputs import LabelledExample
 from operators.player_state import NO_TIME, PlayerState
 
@@ -37,6 +37,7 @@ RISK_NEGATIVE_DONE = 4
 FRAUD_NEGATIVE_DONE = 8
 
 Features = tuple[float, ...]
+_LABEL_EVENTS = (RgAssessment, SelfExclusion, Chargeback, FraudVerdict)
 
 
 def _example(kind: str, player: PlayerState, features: Features, label: int,
@@ -57,6 +58,8 @@ class LabelRules:
 
     def outcome_label(self, event: Event) -> tuple[str, int] | None:
         """Return (kind, label) when `event` is a label, else None."""
+        if not isinstance(event, _LABEL_EVENTS):  # one check for the usual case
+            return None
         if isinstance(event, RgAssessment):
             return "risk", int(event.outcome == "harm_confirmed")
         if isinstance(event, SelfExclusion):
@@ -73,14 +76,14 @@ class LabelRules:
         """Return the example for an outcome label; `before` are the features just before it."""
         features, point_ts = before, ts_ms
         if kind == "fraud" and player.fraud_point is not None:
-            features, point_ts = tuple(player.fraud_point), player.fraud_point_ts
+            features, point_ts = unpack_features(player.fraud_point), player.fraud_point_ts
         if label:
             player.flags |= RISK_POSITIVE if kind == "risk" else FRAUD_POSITIVE
         return _example(kind, player, features, label, point_ts, ts_ms)
 
     def remember_fraud_point(self, player: PlayerState, features: Features, ts_ms: int) -> None:
         """Keep the features of a withdrawal request for a later fraud label."""
-        player.fraud_point = array("f", features)
+        player.fraud_point = pack_features(features)
         player.fraud_point_ts = ts_ms
 
     def on_activity(self, player: PlayerState, ts_ms: int) -> LabelledExample | None:
@@ -88,7 +91,7 @@ class LabelRules:
         point = player.churn_point
         if point is None or ts_ms <= player.churn_point_ts:
             return None
-        example = _example("churn", player, tuple(point), 0, player.churn_point_ts, ts_ms)
+        example = _example("churn", player, unpack_features(point), 0, player.churn_point_ts, ts_ms)
         player.churn_point = None
         player.churn_point_ts = NO_TIME
         return example
@@ -97,7 +100,7 @@ class LabelRules:
         """Keep a session's end as a churn point; return when its timer is due (or None)."""
         if player.churn_point is not None:
             return None
-        player.churn_point = array("f", features)
+        player.churn_point = pack_features(features)
         player.churn_point_ts = ts_ms
         return ts_ms + self.churn_horizon_ms
 
@@ -111,7 +114,7 @@ class LabelRules:
         """No activity for the horizon: the pending churn point is a positive."""
         assert player.churn_point is not None
         due = player.churn_point_ts + self.churn_horizon_ms
-        example = _example("churn", player, tuple(player.churn_point), 1,
+        example = _example("churn", player, unpack_features(player.churn_point), 1,
                            player.churn_point_ts, due)
         player.churn_point = None
         player.churn_point_ts = NO_TIME

@@ -59,7 +59,12 @@ class NightClock:
 
     def is_night(self, jurisdiction: str, ts_ms: int) -> bool:
         """Return True when the local hour is within [start_hour, end_hour)."""
-        hour = self.local_hour(jurisdiction, ts_ms)
+        cached = self._cache.get(jurisdiction)  # once per bet: the cache hit is inlined
+        if cached is not None and cached[0] == ts_ms // HOUR_MS:
+            offset = cached[1]
+        else:
+            offset = self.offset_ms(jurisdiction, ts_ms)
+        hour = ((ts_ms + offset) % DAY_MS) // HOUR_MS
         if self.start_hour <= self.end_hour:
             return self.start_hour <= hour < self.end_hour
         return hour >= self.start_hour or hour < self.end_hour

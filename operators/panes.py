@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 from array import array
+from operator import add
 
 MINUTE_MS = 60_000
 HOUR_MS = 60 * MINUTE_MS
@@ -30,6 +31,8 @@ DAY_MS = 24 * HOUR_MS
 # (pane size, panes per window) for the 1h, 24h and 7d windows, finest first.
 LEVELS: tuple[tuple[int, int], ...] = ((10 * MINUTE_MS, 6), (HOUR_MS, 24), (DAY_MS, 7))
 WINDOW_NAMES: tuple[str, ...] = ("1h", "24h", "7d")
+FINE_MS = LEVELS[0][0]
+_LEVEL_ATTRS = ("fine", "hourly", "daily")  # PaneLevels slots, finest first
 
 
 class PaneLevels:
@@ -37,24 +40,36 @@ class PaneLevels:
 
     Each level is one flat `array("d")` of panes laid out as `[index, m0, m1, ...]`
     (the pane index is stored as a float: exact far beyond any epoch), created only
-    when the level first holds a pane, so an idle player costs a few pointers.
+    when the level first holds a pane, so an idle player costs a few pointers. Arrays
+    are rebuilt at their exact size when a pane is inserted or removed (a few times an
+    hour), so they carry no spare capacity.
 
     Args:
         n_metrics: how many float metrics each pane holds.
     """
 
-    __slots__ = ("_levels", "n_metrics", "totals")
+    __slots__ = ("daily", "fine", "hourly", "n_metrics", "totals")
 
     def __init__(self, n_metrics: int) -> None:
         self.n_metrics = n_metrics
-        self._levels: list[array | None] = [None, None, None]
+        self.fine: array | None = None  # 10-minute panes (1h window)
+        self.hourly: array | None = None  # hourly panes (24h window)
+        self.daily: array | None = None  # daily panes (7d window)
         self.totals: array | None = None
 
-    def __getstate__(self) -> tuple[int, list[array | None], array | None]:
-        return (self.n_metrics, self._levels, self.totals)
+    def __getstate__(self) -> tuple[int, array | None, array | None, array | None, array | None]:
+        return (self.n_metrics, self.fine, self.hourly, self.daily, self.totals)
 
-    def __setstate__(self, state: tuple[int, list[array | None], array | None]) -> None:
-        self.n_metrics, self._levels, self.totals = state
+    def __setstate__(
+        self, state: tuple[int, array | None, array | None, array | None, array | None]
+    ) -> None:
+        self.n_metrics, self.fine, self.hourly, self.daily, self.totals = state
+
+    def _level(self, level: int) -> array | None:
+        return getattr(self, _LEVEL_ATTRS[level])
+
+    def _set_level(self, level: int, vals: array | None) -> None:
+        setattr(self, _LEVEL_ATTRS[level], vals)
 
     def _totals(self) -> array:
         if self.totals is None:
@@ -64,23 +79,25 @@ class PaneLevels:
     def _slot(self, level: int, pane: int) -> tuple[array, int]:
         """Return the level's array and the offset of `pane`'s first metric, creating it."""
         stride = self.n_metrics + 1
-        vals = self._levels[level]
+        vals = self._level(level)
         if vals is None:
-            vals = self._levels[level] = array("d", bytes(8 * stride))
+            vals = array("d", bytes(8 * stride))
             vals[0] = pane
+            self._set_level(level, vals)
             return vals, 1
-        n = len(vals) // stride
-        last = (n - 1) * stride
+        last = len(vals) - stride
         if vals[last] == pane:
             return vals, last + 1
-        pos = n
+        pos = len(vals) // stride
         while pos and vals[(pos - 1) * stride] > pane:
             pos -= 1
         if pos and vals[(pos - 1) * stride] == pane:
             return vals, (pos - 1) * stride + 1
         off = pos * stride
-        vals[off:off] = array("d", bytes(8 * stride))
-        vals[off] = pane
+        empty = array("d", bytes(8 * stride))
+        empty[0] = pane
+        vals = vals[:off] + empty + vals[off:]  # a new array of exactly the needed size
+        self._set_level(level, vals)
         return vals, off + 1
 
     def _level_for(self, ts_ms: int, now_ms: int) -> int:
@@ -91,7 +108,14 @@ class PaneLevels:
         return len(LEVELS)
 
     def _target(self, ts_ms: int, now_ms: int | None) -> tuple[array, int]:
-        level = 0 if now_ms is None or now_ms <= ts_ms else self._level_for(ts_ms, now_ms)
+        if now_ms is None or now_ms <= ts_ms:
+            fine = self.fine  # the usual case: the newest 10-minute pane
+            if fine is not None:
+                last = len(fine) - self.n_metrics - 1
+                if fine[last] == ts_ms // FINE_MS:
+                    return fine, last + 1
+            return self._slot(0, ts_ms // FINE_MS)
+        level = self._level_for(ts_ms, now_ms)
         if level == len(LEVELS):
             return self._totals(), 0
         return self._slot(level, ts_ms // LEVELS[level][0])
@@ -139,10 +163,9 @@ class PaneLevels:
 
     def fold(self, now_ms: int) -> None:
         """Move panes that left their window at `now_ms` into the next coarser level."""
-        m = self.n_metrics
-        stride = m + 1
+        stride = self.n_metrics + 1
         for level, (size, count) in enumerate(LEVELS):
-            vals = self._levels[level]
+            vals = self._level(level)
             cut = now_ms // size - count
             if vals is None or vals[0] > cut:
                 continue
@@ -150,10 +173,7 @@ class PaneLevels:
             while k < len(vals) and vals[k] <= cut:
                 self._fold_pane(level, int(vals[k]) * size, vals[k + 1 : k + stride])
                 k += stride
-            if k == len(vals):
-                self._levels[level] = None
-            else:
-                del vals[:k]
+            self._set_level(level, vals[k:] if k < len(vals) else None)
 
     def _fold_pane(self, level: int, start_ms: int, values: array) -> None:
         if level + 1 == len(LEVELS):
@@ -167,20 +187,38 @@ class PaneLevels:
         """Return the metric sums of window `window` (0: 1h, 1: 24h, 2: 7d) at `now_ms`."""
         size, count = LEVELS[window]
         first = now_ms // size - count + 1
-        m = self.n_metrics
-        stride = m + 1
-        sums = [0.0] * m
+        sums = [0.0] * self.n_metrics
         for level in range(window + 1):
-            vals = self._levels[level]
-            if vals is None:
-                continue
-            lsize = LEVELS[level][0]
-            for base in range(len(vals) - stride, -1, -stride):
-                if (int(vals[base]) * lsize) // size < first:
-                    break
-                for i in range(m):
-                    sums[i] += vals[base + 1 + i]
+            sums = self._add_recent(sums, level, size, first)
         return sums
+
+    def _add_recent(self, sums: list[float], level: int, size: int, first: int) -> list[float]:
+        """Add the level's panes, newest first, while they start in window pane >= `first`."""
+        vals = self._level(level)
+        if vals is None:
+            return sums
+        stride = self.n_metrics + 1
+        lsize = LEVELS[level][0]
+        for base in range(len(vals) - stride, -1, -stride):
+            if (int(vals[base]) * lsize) // size < first:
+                break
+            sums = list(map(add, sums, vals[base + 1 : base + stride]))
+        return sums
+
+    def windows_at(self, now_ms: int) -> list[list[float]]:
+        """Fold to `now_ms`, then return the sums of every window, finest first.
+
+        After the fold every pane of a level lies in that level's window, and the
+        windows are nested, so each window's sums continue the finer window's: the
+        same additions in the same order as `window_sums`, each pane read once.
+        """
+        self.fold(now_ms)
+        windows = []
+        sums = [0.0] * self.n_metrics
+        for level, (size, count) in enumerate(LEVELS):
+            sums = self._add_recent(sums, level, size, now_ms // size - count + 1)
+            windows.append(sums)
+        return windows
 
     def all_window_sums(self, now_ms: int) -> list[list[float]]:
         """Return the sums of every window, finest first."""
@@ -188,15 +226,14 @@ class PaneLevels:
 
     def lifetime_sums(self) -> list[float]:
         """Return totals over all time: folded totals plus every live pane."""
-        m = self.n_metrics
-        stride = m + 1
-        sums = list(self.totals) if self.totals is not None else [0.0] * m
-        for vals in self._levels:
+        stride = self.n_metrics + 1
+        sums = list(self.totals) if self.totals is not None else [0.0] * self.n_metrics
+        for level in range(len(LEVELS)):
+            vals = self._level(level)
             if vals is None:
                 continue
             for base in range(0, len(vals), stride):
-                for i in range(m):
-                    sums[i] += vals[base + 1 + i]
+                sums = list(map(add, sums, vals[base + 1 : base + stride]))
         return sums
 
     def active_days(self, now_ms: int, window: int) -> int:
@@ -206,7 +243,7 @@ class PaneLevels:
         stride = self.n_metrics + 1
         days = set()
         for level in range(window + 1):
-            vals = self._levels[level]
+            vals = self._level(level)
             if vals is None:
                 continue
             lsize = LEVELS[level][0]
@@ -219,8 +256,9 @@ class PaneLevels:
     def pane_count(self) -> int:
         """Return how many panes are stored (a measure of state size)."""
         stride = self.n_metrics + 1
-        return sum(len(v) // stride for v in self._levels if v is not None)
+        levels = (self._level(level) for level in range(len(LEVELS)))
+        return sum(len(v) // stride for v in levels if v is not None)
 
     def is_empty(self) -> bool:
         """Return True when no pane is stored (only long-horizon totals remain)."""
-        return all(v is None for v in self._levels)
+        return self.fine is None and self.hourly is None and self.daily is None

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import heapq
 import pickle
+from array import array
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -51,6 +52,7 @@ from operators.ordered_merge import DONE, ShardProgress, Stamped
 from operators.outputs import ClockTick, FeatureRow, ScoringPoint, ShardStats
 from operators.panes import DAY_MS, LEVELS
 from operators.player_state import NO_TIME, PlayerState
+from operators.recent_ids import remember, seen
 from operators.sharding import shard_key
 
 if TYPE_CHECKING:
@@ -156,7 +158,8 @@ class PlayerShard:
             if isinstance(item, Event):
                 if not st.name:
                     st.name = shard_key(item.player_id, self.shards)
-                self._advance(item.ts_ms, out)
+                if item.ts_ms > st.clock_ms:
+                    self._advance(item.ts_ms, out)
                 self._event(item, out)
             elif isinstance(item, ClockTick):
                 st.name = st.name or item.shard
@@ -235,6 +238,8 @@ class PlayerShard:
             player.last_snapshot_ts = as_of
             out.append(FeatureRow(player.player_id, as_of, trigger, event_id,
                                   player.jurisdiction, values))
+            if trigger != "hourly":  # a session ended: drop the dedup array's spare capacity
+                player.recent_ids = array("q", player.recent_ids)
         if not self.scoring:
             return
         policy_event = event if event is not None and event.event_type in POLICY_EVENTS else None
@@ -254,20 +259,12 @@ class PlayerShard:
     def _reject_reason(self, player: PlayerState, event: Event) -> str | None:
         """Return `duplicate` or `late` for an event that must not be processed."""
         h = event_hash(event.event_id)
-        if h in player.id_hashes:
+        if seen(player.recent_ids, h):
             return "duplicate"
         if player.max_ts != NO_TIME and event.ts_ms < player.max_ts - self.lateness:
             return "late"
-        hashes, times = player.id_hashes, player.id_times
         cutoff = max(player.max_ts, event.ts_ms) - self.dedup_window
-        drop = 0
-        while drop < len(times) and times[drop] < cutoff:
-            drop += 1
-        if drop:
-            del hashes[:drop]
-            del times[:drop]
-        hashes.append(h)
-        times.append(event.ts_ms)
+        remember(player.recent_ids, h, event.ts_ms, cutoff)
         return None
 
     # -- event-time timers ------------------------------------------------------------
@@ -349,8 +346,7 @@ class PlayerShard:
 def compact(player: PlayerState, now_ms: int) -> None:
     """Reduce an idle player's state to long-horizon aggregates and facts."""
     player.panes.fold(now_ms)
-    del player.id_hashes[:]
-    del player.id_times[:]
+    player.recent_ids = array("q")
     player.instruments = None
     player.devices = None
     player.fraud_point = None

@@ -7,6 +7,7 @@ rules that change it live in `operators.features`.
 
 from __future__ import annotations
 
+import sys
 from array import array
 
 from operators.panes import PaneLevels
@@ -54,11 +55,8 @@ class PlayerState:
         "flags",
         "fraud_point",
         "fraud_point_ts",
-        "id_hashes",
-        "id_times",
         "instruments",
         "jurisdiction",
-        "last_active_day",
         "last_active_ts",
         "last_bet_lost",
         "last_bet_stake",
@@ -70,6 +68,7 @@ class PlayerState:
         "month_usage",
         "panes",
         "player_id",
+        "recent_ids",
         "session_bets",
         "session_id",
         "session_last",
@@ -81,13 +80,13 @@ class PlayerState:
 
     def __init__(self, player_id: str, jurisdiction: str) -> None:
         self.player_id = player_id
-        self.jurisdiction = jurisdiction
+        self.jurisdiction = sys.intern(jurisdiction)  # one string per code, not per player
         self.first_ts = NO_TIME
         self.max_ts = NO_TIME
         self.last_active_ts = NO_TIME
         self.last_snapshot_ts = NO_TIME
-        self.id_hashes = array("q")
-        self.id_times = array("q")
+        # (event fingerprint, event time) pairs side by side, for deduplication.
+        self.recent_ids = array("q")
         self.panes = PaneLevels(N_METRICS)
         self.session_id: str | None = None
         self.session_start = NO_TIME
@@ -103,15 +102,15 @@ class PlayerState:
         self.devices: array | None = None
         self.limits: dict[str, float] | None = None
         self.month = -1
-        self.month_usage = array("d", bytes(8 * 3))  # deposits, net loss, wagered
+        self.month_usage = array("d", (0.0, 0.0, 0.0))  # deposits, net loss, wagered
         self.active_days = 0
-        self.last_active_day = -1
         self.excluded_until: int | None = None  # NO_TIME-free: None means not excluded
         self.consent: bool | None = None
-        # Pending training examples (features stored as float32 to keep state small).
-        self.churn_point: array | None = None
+        # Pending training examples, packed by `operators.feature_pack` (float32, zeros
+        # as a bitmap) to keep state small.
+        self.churn_point: bytes | None = None
         self.churn_point_ts = NO_TIME
-        self.fraud_point: array | None = None
+        self.fraud_point: bytes | None = None
         self.fraud_point_ts = NO_TIME
         self.flags = 0  # label and timer bits (operators.labels, operators.player_shard)
         self.wake_ms = NO_TIME  # due time of the player's entry in the shard's timer heap

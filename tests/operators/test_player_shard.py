@@ -92,7 +92,7 @@ def test_idle_player_is_compacted_but_keeps_lifetime_totals() -> None:
     shard.process([f.bet(player="a", ts=T0, stake=7), f.deposit(player="a", ts=T0)])
     shard.process([ClockTick(T0 + IDLE_AFTER_MS + SETTINGS.allowed_lateness_s * 1000)])
     player = shard.state.players["a"]
-    assert player.panes.is_empty() and len(player.id_hashes) == 0
+    assert player.panes.is_empty() and len(player.recent_ids) == 0
     assert player.panes.lifetime_sums()[1] == 7
 
 
@@ -214,3 +214,20 @@ def test_inactivity_point_fires_once_per_quiet_spell() -> None:
     out = shard.process([ClockTick(T0 + quiet), ClockTick(T0 + 2 * quiet)])
     triggers = [p.trigger for p in stamped(out) if isinstance(p, ScoringPoint)]
     assert triggers.count("inactivity") == 1
+
+
+def test_scoring_state_with_pending_examples_round_trips_through_pickle() -> None:
+    first = [f.session_start(ts=T0), f.deposit(ts=T0 + MINUTE, event_id="d1"),
+             f.withdrawal(ts=T0 + 2 * MINUTE),
+             f.session_end(ts=T0 + 10 * MINUTE)]
+    rest = [f.bet(ts=T0 + 11 * MINUTE, event_id="d1"), f.bet(ts=T0 + 2 * HOUR, stake=3),
+            ClockTick(T0 + 30 * 24 * HOUR)]
+    a = new_shard(scoring=True)
+    a.process(first)
+    player = a.state.players["p1"]
+    assert player.churn_point is not None and player.fraud_point is not None
+    b = PlayerShard.from_settings(SETTINGS, LABELS, True, pickle.loads(a.snapshot_bytes()))
+    out = a.process(list(rest))
+    assert out == b.process(list(rest))
+    churn = [e for e in examples(out) if e.kind == "churn"]
+    assert (churn[0].label, churn[0].point_ts_ms) == (0, T0 + 10 * MINUTE)
