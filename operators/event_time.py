@@ -3,10 +3,11 @@
 `rfc3339_ms` is the general reader: `datetime.fromisoformat` checks the digits and
 the calendar, then the layout is checked against RFC 3339. `EventTimeReader` puts a
 fast path in front of it for the layout nearly every producer sends,
-`YYYY-MM-DDTHH:MM:SS.fffZ`: its minute (`YYYY-MM-DDTHH:MM`) and its end (`:SS.fffZ`)
-are remembered once the general reader has accepted them, and a time made of a
-remembered minute and end costs two dictionary look-ups. Anything else goes to the general
-reader, so both always give the same answer.
+`YYYY-MM-DDTHH:MM:SS.fffZ`: its minute (`YYYY-MM-DDTHH:MM`) is remembered once the
+general reader has accepted a time in it, its end (`:SS.fffZ`) is looked up in a
+table of all 60,000 ends, and a time made of a remembered minute and an end of the
+table costs two dictionary look-ups. Anything else goes to the general reader, so
+both always give the same answer.
 
 Example:
     >>> reader = EventTimeReader()
@@ -68,66 +69,54 @@ def rfc3339_ms(text: str) -> int | None:
     return seconds * 1_000 + moment.microsecond // 1_000
 
 
-def _within_minute_ms(tail: str) -> int | None:
-    """Read `:SS.fffZ`, the end of the common layout, as milliseconds into the minute."""
-    seconds, millis = tail[1:3], tail[4:7]
-    if (
-        len(tail) == 8
-        and tail[0] == ":"
-        and tail[3] == "."
-        and tail[7] == "Z"
-        and tail.isascii()  # isdigit() alone also takes digits fromisoformat rejects
-        and seconds.isdigit()
-        and millis.isdigit()
-        and seconds < "60"
-    ):
-        return int(seconds) * 1_000 + int(millis)
-    return None
+_ENDS_OF_LAYOUT: dict[str, int] = {
+    f":{second:02d}.{milli:03d}Z": second * 1_000 + milli
+    for second in range(60)
+    for milli in range(1_000)
+}
+"""Every end `:SS.fffZ` of the common layout, as milliseconds into the minute.
+
+Built once (60,000 entries, a few MB): looking an end up here both checks its
+layout and reads it.
+"""
 
 
 class EventTimeReader:
-    """`rfc3339_ms` with the parts of `YYYY-MM-DDTHH:MM:SS.fffZ` times remembered.
+    """`rfc3339_ms` with the minutes of `YYYY-MM-DDTHH:MM:SS.fffZ` times remembered.
 
     A time of that layout is its minute (`YYYY-MM-DDTHH:MM`, 16 characters) and its
-    end (`:SS.fffZ`, 8 characters). Both are remembered once the general reader has
-    accepted a time made of them: a minute it accepted stays valid with any end of
-    the layout, and an end of the layout is valid after any minute. Times of the
-    layout then cost two dictionary look-ups.
+    end (`:SS.fffZ`, 8 characters). A minute is remembered once the general reader
+    has accepted a time of the layout in it; it then stays valid with any end of
+    the layout, so times of the layout cost two dictionary look-ups.
 
     Args:
         max_minutes: how many distinct minutes to remember; the memory is emptied
             when it is full (event time moves forward, so old minutes stop coming).
-            Ends need no bound: there are 60,000 of them.
 
     """
 
-    __slots__ = ("_ends", "_max_minutes", "_minutes")
+    __slots__ = ("_max_minutes", "_minutes")
 
     def __init__(self, max_minutes: int = 4_096) -> None:
         self._minutes: dict[str, int] = {}
-        self._ends: dict[str, int] = {}
         self._max_minutes = max_minutes
 
     def read(self, text: str) -> int | None:
         """Return `rfc3339_ms(text)`, from memory when `text` has the common layout."""
         minute_ms = self._minutes.get(text[:16])
         if minute_ms is not None:
-            end_ms = self._ends.get(text[16:])
+            end_ms = _ENDS_OF_LAYOUT.get(text[16:])
             if end_ms is not None:
                 return minute_ms + end_ms
         return self._read_and_remember(text)
 
     def _read_and_remember(self, text: str) -> int | None:
-        """Read `text` with the general reader; remember its minute and end if of the layout."""
+        """Read `text` with the general reader; remember its minute if of the layout."""
         moment_ms = rfc3339_ms(text)
-        if moment_ms is None or len(text) != 24:
-            return moment_ms
-        end = text[16:]
-        end_ms = _within_minute_ms(end)
+        end_ms = _ENDS_OF_LAYOUT.get(text[16:])
         # Hour 24 is left out: a reader that takes 24:00:00 still rejects 24:00:01.
-        if end_ms is not None and text[11:13] < "24":
+        if moment_ms is not None and end_ms is not None and text[11:13] < "24":
             if len(self._minutes) >= self._max_minutes:
                 self._minutes.clear()
             self._minutes[text[:16]] = moment_ms - end_ms
-            self._ends[end] = end_ms
         return moment_ms
