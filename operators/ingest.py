@@ -86,9 +86,8 @@ class IngestRouter:
         append = out.append
         counts: dict[str, IngestCount] = {}
         parse, names, shard_of = self.parser.parse, self.names, self._shard_of
-        source_now: str | None = None
-        count = IngestCount("", 0)
-        clock = _SourceClock(0)
+        source_now: str | None = None  # the first message looks its source up
+        count, clock = IngestCount("", 0), _SourceClock(0)
         for source, position, raw in batch:
             if source is not source_now:  # a batch usually comes from a single source
                 source_now = source
