@@ -41,7 +41,12 @@ class Parser(Protocol):
 
 
 class _SourceClock:
-    """Event-time progress of one input source, and what each shard has been told."""
+    """Event-time progress of one input source, and what each shard has been told.
+
+    After ticks are sent, `next_check` is above `max_ts` (every shard has then been
+    told something newer than `max_ts - tick_ms`), so ticks can only be due when
+    `max_ts` moves forward.
+    """
 
     __slots__ = ("last_sent", "max_ts", "next_check")
 
@@ -57,51 +62,82 @@ class IngestRouter:
     Args:
         parser: the event contract parser.
         shards: the fixed number of player shards.
-        tick_ms: a shard that has heard nothing for this much event time gets a tick.
+        tick_ms: a shard that has heard nothing for this much event time (> 0) gets a tick.
+        max_players: how many players' shard numbers to remember; the memory is
+            emptied when full (a shard number costs a CRC-32 to work out again).
     """
 
-    def __init__(self, parser: Parser, shards: int, tick_ms: int) -> None:
+    def __init__(
+        self, parser: Parser, shards: int, tick_ms: int, max_players: int = 1 << 17
+    ) -> None:
+        if tick_ms <= 0:
+            raise ValueError(f"tick_ms must be > 0, not {tick_ms}")
         self.parser = parser
         self.shards = shards
         self.tick_ms = tick_ms
         self.names = shard_names(shards)
         self._clocks: dict[str, _SourceClock] = {}
+        self._shard_of: dict[str, int] = {}
+        self._max_players = max_players
 
     def route(self, batch: Iterable[RawMessage]) -> list[tuple[str, object]]:
         """Return the keyed items for a batch of raw messages, in input order."""
         out: list[tuple[str, object]] = []
+        append = out.append
         counts: dict[str, IngestCount] = {}
-        parse, names, shards, tick = self.parser.parse, self.names, self.shards, self._tick
+        parse, names, shard_of = self.parser.parse, self.names, self._shard_of
+        source_now: str | None = None  # the first message looks its source up
+        count, clock = IngestCount("", 0), _SourceClock(0)
         for source, position, raw in batch:
-            count = counts.get(source)
-            if count is None:
-                count = counts[source] = IngestCount(source, 0)
-                out.append((names[0], count))
+            if source is not source_now:  # a batch usually comes from a single source
+                source_now = source
+                count, clock = self._source(source, counts, out)
             count.messages += 1
             item = parse(raw, source, position)
             if isinstance(item, DeadLetter):
                 pid = item.player_id
-                out.append((names[shard_index(pid, shards)] if pid else names[0], item))
+                append((names[self._shard_index(pid)] if pid else names[0], item))
                 continue
             item.source = source
             item.position = position
             item.raw = raw
-            index = shard_index(item.player_id, shards)
-            out.append((names[index], item))
-            tick(source, index, item.ts_ms, out)
+            index = shard_of.get(item.player_id)
+            if index is None:
+                index = self._shard_index(item.player_id)
+            append((names[index], item))
+            ts = item.ts_ms
+            last = clock.last_sent
+            if ts > last[index]:
+                last[index] = ts
+            if ts > clock.max_ts:
+                clock.max_ts = ts
+                if ts >= clock.next_check:
+                    self._tick(clock, out)
         return out
 
-    def _tick(self, source: str, index: int, ts: int, out: list[tuple[str, object]]) -> None:
+    def _source(
+        self, source: str, counts: dict[str, IngestCount], out: list[tuple[str, object]]
+    ) -> tuple[IngestCount, _SourceClock]:
+        """Return the batch's message count and the event-time clock of `source`."""
+        count = counts.get(source)
+        if count is None:
+            count = counts[source] = IngestCount(source, 0)
+            out.append((self.names[0], count))
         clock = self._clocks.get(source)
         if clock is None:
             clock = self._clocks[source] = _SourceClock(self.shards)
+        return count, clock
+
+    def _shard_index(self, player_id: str) -> int:
+        """Work out (and remember) the shard number of a player."""
+        if len(self._shard_of) >= self._max_players:
+            self._shard_of.clear()
+        index = self._shard_of[player_id] = shard_index(player_id, self.shards)
+        return index
+
+    def _tick(self, clock: _SourceClock, out: list[tuple[str, object]]) -> None:
+        """Tick every shard told nothing for `tick_ms` of the source's event time."""
         last = clock.last_sent
-        if ts > last[index]:
-            last[index] = ts
-        if ts > clock.max_ts:
-            clock.max_ts = ts
-        if clock.max_ts < clock.next_check:
-            return
         horizon = clock.max_ts - self.tick_ms
         for shard, sent in enumerate(last):
             if sent <= horizon:

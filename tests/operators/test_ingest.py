@@ -1,0 +1,110 @@
+"""The ingest router keys items as a plain message-by-message reference would."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from operators.events import DeadLetter, Event, SessionEnd
+from operators.ingest import IngestRouter, RawMessage
+from operators.outputs import ClockTick, IngestCount
+from operators.player_state import NO_TIME
+from operators.sharding import shard_index, shard_names
+
+
+class _StubParser:
+    """Reads `player,ts` (or `bad` for a dead letter without a player) instead of JSON."""
+
+    def parse(self, raw: bytes, source: str, position: int) -> Event | DeadLetter:
+        text = raw.decode()
+        if text == "bad":
+            return DeadLetter("malformed_json", None, None, None, source, position, text)
+        player, ts = text.split(",")
+        return SessionEnd(f"e{position}", "session_end", player, int(ts), "UK", None, "s")
+
+
+def _reference(
+    batches: list[list[RawMessage]], shards: int, tick_ms: int
+) -> list[list[tuple[str, object]]]:
+    """Route message by message, checking for due ticks after every event."""
+    names = shard_names(shards)
+    max_ts: dict[str, int] = {}
+    last: dict[str, list[int]] = {}
+    next_check: dict[str, int] = {}
+    routed = []
+    for batch in batches:
+        out: list[tuple[str, object]] = []
+        counts: dict[str, IngestCount] = {}
+        for source, position, raw in batch:
+            if source not in counts:
+                counts[source] = IngestCount(source, 0)
+                out.append((names[0], counts[source]))
+            counts[source].messages += 1
+            item = _StubParser().parse(raw, source, position)
+            if isinstance(item, DeadLetter):
+                out.append((names[0], item))
+                continue
+            index = shard_index(item.player_id, shards)
+            out.append((names[index], item))
+            sent = last.setdefault(source, [NO_TIME] * shards)
+            sent[index] = max(sent[index], item.ts_ms)
+            max_ts[source] = max(max_ts.get(source, NO_TIME), item.ts_ms)
+            if max_ts[source] < next_check.get(source, NO_TIME):
+                continue
+            for shard in range(shards):
+                if sent[shard] <= max_ts[source] - tick_ms:
+                    out.append((names[shard], ClockTick(max_ts[source], names[shard])))
+                    sent[shard] = max_ts[source]
+            next_check[source] = min(sent) + tick_ms
+        routed.append(out)
+    return routed
+
+
+_MESSAGE = st.tuples(
+    st.sampled_from(["a", "b"]),
+    st.one_of(
+        st.just(b"bad"),
+        st.builds(
+            lambda player, ts: f"p{player},{ts}".encode(),
+            st.integers(0, 40),
+            st.integers(0, 300),
+        ),
+    ),
+)
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(st.lists(_MESSAGE, max_size=30), max_size=6),
+    st.integers(1, 5),
+    st.integers(1, 100),
+    st.integers(1, 8),
+)
+def test_router_matches_the_reference(
+    batches: list[list[tuple[str, bytes]]], shards: int, tick_ms: int, max_players: int
+) -> None:
+    raw = [[(source, i, value) for i, (source, value) in enumerate(batch)] for batch in batches]
+    router = IngestRouter(_StubParser(), shards, tick_ms, max_players=max_players)
+    assert [router.route(batch) for batch in raw] == _reference(raw, shards, tick_ms)
+
+
+def test_events_keep_where_they_came_from() -> None:
+    router = IngestRouter(_StubParser(), 2, 1_000)
+    (_, count), (_, event), *_ = router.route([("topic/0", 7, b"p1,5")])
+    assert count == IngestCount("topic/0", 1)
+    assert isinstance(event, SessionEnd)
+    assert (event.source, event.position, event.raw) == ("topic/0", 7, b"p1,5")
+
+
+def test_tick_interval_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="tick_ms"):
+        IngestRouter(_StubParser(), 2, 0)
+
+
+def test_a_shard_is_ticked_as_soon_as_it_has_been_quiet_for_tick_ms() -> None:
+    router = IngestRouter(_StubParser(), 2, 10)
+    player = next(f"p{i}" for i in range(100) if shard_index(f"p{i}", 2) == 0)
+    batch = [("a", 0, f"{player},0".encode()), ("a", 1, f"{player},10".encode())]
+    ticks = [item for _, item in router.route(batch) if isinstance(item, ClockTick)]
+    assert ticks == [ClockTick(0, "s01"), ClockTick(10, "s01")]
