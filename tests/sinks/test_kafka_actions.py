@@ -137,7 +137,7 @@ def doomed_kafka() -> Iterator[DevKafka]:
 
 def test_undeliverable_message_fails_flush_and_every_later_call(doomed_kafka: DevKafka) -> None:
     topic = fresh_topic("interventions")
-    producer = producer_for(doomed_kafka.bootstrap, **{"message.timeout.ms": "1000"})
+    producer = producer_for(doomed_kafka.bootstrap, **{"message.timeout.ms": "3000"})
     producer.send(topic, b"p1", b"delivered", [])
     producer.flush(20.0)
     assert doomed_kafka.stop() == 0
