@@ -17,6 +17,8 @@ Example:
     'pitboss'
     >>> s.topics.actions
     ('actions.interventions', 'actions.offers', 'actions.reviews')
+    >>> KafkaTopics(offers="casino1.offers").for_action("offer")
+    'casino1.offers'
 
 """
 
@@ -32,6 +34,9 @@ _TOPIC_NAME = re.compile(r"^[a-zA-Z0-9._-]{1,249}$")
 
 # librdkafka keys that carry credentials: they must come through a SecretStr field.
 _SECRET_WORDS = ("password", "secret", ".pem")
+
+# The `KafkaTopics` field that names the topic of each action kind (`ActionRecord.kind`).
+_ACTION_TOPIC_FIELDS = {"intervention": "interventions", "offer": "offers", "review": "reviews"}
 
 # Keys the producer of actions fixes, because weakening them can lose or duplicate actions.
 DELIVERY_GUARANTEE_KEYS = frozenset({"enable.idempotence", "acks", "request.required.acks"})
@@ -99,6 +104,26 @@ class KafkaTopics(_Section):
     def actions(self) -> tuple[str, ...]:
         """The topics workers produce decisions to."""
         return (self.interventions, self.offers, self.reviews)
+
+    def for_action(self, kind: str) -> str:
+        """Return the configured topic for action records of one kind.
+
+        Args:
+            kind: an `ActionRecord.kind`: `intervention`, `offer` or `review`.
+
+        Returns:
+            The topic name from this configuration (`interventions`, `offers` or
+            `reviews`), which is where the workers publish that kind.
+
+        Raises:
+            ValueError: `kind` is not an action kind.
+
+        """
+        field = _ACTION_TOPIC_FIELDS.get(kind)
+        if field is None:
+            raise ValueError(f"unknown action kind {kind!r}")
+        topic: str = getattr(self, field)
+        return topic
 
     @property
     def all(self) -> tuple[str, ...]:

@@ -96,11 +96,7 @@ class LiveOutputs:
         self.metrics = metrics
         self.flush_timeout_s = flush_timeout_s
         self.wall_clock_s = wall_clock_s
-        self.action_topics = {
-            "intervention": topics.interventions,
-            "offer": topics.offers,
-            "review": topics.reviews,
-        }
+        self.topics = topics
         self.dead_letters = DeadLetterProducer(producer, topics.rejected)
 
     def write(self, items: Iterable[object]) -> None:
@@ -174,7 +170,7 @@ class LiveOutputs:
         if self.metrics is not None:
             self.metrics.decisions.labels(action.kind, decision.status).inc()
         if decision.emitted:
-            self._guarded("kafka", self.producer.send, self.action_topics[action.kind],
+            self._guarded("kafka", self.producer.send, self.topics.for_action(action.kind),
                           action.kafka_key(), action.to_json_bytes(), action.kafka_headers())
         return decision.as_audit_row().as_tuple()
 

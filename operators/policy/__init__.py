@@ -3,8 +3,8 @@
 Engine-agnostic (no Bytewax): the flow calls `PolicyEngine.decide(state, scored_point)`
 per player in event-time order and routes the returned `Decision`s: every one to the
 `decisions` audit table (`Decision.as_audit_row()`), the `emitted` ones to their
-action topic (`ActionRecord.topic`, key `kafka_key()`, headers `kafka_headers()`,
-value `to_json_bytes()`). See docs/policy.md.
+action topic (the configured `KafkaSettings.topics.for_action(record.kind)`, key
+`kafka_key()`, headers `kafka_headers()`, value `to_json_bytes()`). See docs/policy.md.
 """
 
 from operators.policy.actions import ActionRecord, Offer

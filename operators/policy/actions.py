@@ -3,7 +3,9 @@
 One `ActionRecord` per decision. Kafka key is the player, headers carry the decision
 id and policy version, and the value is the JSON of `to_dict` in a fixed key order,
 so the same decision always serialises to the same bytes (replay files compare
-byte for byte, consumers deduplicate on `decision_id`).
+byte for byte, consumers deduplicate on `decision_id`). The topic is deployment
+configuration, not part of the record: a record of kind `kind` goes to
+`KafkaSettings.topics.for_action(kind)` (`[kafka.topics]`).
 
 Example:
     >>> record = ActionRecord(
@@ -13,8 +15,8 @@ Example:
     ...     scores={"churn": 0.1, "risk": 0.55, "fraud": 0.0},
     ...     model_versions={"risk": "risk-v1"}, policy_version="2026.01.1+abcd1234",
     ...     jurisdiction="UK", requires_review=False)
-    >>> record.topic, record.to_dict()["decided_at"]
-    ('actions.interventions', '2026-01-01T12:00:00.000Z')
+    >>> record.kafka_key(), record.to_dict()["decided_at"]
+    (b'p1', '2026-01-01T12:00:00.000Z')
 
 """
 
@@ -26,11 +28,8 @@ from typing import Any
 
 import orjson
 
-TOPICS: dict[str, str] = {
-    "intervention": "actions.interventions",
-    "offer": "actions.offers",
-    "review": "actions.reviews",
-}
+# Each kind has its own action topic, named in the configuration (`KafkaTopics.for_action`).
+KINDS = ("intervention", "offer", "review")
 LADDER_ACTIONS = ("rg_message", "reality_check", "deposit_limit_suggestion", "cool_off_suggestion")
 MANDATORY_COOL_OFF = "mandatory_cool_off"
 HOLD_WITHDRAWALS_AND_BONUSES = "hold_withdrawals_and_bonuses"
@@ -96,15 +95,10 @@ class ActionRecord:
     review_decision_id: str | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in TOPICS:
+        if self.kind not in KINDS:
             raise ValueError(f"unknown action kind {self.kind!r}")
         if not self.reasons:
             raise ValueError("an action record needs at least one reason code")
-
-    @property
-    def topic(self) -> str:
-        """The Kafka topic the record goes to."""
-        return TOPICS[self.kind]
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON contract form, keys in contract order."""

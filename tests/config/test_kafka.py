@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from config.kafka import _SECRET_WORDS, KafkaSettings
+from config.kafka import _SECRET_WORDS, KafkaSettings, KafkaTopics
+from operators.policy.actions import KINDS
 
 
 class _EnvOnly(BaseSettings):
@@ -82,6 +83,15 @@ def test_bootstrap_servers_need_host_and_port(servers: str) -> None:
 def test_illegal_topic_names_are_rejected(name: str) -> None:
     with pytest.raises(ValidationError, match="not a legal Kafka topic name"):
         KafkaSettings(topics={"offers": name})
+
+
+def test_every_action_kind_goes_to_its_configured_topic() -> None:
+    topics = KafkaTopics(interventions="c1.rg", offers="c1.crm", reviews="c1.cases")
+    assert {kind: topics.for_action(kind) for kind in KINDS} == {
+        "intervention": "c1.rg", "offer": "c1.crm", "review": "c1.cases"}
+    assert set(map(KafkaTopics().for_action, KINDS)) == set(KafkaTopics().actions)
+    with pytest.raises(ValueError, match="unknown action kind 'bet'"):
+        topics.for_action("bet")
 
 
 def test_settings_are_frozen() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from config.kafka import KafkaSettings, KafkaTopics
 from models.validation import MetricRow
 from operators.events import DeadLetter
+from operators.outputs import Ordered
 from sinks.clickhouse_client import open_client
 from sinks.clickhouse_writer import ClickHouseWriter
 from sinks.kafka_actions import ActionDeliveryError, ActionProducer
@@ -19,6 +21,7 @@ from sinks.kafka_dev_cluster import DevKafka
 from sinks.live_outputs import LiveOutputs
 from sinks.metrics import LiveMetrics
 from sinks.migrations import apply_migrations
+from tests.operators.policy.factories import engine, scored
 
 _topic_numbers = itertools.count()
 
@@ -96,6 +99,25 @@ def test_a_checkpoint_hands_rows_over_and_returns_what_a_restart_must_insert(
     writer.close()
     count = client.command(f"SELECT count() FROM {clickhouse_database}.rejected_events FINAL")
     assert int(str(count)) == 3
+
+
+def test_emitted_decisions_go_to_the_configured_action_topics(dev_kafka: DevKafka) -> None:
+    n = next(_topic_numbers)
+    topics = KafkaTopics(interventions=f"casino1.rg.{n}", offers=f"casino1.crm.{n}",
+                         reviews=f"casino1.cases.{n}", rejected=f"casino1.rejected.{n}")
+    producer = ActionProducer.from_settings(KafkaSettings(bootstrap_servers=dev_kafka.bootstrap))
+    outputs = LiveOutputs(producer, None, topics, flush_timeout_s=20)
+    eng = engine()
+    decisions = [*eng.decide(eng.new_state("p1"), scored(player="p1", risk=0.95, fraud=0.8)),
+                 *eng.decide(eng.new_state("p2"), scored(player="p2", churn=0.7, adt=4.0))]
+    emitted = Counter(d.action.kind for d in decisions if d.emitted)
+    assert set(emitted) == {"intervention", "offer", "review"}
+
+    outputs.write([Ordered(i, 0, decision) for i, decision in enumerate(decisions)])
+    outputs.checkpoint()
+
+    assert {kind: messages_in(dev_kafka.bootstrap, topics.for_action(kind))
+            for kind in emitted} == dict(emitted)
 
 
 @pytest.fixture

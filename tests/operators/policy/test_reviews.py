@@ -14,7 +14,6 @@ def test_high_risk_raises_an_rg_review_proposing_a_mandatory_cool_off() -> None:
     eng = engine()
     decisions = eng.decide(eng.new_state("p1"), scored(risk=0.95))
     review = next(d for d in decisions if d.action.kind == "review")
-    assert review.action.topic == "actions.reviews"
     assert review.action.requires_review is True
     assert review.action.proposed_action == "mandatory_cool_off"
     assert [d.status for d in decisions if d.action is review.action] == [
