@@ -206,6 +206,9 @@ class DevKafka:
     Args:
         brokers: number of mock brokers.
         partitions: partition count of Pitboss's configured topics, created up front.
+        config: a TOML file overriding config/defaults.toml, whose `[kafka.topics]`
+            are the ones created (`PITBOSS_KAFKA__TOPICS__...` variables of this
+            process apply too); None for the defaults.
         start_timeout_s: how long to wait for the helper to report its address.
 
     """
@@ -214,10 +217,12 @@ class DevKafka:
         self,
         brokers: int = 1,
         partitions: int = MOCK_AUTO_CREATE_PARTITIONS,
+        config: Path | None = None,
         start_timeout_s: float = 30.0,
     ) -> None:
         self.brokers = brokers
         self.partitions = partitions
+        self.config = config
         self.start_timeout_s = start_timeout_s
         self.bootstrap = ""
         self._process: subprocess.Popen[str] | None = None
@@ -231,7 +236,7 @@ class DevKafka:
     @property
     def command(self) -> Sequence[str]:
         """The command line that starts the helper, without importing every `pitboss` command."""
-        return [
+        command = [
             sys.executable,
             "-m",
             "pitboss.commands.dev_kafka",
@@ -242,6 +247,9 @@ class DevKafka:
             str(self.partitions),
             "--until-stdin-closes",
         ]
+        if self.config is not None:
+            command += ["--config", str(self.config)]
+        return command
 
     def start(self) -> str:
         """Start the helper and wait for its `bootstrap=` line.

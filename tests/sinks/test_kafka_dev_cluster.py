@@ -49,6 +49,30 @@ def test_configured_topics_exist_with_requested_partitions(dev_kafka: DevKafka) 
     assert counts == dict.fromkeys(topics, dev_kafka.partitions)
 
 
+def test_renamed_topics_are_created_from_the_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "casino1.toml"
+    config.write_text(
+        '[kafka.topics]\nbets = "casino1.bets"\ndeposits = "casino1.bets"\n'
+        'offers = "casino1.crm"\nrejected = "casino1.dlq"\n'
+    )
+    monkeypatch.setenv("PITBOSS_KAFKA__TOPICS__REVIEWS", "casino1.cases")  # env wins, as in run
+    configured = ["casino1.bets", "sessions", "outcomes", "actions.interventions",
+                  "casino1.crm", "casino1.cases", "casino1.dlq"]
+    with DevKafka(partitions=2, config=config) as kafka:
+        counts = _partition_counts(kafka.bootstrap, [*configured, "actions.offers"])
+    assert counts == {**dict.fromkeys(configured, 2),
+                      "actions.offers": MOCK_AUTO_CREATE_PARTITIONS}  # the default: not created
+
+
+def test_an_invalid_configuration_stops_the_helper_naming_file_and_field(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('[kafka.topics]\noffers = "no spaces"\n')
+    with pytest.raises(DevKafkaError, match=r"exited with 2(.|\n)*bad\.toml(.|\n)*offers"):
+        DevKafka(config=config).start()
+
+
 def test_other_topics_are_created_on_first_use(dev_kafka: DevKafka) -> None:
     topic = "auto-created-on-metadata-request"
     counts = _partition_counts(dev_kafka.bootstrap, [topic])
