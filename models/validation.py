@@ -17,9 +17,11 @@ for one model (kind x role) and, when the hour closes, turns them into
 
 A drift detector (`river.drift.ADWIN`) watches each model's absolute error
 |label - score|. ADWIN flags any change of the mean error, including the fall
-while a model learns; only a change for the worse (the mean error of the window
-ADWIN keeps is above the mean before the change) is reported, as a
-`drift_detected` row (value 1) and a warning in the log.
+while a model learns; every change for the worse (the mean error of the window
+ADWIN keeps is above the mean before the change) is a `drift_detected` row
+(value 1). The log says only when a model's drift state changes: one warning when
+it starts drifting, none for further rises while it drifts, and one when ADWIN
+next sees the error fall (drift cleared).
 
 Example:
     >>> v = HourlyValidation("risk", "champion", threshold=0.5, drift_delta=0.002)
@@ -36,6 +38,7 @@ import logging
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from river import drift, metrics
 
@@ -66,6 +69,15 @@ def hour_of(ts_ms: int) -> int:
     7200000
     """
     return ts_ms - ts_ms % HOUR_MS
+
+
+def _hour_text(hour_ms: int) -> str:
+    """Return an hour as ISO 8601 UTC to the minute, for log lines.
+
+    >>> _hour_text(1_767_268_800_000)
+    '2026-01-01T12:00Z'
+    """
+    return f"{datetime.fromtimestamp(hour_ms / 1000, UTC):%Y-%m-%dT%H:%MZ}"
 
 
 def roc_auc(labels: Sequence[int], scores: Sequence[float]) -> float | None:
@@ -103,6 +115,12 @@ class HourlyValidation:
 
     """
 
+    # Class-level defaults, so state pickled before these existed resumes as "not drifting".
+    drifting_since_ms: int | None = None
+    """The hour the current drift was detected in; None while the model is not drifting."""
+    drift_rows: int = 0
+    """`drift_detected` rows since the current drift was detected."""
+
     def __init__(self, kind: str, role: str, threshold: float, drift_delta: float) -> None:
         self.kind = kind
         self.role = role
@@ -113,14 +131,17 @@ class HourlyValidation:
         self.scores = array("d")
         self.learned = array("d")
         self.drifts = 0
+        self.drifting_since_ms = None
+        self.drift_rows = 0
 
     def add(self, hour_ms: int, label: int, score: float, learned: float,
             version: str) -> list[MetricRow]:
         """Record a label scored (before learning) in the open hour `hour_ms`.
 
         Returns:
-            A `drift_detected` row if the error stream drifted, else nothing. The
-            caller closes earlier hours with `close` before adding to a new one.
+            A `drift_detected` row if the error stream drifted for the worse, else
+            nothing. The caller closes earlier hours with `close` before adding to a
+            new one.
 
         """
         self.hour_ms = hour_ms
@@ -130,14 +151,39 @@ class HourlyValidation:
         detector = self.detector
         error_before = detector.estimation
         detector.update(abs(label - score))
-        if not detector.drift_detected or detector.estimation <= error_before:
+        if not detector.drift_detected:
             return []
-        self.drifts += 1
-        log.warning("model drift detected: kind=%s role=%s version=%s hour_ms=%d "
-                    "labels_in_hour=%d error %.3f -> %.3f", self.kind, self.role, version,
-                    hour_ms, len(self.labels), error_before, detector.estimation)
+        if detector.estimation <= error_before:
+            self._clear_drift(hour_ms, version, error_before)
+            return []
+        self._note_drift(hour_ms, version, error_before)
         return [MetricRow(self.kind, self.role, version, hour_ms, "drift_detected", 1.0,
                           len(self.labels))]
+
+    def _note_drift(self, hour_ms: int, version: str, error_before: float) -> None:
+        """ADWIN saw the error rise: count it; log it only if the model was not drifting."""
+        self.drifts += 1
+        self.drift_rows += 1
+        if self.drifting_since_ms is not None:
+            return
+        self.drifting_since_ms = hour_ms
+        log.warning("model drift detected: kind=%s role=%s version=%s hour=%s labels_in_hour=%d "
+                    "mean_error %.3f -> %.3f (until it clears, further rises are only "
+                    "drift_detected rows in model_metrics)", self.kind, self.role, version,
+                    _hour_text(hour_ms), len(self.labels), error_before,
+                    self.detector.estimation)
+
+    def _clear_drift(self, hour_ms: int, version: str, error_before: float) -> None:
+        """ADWIN saw the error fall: end the current drift, if any, with one log line."""
+        since = self.drifting_since_ms
+        if since is None:
+            return
+        log.warning("model drift cleared: kind=%s role=%s version=%s hour=%s mean_error "
+                    "%.3f -> %.3f; drifting since %s, %d drift_detected row(s)",
+                    self.kind, self.role, version, _hour_text(hour_ms), error_before,
+                    self.detector.estimation, _hour_text(since), self.drift_rows)
+        self.drifting_since_ms = None
+        self.drift_rows = 0
 
     def close(self, version: str) -> list[MetricRow]:
         """Return the open hour's metric rows and start afresh; nothing if the hour is empty."""

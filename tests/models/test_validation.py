@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from models import MetricRow, ModelSet, ModelSettings
-from models.validation import hour_of, roc_auc
+from models.validation import HourlyValidation, hour_of, roc_auc
 from tests.factories import HOUR, T0
 from tests.models.factories import RECREATIONAL, example, features, separable
 
@@ -91,6 +91,28 @@ def test_abrupt_concept_change_raises_drift_rows(caplog: pytest.LogCaptureFixtur
     drift = metric(after, "drift_detected")
     assert drift and drift[0].value == 1.0 and drift[0].hour_ms == H0
     assert "model drift detected: kind=risk" in caplog.text
+
+
+def test_the_log_says_when_drift_starts_and_clears_and_the_rows_keep_every_rise(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    validation = HourlyValidation("risk", "champion", threshold=0.5, drift_delta=0.002)
+    # With label 0 the error is the score: steady, a slow rise (ADWIN sees it again and
+    # again), steady and low again (cleared), then a second slow rise.
+    ramp = [0.1 + 0.8 * i / 4000 for i in range(4000)]
+    errors = [0.1] * 1000 + ramp + [0.1] * 2000 + ramp
+    rows: list[MetricRow] = []
+    with caplog.at_level(logging.WARNING, logger="models.validation"):
+        for i, error in enumerate(errors):
+            hour = H0 + i // 500 * HOUR
+            rows += validation.close("v") if validation.hour_ms not in (None, hour) else []
+            rows += validation.add(hour, 0, error, error, "v")
+    drift_rows = [r for r in rows if r.metric == "drift_detected"]
+    messages = [r.getMessage().split(":")[0] for r in caplog.records]
+    assert messages == ["model drift detected", "model drift cleared", "model drift detected"]
+    assert len(drift_rows) > messages.count("model drift detected")  # every rise is a row
+    assert validation.drifting_since_ms is not None
+    assert "hour=2026-01-01T" in caplog.records[0].getMessage()
 
 
 def test_roc_auc_counts_ties_as_half() -> None:
