@@ -13,13 +13,15 @@ from array import array
 from operators.panes import PaneLevels
 
 # Pane metrics, one float each. Names are the feature stems in docs/features.md.
+# Every bet adds to the first five, so they come first: `PaneLevels.add_bet` keeps them
+# stored together at the start of a pane.
 BETS = 0
 STAKE = 1
 STAKE_SQ = 2
 PAYOUT = 3
-NIGHT_BETS = 4
-BONUS_STAKE = 5
-THEO = 6
+THEO = 4
+NIGHT_BETS = 5
+BONUS_STAKE = 6
 CHASE_BETS = 7
 DEPOSITS = 8
 DEPOSIT_AMOUNT = 9
