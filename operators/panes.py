@@ -47,7 +47,7 @@ TOTALS = len(LEVELS)  # the long-horizon totals, stored as one more (coarsest) l
 _SPAN = 2**40
 _HALF = _SPAN // 2
 _BASE: tuple[int, ...] = tuple((TOTALS - level) * _SPAN for level in range(TOTALS + 1))
-_SIZE: tuple[int, ...] = tuple(size for size, _ in LEVELS) + (1,)
+_SIZE: tuple[int, ...] = (*(size for size, _ in LEVELS), 1)
 _FINE_BASE = _BASE[0]
 _BET_CORE = 0b11111  # the metrics every bet adds to (operators.player_state: BETS..THEO)
 
@@ -140,7 +140,7 @@ class PaneLevels:
         return end + 1
 
     def _ensure(self, end: int, metrics: int) -> int:
-        """Store every metric of the `metrics` bit set in the record ending at `end` (0.0 if new)."""
+        """Store every metric in the bit set `metrics` in the record ending at `end` (new: 0.0)."""
         vals = self.vals
         assert vals is not None
         mask = int(vals[end - 2])
@@ -228,7 +228,7 @@ class PaneLevels:
                 continue
             vals = self.vals
             assert vals is not None
-            oldest_key, oldest_mask, oldest_end = leaving[-1]
+            _, oldest_mask, oldest_end = leaving[-1]
             start = oldest_end - 2 - oldest_mask.bit_count()
             stop = leaving[0][2]
             moved = vals[start:stop]
