@@ -120,30 +120,37 @@ def _ratio(num: float, den: float, default: float = 0.0) -> float:
     return num / den if den > 0 else default
 
 
-def _track(tracked: array | None, key: str, ts_ms: int) -> array:
-    """Remember that `key` was used at `ts_ms`; keep the most recently used few.
+INSTRUMENT, DEVICE = 0, 1  # kinds of tracked ids, kept in the lowest bit of the fingerprint
 
-    `tracked` holds `(fingerprint, last_seen)` pairs side by side, or is None when empty.
+
+def _track(tracked: array | None, kind: int, key: str, ts_ms: int) -> array:
+    """Remember that the `kind` id `key` was used at `ts_ms`; keep the most recent few of each kind.
+
+    `tracked` holds `(fingerprint, last_seen)` pairs side by side, payment instruments
+    and devices in one array (a fingerprint's lowest bit is its kind), or is None
+    when empty.
     """
-    h = _hash64(key)
+    h = (_hash64(key) & ~1) | kind
     if tracked is None:
         return array("q", (h, ts_ms))
     for i in range(0, len(tracked), 2):
         if tracked[i] == h:
             tracked[i + 1] = max(tracked[i + 1], ts_ms)
             return tracked
-    if len(tracked) >= 2 * m.MAX_TRACKED_IDS:
-        oldest = min(range(1, len(tracked), 2), key=tracked.__getitem__) - 1
+    same_kind = [i for i in range(0, len(tracked), 2) if tracked[i] & 1 == kind]
+    if len(same_kind) >= m.MAX_TRACKED_IDS:
+        oldest = min(same_kind, key=lambda i: tracked[i + 1])
         del tracked[oldest : oldest + 2]
     tracked.extend((h, ts_ms))
     return tracked
 
 
-def _used_since(tracked: array | None, since_ms: int) -> float:
-    """Return how many tracked ids were last used after `since_ms`."""
+def _used_since(tracked: array | None, kind: int, since_ms: int) -> float:
+    """Return how many tracked ids of `kind` were last used after `since_ms`."""
     if tracked is None:
         return 0.0
-    return float(sum(1 for t in tracked[1::2] if t > since_ms))
+    return float(sum(1 for i in range(0, len(tracked), 2)
+                     if tracked[i] & 1 == kind and tracked[i + 1] > since_ms))
 
 
 def _hash64(text: str) -> int:
@@ -301,9 +308,9 @@ class FeatureEngine:
         else:
             state.panes.add(ts, m.DECLINED, 1.0, state.max_ts)
         if dep.instrument_id:
-            state.instruments = _track(state.instruments, dep.instrument_id, ts)
+            state.tracked_ids = _track(state.tracked_ids, INSTRUMENT, dep.instrument_id, ts)
         if dep.device_id:
-            state.devices = _track(state.devices, dep.device_id, ts)
+            state.tracked_ids = _track(state.tracked_ids, DEVICE, dep.device_id, ts)
         self._active(state, ts)
 
     def _withdrawal(self, state: PlayerState, wd: Withdrawal) -> None:
@@ -348,7 +355,8 @@ class FeatureEngine:
         if state.session_id is None:
             self._open_session(state, event.session_id, event.ts_ms)
         if event.device_id:
-            state.devices = _track(state.devices, event.device_id, event.ts_ms)
+            state.tracked_ids = _track(state.tracked_ids, DEVICE, event.device_id,
+                                       event.ts_ms)
         self._active(state, event.ts_ms)
         return trigger
 
@@ -410,8 +418,8 @@ class FeatureEngine:
             s[m.WD_CANCELLED],
             s[m.WD_AMOUNT],
             s[m.BONUS_CLAIMS],
-            _used_since(state.instruments, since),
-            _used_since(state.devices, since),
+            _used_since(state.tracked_ids, INSTRUMENT, since),
+            _used_since(state.tracked_ids, DEVICE, since),
         ]
 
     def _player_features(

@@ -51,13 +51,11 @@ class PlayerState:
         "churn_point",
         "churn_point_ts",
         "consent",
-        "devices",
         "excluded_until",
         "first_ts",
         "flags",
         "fraud_point",
         "fraud_point_ts",
-        "instruments",
         "jurisdiction",
         "last_active_ts",
         "last_bet_lost",
@@ -77,6 +75,7 @@ class PlayerState:
         "session_stake",
         "session_start",
         "session_xy",
+        "tracked_ids",
         "wake_ms",
     )
 
@@ -99,9 +98,9 @@ class PlayerState:
         self.last_bet_ts = NO_TIME
         self.last_bet_stake = 0.0
         self.last_bet_lost = False
-        # (fingerprint, last seen) pairs of payment instruments and devices, None when empty.
-        self.instruments: array | None = None
-        self.devices: array | None = None
+        # (fingerprint, last seen) pairs of payment instruments and devices in one array
+        # (operators.features._track), None when empty.
+        self.tracked_ids: array | None = None
         self.limits: dict[str, float] | None = None
         self.month = -1
         self.month_usage = array("d", (0.0, 0.0, 0.0))  # deposits, net loss, wagered
