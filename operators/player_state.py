@@ -35,6 +35,17 @@ SESSIONS = 16
 SESSION_SECONDS = 17
 N_METRICS = 18
 
+# Running amounts, one float each in `PlayerState.amounts`: this calendar month's
+# deposits, net loss and wagers (for limits), the open session's stake and sum of bet
+# number x stake (for the within-session slope), and the stake of the latest bet.
+MONTH_DEPOSITS = 0
+MONTH_LOSS = 1
+MONTH_WAGER = 2
+SESSION_STAKE = 3
+SESSION_XY = 4
+LAST_BET_STAKE = 5
+N_AMOUNTS = 6
+
 MAX_TRACKED_IDS = 8  # distinct instruments / devices kept per player (counts saturate here)
 NO_TIME = -(2**62)
 
@@ -48,6 +59,7 @@ class PlayerState:
 
     __slots__ = (
         "active_days",
+        "amounts",
         "churn_point",
         "churn_point_ts",
         "consent",
@@ -59,22 +71,18 @@ class PlayerState:
         "jurisdiction",
         "last_active_ts",
         "last_bet_lost",
-        "last_bet_stake",
         "last_bet_ts",
         "last_snapshot_ts",
         "limits",
         "max_ts",
         "month",
-        "month_usage",
         "panes",
         "player_id",
         "recent_ids",
         "session_bets",
         "session_id",
         "session_last",
-        "session_stake",
         "session_start",
-        "session_xy",
         "tracked_ids",
         "wake_ms",
     )
@@ -93,17 +101,14 @@ class PlayerState:
         self.session_start = NO_TIME
         self.session_last = NO_TIME
         self.session_bets = 0
-        self.session_stake = 0.0
-        self.session_xy = 0.0  # sum of bet number x stake, for the within-session slope
         self.last_bet_ts = NO_TIME
-        self.last_bet_stake = 0.0
         self.last_bet_lost = False
         # (fingerprint, last seen) pairs of payment instruments and devices in one array
         # (operators.features._track), None when empty.
         self.tracked_ids: array | None = None
         self.limits: dict[str, float] | None = None
-        self.month = -1
-        self.month_usage = array("d", (0.0, 0.0, 0.0))  # deposits, net loss, wagered
+        self.month = -1  # calendar month of the MONTH_ amounts
+        self.amounts = array("d", bytes(8 * N_AMOUNTS))  # the running amounts above
         self.active_days = 0
         self.excluded_until: int | None = None  # NO_TIME-free: None means not excluded
         self.consent: bool | None = None
