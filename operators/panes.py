@@ -202,10 +202,16 @@ class PaneLevels:
         # Metric numbers follow operators.player_state: BETS, STAKE, STAKE_SQ, PAYOUT and
         # THEO (0-4, stored together at the start of the record), then NIGHT_BETS,
         # BONUS_STAKE and CHASE_BETS (5-7).
-        end = self._ensure(self._target(ts_ms, now_ms), _BET_CORE)
+        end = self._target(ts_ms, now_ms)
         vals = self.vals
         assert vals is not None
-        start = end - 2 - int(vals[end - 2]).bit_count()
+        mask = int(vals[end - 2])
+        if mask & _BET_CORE != _BET_CORE:  # the pane's first bet
+            end = self._ensure(end, _BET_CORE)
+            vals = self.vals
+            assert vals is not None
+            mask = int(vals[end - 2])
+        start = end - 2 - mask.bit_count()
         vals[start] += 1.0
         vals[start + 1] += stake
         vals[start + 2] += stake * stake
@@ -213,7 +219,8 @@ class PaneLevels:
         vals[start + 4] += theo
         if night:
             end = self._add_at(end, 5, 1.0)
-        end = self._add_at(end, 6, bonus_stake)
+        if bonus_stake:  # adding 0.0 changes nothing
+            end = self._add_at(end, 6, bonus_stake)
         if chase:
             self._add_at(end, 7, 1.0)
 
