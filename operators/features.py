@@ -141,8 +141,7 @@ def _track(tracked: array | None, kind: int, key: str, ts_ms: int) -> array:
     if len(same_kind) >= m.MAX_TRACKED_IDS:
         oldest = min(same_kind, key=lambda i: tracked[i + 1])
         del tracked[oldest : oldest + 2]
-    tracked.extend((h, ts_ms))
-    return tracked
+    return tracked + array("q", (h, ts_ms))  # a new array of the exact size
 
 
 def _used_since(tracked: array | None, kind: int, since_ms: int) -> float:

@@ -108,7 +108,7 @@ class PlayerState:
         self.tracked_ids: array | None = None
         self.limits: dict[str, float] | None = None
         self.month = -1  # calendar month of the MONTH_ amounts
-        self.amounts = array("d", bytes(8 * N_AMOUNTS))  # the running amounts above
+        self.amounts = array("d", (0.0,) * N_AMOUNTS)  # the running amounts above (exact size)
         self.active_days = 0
         self.excluded_until: int | None = None  # NO_TIME-free: None means not excluded
         self.consent: bool | None = None
