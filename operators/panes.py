@@ -279,16 +279,64 @@ class PaneLevels:
 
         After the fold every pane of a level lies in that level's window, and the
         windows are nested, so each window's sums continue the finer window's: the
-        same additions in the same order as `window_sums`, each pane read once.
+        same additions in the same order as `window_sums`, each pane read once, in
+        one pass over the array from its newest end (10-minute panes newest first,
+        then hourly, then daily).
         """
-        self.fold(now_ms)
-        windows = []
+        records = self._all_records()
+        if self._must_fold(records, now_ms):
+            self.fold(now_ms)
+            records = self._all_records()
+        vals = self.vals
+        windows: list[list[float]] = []
         sums = [0.0] * self.n_metrics
-        for level, (size, count) in enumerate(LEVELS):
-            self._add_recent(sums, level, size, now_ms // size - count + 1)
+        level = 0
+        low = _BASE[0] - _HALF
+        lsize, key_base = FINE_MS, _BASE[0]
+        first = now_ms // FINE_MS - LEVELS[0][1] + 1
+        for key, mask, end in records:
+            while key < low and level < TOTALS:  # past the level's records: its window is done
+                windows.append(sums)
+                sums = list(sums)
+                level += 1
+                low = _BASE[level] - _HALF
+                if level < TOTALS:
+                    lsize, count = LEVELS[level]
+                    key_base, first = _BASE[level], now_ms // lsize - count + 1
+            if level == TOTALS:
+                break
+            if key - key_base < first:  # not in the window (none after the fold)
+                continue
+            at = end - 2 - mask.bit_count()
+            for metric in _metrics_of(mask):
+                sums[metric] += vals[at]  # type: ignore[index]
+                at += 1
+        while len(windows) < len(LEVELS):
             windows.append(sums)
             sums = list(sums)
         return windows
+
+    def _all_records(self) -> list[tuple[int, int, int]]:
+        """Return `(key, mask, end)` of every record, newest first (see `_records`)."""
+        vals = self.vals
+        found: list[tuple[int, int, int]] = []
+        if vals is None:
+            return found
+        end = len(vals)
+        while end:
+            mask = int(vals[end - 2])
+            found.append((int(vals[end - 1]), mask, end))
+            end -= 2 + mask.bit_count()
+        return found
+
+    @staticmethod
+    def _must_fold(records: list[tuple[int, int, int]], now_ms: int) -> bool:
+        """Return True when a record of `records` has left its level's window at `now_ms`."""
+        for level, (size, count) in enumerate(LEVELS):
+            low, cut = _BASE[level] - _HALF, _BASE[level] + now_ms // size - count
+            if any(low <= key <= cut for key, _, _ in records):
+                return True
+        return False
 
     def all_window_sums(self, now_ms: int) -> list[list[float]]:
         """Return the sums of every window, finest first."""
@@ -311,12 +359,13 @@ class PaneLevels:
         size, count = LEVELS[window]
         first = now_ms // size - count + 1
         days = set()
-        for level in range(window + 1):
-            lsize, key_base = LEVELS[level][0], _BASE[level]
-            for key, _, _ in self._records(level):
-                pane_start = (key - key_base) * lsize
-                if pane_start // size >= first:
-                    days.add(pane_start // DAY_MS)
+        for key, _, _ in self._all_records():
+            level = TOTALS - (key + _HALF) // _SPAN
+            if level > window:
+                break  # coarser levels lie before the finer ones in the array
+            pane_start = (key - _BASE[level]) * _SIZE[level]
+            if pane_start // size >= first:
+                days.add(pane_start // DAY_MS)
         return len(days)
 
     def pane_count(self) -> int:
