@@ -92,12 +92,14 @@ class EventTimeReader:
     Args:
         max_minutes: how many distinct minutes to remember; the memory is emptied
             when it is full (event time moves forward, so old minutes stop coming).
+            The default, a day of minutes (about 200 KB), is far more than any
+            lateness; a refill costs one general read per minute.
 
     """
 
     __slots__ = ("_max_minutes", "_minutes")
 
-    def __init__(self, max_minutes: int = 4_096) -> None:
+    def __init__(self, max_minutes: int = 1_440) -> None:
         self._minutes: dict[str, int] = {}
         self._max_minutes = max_minutes
 

@@ -52,7 +52,6 @@ if TYPE_CHECKING:
 
 CHASE_GAP_MS = 30 * MINUTE_MS  # a raised stake within this gap after a lost bet is chasing
 INDEFINITE_MS = 2**62
-MONTH_DEPOSITS, MONTH_LOSS, MONTH_WAGER = 0, 1, 2
 
 WINDOW_FEATURES: tuple[str, ...] = (
     "bets",
@@ -107,6 +106,7 @@ FEATURE_INDEX: dict[str, int] = {name: i for i, name in enumerate(FEATURE_NAMES)
 
 _LIMIT_USAGE = {"deposit": m.DEPOSIT_AMOUNT, "wager": m.STAKE}
 _PERIOD_WINDOW = {"day": 1, "week": 2}
+_MONTH_AMOUNT = {"deposit": m.MONTH_DEPOSITS, "loss": m.MONTH_LOSS, "wager": m.MONTH_WAGER}
 
 
 @lru_cache(maxsize=512)
@@ -120,30 +120,36 @@ def _ratio(num: float, den: float, default: float = 0.0) -> float:
     return num / den if den > 0 else default
 
 
-def _track(tracked: array | None, key: str, ts_ms: int) -> array:
-    """Remember that `key` was used at `ts_ms`; keep the most recently used few.
+INSTRUMENT, DEVICE = 0, 1  # kinds of tracked ids, kept in the lowest bit of the fingerprint
 
-    `tracked` holds `(fingerprint, last_seen)` pairs side by side, or is None when empty.
+
+def _track(tracked: array | None, kind: int, key: str, ts_ms: int) -> array:
+    """Remember that the `kind` id `key` was used at `ts_ms`; keep the most recent few of each kind.
+
+    `tracked` holds `(fingerprint, last_seen)` pairs side by side, payment instruments
+    and devices in one array (a fingerprint's lowest bit is its kind), or is None
+    when empty.
     """
-    h = _hash64(key)
+    h = (_hash64(key) & ~1) | kind
     if tracked is None:
         return array("q", (h, ts_ms))
     for i in range(0, len(tracked), 2):
         if tracked[i] == h:
             tracked[i + 1] = max(tracked[i + 1], ts_ms)
             return tracked
-    if len(tracked) >= 2 * m.MAX_TRACKED_IDS:
-        oldest = min(range(1, len(tracked), 2), key=tracked.__getitem__) - 1
+    same_kind = [i for i in range(0, len(tracked), 2) if tracked[i] & 1 == kind]
+    if len(same_kind) >= m.MAX_TRACKED_IDS:
+        oldest = min(same_kind, key=lambda i: tracked[i + 1])
         del tracked[oldest : oldest + 2]
-    tracked.extend((h, ts_ms))
-    return tracked
+    return tracked + array("q", (h, ts_ms))  # a new array of the exact size
 
 
-def _used_since(tracked: array | None, since_ms: int) -> float:
-    """Return how many tracked ids were last used after `since_ms`."""
+def _used_since(tracked: array | None, kind: int, since_ms: int) -> float:
+    """Return how many tracked ids of `kind` were last used after `since_ms`."""
     if tracked is None:
         return 0.0
-    return float(sum(1 for t in tracked[1::2] if t > since_ms))
+    return float(sum(1 for i in range(0, len(tracked), 2)
+                     if tracked[i] & 1 == kind and tracked[i + 1] > since_ms))
 
 
 def _hash64(text: str) -> int:
@@ -248,11 +254,13 @@ class FeatureEngine:
             state.session_last = ts
 
     def _month_usage(self, state: PlayerState, ts: int) -> array:
+        """Return the player's running amounts, the month's reset if `ts` starts a new month."""
         month = calendar_month(ts // DAY_MS)
+        amounts = state.amounts
         if month > state.month:
             state.month = month
-            state.month_usage = array("d", (0.0, 0.0, 0.0))
-        return state.month_usage
+            amounts[m.MONTH_DEPOSITS] = amounts[m.MONTH_LOSS] = amounts[m.MONTH_WAGER] = 0.0
+        return amounts
 
     def _bet(self, state: PlayerState, bet: Bet) -> None:
         ts, stake = bet.ts_ms, bet.stake_base
@@ -263,7 +271,7 @@ class FeatureEngine:
             in_order
             and state.last_bet_lost
             and ts - state.last_bet_ts <= CHASE_GAP_MS
-            and stake > state.last_bet_stake
+            and stake > state.amounts[m.LAST_BET_STAKE]
         )
         payout = bet.payout_base
         state.panes.add_bet(
@@ -276,34 +284,34 @@ class FeatureEngine:
             self.night.is_night(bet.jurisdiction, ts),
             chase,
         )
-        usage = self._month_usage(state, ts)
-        usage[MONTH_WAGER] += stake
-        usage[MONTH_LOSS] += stake - (payout or 0.0)
+        amounts = self._month_usage(state, ts)
+        amounts[m.MONTH_WAGER] += stake
+        amounts[m.MONTH_LOSS] += stake - (payout or 0.0)
         if in_order:
             state.last_bet_ts = ts
-            state.last_bet_stake = stake
+            amounts[m.LAST_BET_STAKE] = stake
             state.last_bet_lost = payout is not None and payout < stake
         state.session_bets += 1
-        state.session_stake += stake
-        state.session_xy += state.session_bets * stake
+        amounts[m.SESSION_STAKE] += stake
+        amounts[m.SESSION_XY] += state.session_bets * stake
         self._active(state, ts)
 
     def _settled(self, state: PlayerState, event: BetSettled) -> None:
         state.panes.add(event.ts_ms, m.PAYOUT, event.payout_base, state.max_ts)
-        self._month_usage(state, event.ts_ms)[MONTH_LOSS] -= event.payout_base
+        self._month_usage(state, event.ts_ms)[m.MONTH_LOSS] -= event.payout_base
 
     def _deposit(self, state: PlayerState, dep: Deposit) -> None:
         ts = dep.ts_ms
         if dep.status == "approved":
             state.panes.add_many(ts, {m.DEPOSITS: 1.0, m.DEPOSIT_AMOUNT: dep.amount_base},
                                  state.max_ts)
-            self._month_usage(state, ts)[MONTH_DEPOSITS] += dep.amount_base
+            self._month_usage(state, ts)[m.MONTH_DEPOSITS] += dep.amount_base
         else:
             state.panes.add(ts, m.DECLINED, 1.0, state.max_ts)
         if dep.instrument_id:
-            state.instruments = _track(state.instruments, dep.instrument_id, ts)
+            state.tracked_ids = _track(state.tracked_ids, INSTRUMENT, dep.instrument_id, ts)
         if dep.device_id:
-            state.devices = _track(state.devices, dep.device_id, ts)
+            state.tracked_ids = _track(state.tracked_ids, DEVICE, dep.device_id, ts)
         self._active(state, ts)
 
     def _withdrawal(self, state: PlayerState, wd: Withdrawal) -> None:
@@ -323,8 +331,8 @@ class FeatureEngine:
         state.session_start = ts
         state.session_last = ts
         state.session_bets = 0
-        state.session_stake = 0.0
-        state.session_xy = 0.0
+        state.amounts[m.SESSION_STAKE] = 0.0
+        state.amounts[m.SESSION_XY] = 0.0
         state.panes.add(ts, m.SESSIONS, 1.0, state.max_ts)
 
     def close_session(self, state: PlayerState, end_ms: int) -> None:
@@ -348,7 +356,8 @@ class FeatureEngine:
         if state.session_id is None:
             self._open_session(state, event.session_id, event.ts_ms)
         if event.device_id:
-            state.devices = _track(state.devices, event.device_id, event.ts_ms)
+            state.tracked_ids = _track(state.tracked_ids, DEVICE, event.device_id,
+                                       event.ts_ms)
         self._active(state, event.ts_ms)
         return trigger
 
@@ -410,8 +419,8 @@ class FeatureEngine:
             s[m.WD_CANCELLED],
             s[m.WD_AMOUNT],
             s[m.BONUS_CLAIMS],
-            _used_since(state.instruments, since),
-            _used_since(state.devices, since),
+            _used_since(state.tracked_ids, INSTRUMENT, since),
+            _used_since(state.tracked_ids, DEVICE, since),
         ]
 
     def _player_features(
@@ -427,13 +436,14 @@ class FeatureEngine:
             else 1.0
         )
         headroom, at_limit = self._limit_headroom(state, windows)
-        session_slope = _session_slope(state.session_bets, state.session_stake, state.session_xy)
+        session_slope = _session_slope(state.session_bets, state.amounts[m.SESSION_STAKE],
+                                       state.amounts[m.SESSION_XY])
         session_known = state.session_start != NO_TIME
         idle = now_ms - state.last_active_ts if state.last_active_ts != NO_TIME else 0
         excluded = state.excluded_until is not None and state.excluded_until > now_ms
         return [
             float(state.session_bets),
-            state.session_stake,
+            state.amounts[m.SESSION_STAKE],
             (state.session_last - state.session_start) / 60_000.0 if session_known else 0.0,
             session_slope,
             escalation,
@@ -466,8 +476,7 @@ class FeatureEngine:
             if kind == "time":
                 continue
             if period == "month":
-                idx = {"deposit": MONTH_DEPOSITS, "loss": MONTH_LOSS, "wager": MONTH_WAGER}[kind]
-                used = state.month_usage[idx]
+                used = state.amounts[_MONTH_AMOUNT[kind]]
             else:
                 s = windows[_PERIOD_WINDOW[period]]
                 used = s[m.STAKE] - s[m.PAYOUT] if kind == "loss" else s[_LIMIT_USAGE[kind]]

@@ -5,7 +5,9 @@ A player's activity is summed into panes of event time: 10-minute panes for the
 7-day window. A pane that falls out of its window is folded into the next
 coarser level, and a daily pane older than 7 days into the long-horizon totals,
 so state stays bounded however long the player plays. Only panes with activity
-are stored (sparse), in compact `array`s.
+are stored (sparse), all levels of a player in one compact `array`, and within a
+pane only the metrics that ever held a non-zero value (a bet pane rarely has
+withdrawals).
 
 A window of length W with pane size p at time t holds exactly the panes whose
 index `ts // p` is greater than `t // p - W / p`: the current pane and the
@@ -22,7 +24,7 @@ Example:
 from __future__ import annotations
 
 from array import array
-from operator import add
+from functools import lru_cache
 
 MINUTE_MS = 60_000
 HOUR_MS = 60 * MINUTE_MS
@@ -32,93 +34,144 @@ DAY_MS = 24 * HOUR_MS
 LEVELS: tuple[tuple[int, int], ...] = ((10 * MINUTE_MS, 6), (HOUR_MS, 24), (DAY_MS, 7))
 WINDOW_NAMES: tuple[str, ...] = ("1h", "24h", "7d")
 FINE_MS = LEVELS[0][0]
-_LEVEL_ATTRS = ("fine", "hourly", "daily")  # PaneLevels slots, finest first
+TOTALS = len(LEVELS)  # the long-horizon totals, stored as one more (coarsest) level
+
+# A stored pane is a record `[v..., mask, key]`: the values of the metrics whose bits
+# are set in `mask`, in metric order, then the mask, then a key that says both the
+# pane's level and its index: key = _BASE[level] + index. Each level owns a key range
+# of width _SPAN, coarsest lowest, so one array sorted by key holds the totals first,
+# then the daily, hourly and 10-minute panes, and ends with the key of the newest
+# 10-minute pane, where nearly every event lands. Records are read from the end.
+# Keys and masks stay exact as floats: pane indexes lie within +-2**39 (ten million
+# years of 10-minute panes either side of 1970), keys below 2**53.
+_SPAN = 2**40
+_HALF = _SPAN // 2
+_BASE: tuple[int, ...] = tuple((TOTALS - level) * _SPAN for level in range(TOTALS + 1))
+_SIZE: tuple[int, ...] = (*(size for size, _ in LEVELS), 1)
+_FINE_BASE = _BASE[0]
+_BET_CORE = 0b11111  # the metrics every bet adds to (operators.player_state: BETS..THEO)
+
+
+@lru_cache(maxsize=4096)
+def _metrics_of(mask: int) -> tuple[int, ...]:
+    """Return the metric numbers whose bits are set in `mask`, in order."""
+    return tuple(i for i in range(mask.bit_length()) if mask >> i & 1)
 
 
 class PaneLevels:
     """Three levels of sparse panes plus long-horizon totals for one player.
 
-    Each level is one flat `array("d")` of panes laid out as `[index, m0, m1, ...]`
-    (the pane index is stored as a float: exact far beyond any epoch), created only
-    when the level first holds a pane, so an idle player costs a few pointers. Arrays
-    are rebuilt at their exact size when a pane is inserted or removed (a few times an
-    hour), so they carry no spare capacity.
+    All panes live in one flat `array("d")` of records `[v..., mask, key]` sorted by
+    key (see `_BASE`): a pane stores only the metrics that were ever given a non-zero
+    value, which is what makes it sparse twice over (a bet pane of 18 metrics stores
+    about 6). A metric that is not stored reads as 0.0, and adding 0.0 to a sum leaves
+    it unchanged, so the sums are exactly those of dense panes. The array is created
+    with the first pane and rebuilt at its exact size when a pane or a metric is
+    added or removed (a few times an hour), so it carries no spare capacity.
 
     Args:
         n_metrics: how many float metrics each pane holds.
     """
 
-    __slots__ = ("daily", "fine", "hourly", "n_metrics", "totals")
+    __slots__ = ("n_metrics", "vals")
 
     def __init__(self, n_metrics: int) -> None:
         self.n_metrics = n_metrics
-        self.fine: array | None = None  # 10-minute panes (1h window)
-        self.hourly: array | None = None  # hourly panes (24h window)
-        self.daily: array | None = None  # daily panes (7d window)
-        self.totals: array | None = None
+        self.vals: array | None = None
 
-    def __getstate__(self) -> tuple[int, array | None, array | None, array | None, array | None]:
-        return (self.n_metrics, self.fine, self.hourly, self.daily, self.totals)
+    def __getstate__(self) -> tuple[int, array | None]:
+        return (self.n_metrics, self.vals)
 
-    def __setstate__(
-        self, state: tuple[int, array | None, array | None, array | None, array | None]
-    ) -> None:
-        self.n_metrics, self.fine, self.hourly, self.daily, self.totals = state
+    def __setstate__(self, state: tuple[int, array | None]) -> None:
+        self.n_metrics, self.vals = state
 
-    def _level(self, level: int) -> array | None:
-        return getattr(self, _LEVEL_ATTRS[level])
+    # -- finding and changing records ----------------------------------------------------
 
-    def _set_level(self, level: int, vals: array | None) -> None:
-        setattr(self, _LEVEL_ATTRS[level], vals)
+    def _records(self, level: int) -> list[tuple[int, int, int]]:
+        """Return `(key, mask, end)` of the level's records, newest first.
 
-    def _totals(self) -> array:
-        if self.totals is None:
-            self.totals = array("d", bytes(8 * self.n_metrics))
-        return self.totals
-
-    def _slot(self, level: int, pane: int) -> tuple[array, int]:
-        """Return the level's array and the offset of `pane`'s first metric, creating it."""
-        stride = self.n_metrics + 1
-        vals = self._level(level)
+        `end` is the offset just past the record's key: its values end at `end - 2`.
+        """
+        vals = self.vals
+        found: list[tuple[int, int, int]] = []
         if vals is None:
-            vals = array("d", bytes(8 * stride))
-            vals[0] = pane
-            self._set_level(level, vals)
-            return vals, 1
-        last = len(vals) - stride
-        if vals[last] == pane:
-            return vals, last + 1
-        pos = len(vals) // stride
-        while pos and vals[(pos - 1) * stride] > pane:
-            pos -= 1
-        if pos and vals[(pos - 1) * stride] == pane:
-            return vals, (pos - 1) * stride + 1
-        off = pos * stride
-        empty = array("d", bytes(8 * stride))
-        empty[0] = pane
-        vals = vals[:off] + empty + vals[off:]  # a new array of exactly the needed size
-        self._set_level(level, vals)
-        return vals, off + 1
+            return found
+        low = _BASE[level] - _HALF
+        high = low + _SPAN
+        end = len(vals)
+        while end:
+            key = int(vals[end - 1])
+            if key < low:
+                break
+            mask = int(vals[end - 2])
+            if key < high:
+                found.append((key, mask, end))
+            end -= 2 + mask.bit_count()
+        return found
+
+    def _locate(self, level: int, pane: int) -> int:
+        """Return the end offset of the level's `pane` record, creating it (empty) if absent."""
+        key = _BASE[level] + pane
+        vals = self.vals
+        if vals is None:
+            self.vals = array("d", (0.0, key))
+            return 2
+        end = len(vals)
+        while end and vals[end - 1] > key:  # search from the newest end: new panes are newest
+            end -= 2 + int(vals[end - 2]).bit_count()
+        if end and vals[end - 1] == key:
+            return end
+        self.vals = vals[:end] + array("d", (0.0, key)) + vals[end:]  # exact size
+        return end + 2
+
+    def _add_at(self, end: int, metric: int, value: float) -> int:
+        """Add `value` to `metric` of the record ending at `end`; return its (new) end."""
+        vals = self.vals
+        assert vals is not None
+        mask = int(vals[end - 2])
+        at = end - 2 - (mask >> metric).bit_count()  # where the metric is, or goes
+        if mask >> metric & 1:
+            vals[at] += value
+            return end
+        if value == 0.0:
+            return end  # an absent metric reads 0.0 already
+        self.vals = vals = vals[:at] + array("d", (0.0 + value,)) + vals[at:]
+        vals[end - 1] = mask | 1 << metric
+        return end + 1
+
+    def _ensure(self, end: int, metrics: int) -> int:
+        """Store every metric in the bit set `metrics` in the record ending at `end` (new: 0.0)."""
+        vals = self.vals
+        assert vals is not None
+        mask = int(vals[end - 2])
+        if mask & metrics == metrics:
+            return end
+        start = end - 2 - mask.bit_count()
+        dense = dict(zip(_metrics_of(mask), vals[start : end - 2], strict=True))
+        merged = mask | metrics
+        record = array("d", [dense.get(i, 0.0) for i in _metrics_of(merged)])
+        record.extend((merged, vals[end - 1]))
+        self.vals = vals[:start] + record + vals[end:]
+        return start + len(record)
 
     def _level_for(self, ts_ms: int, now_ms: int) -> int:
         """Return the finest level whose window still holds `ts_ms` at `now_ms` (3: totals)."""
         for level, (size, count) in enumerate(LEVELS):
             if ts_ms // size > now_ms // size - count:
                 return level
-        return len(LEVELS)
+        return TOTALS
 
-    def _target(self, ts_ms: int, now_ms: int | None) -> tuple[array, int]:
+    def _target(self, ts_ms: int, now_ms: int | None) -> int:
+        """Return the end offset of the record that an event at `ts_ms` adds to."""
         if now_ms is None or now_ms <= ts_ms:
-            fine = self.fine  # the usual case: the newest 10-minute pane
-            if fine is not None:
-                last = len(fine) - self.n_metrics - 1
-                if fine[last] == ts_ms // FINE_MS:
-                    return fine, last + 1
-            return self._slot(0, ts_ms // FINE_MS)
+            vals = self.vals  # the usual case: the newest 10-minute pane, last in the array
+            if vals is not None and vals[-1] == _FINE_BASE + ts_ms // FINE_MS:
+                return len(vals)
+            return self._locate(0, ts_ms // FINE_MS)
         level = self._level_for(ts_ms, now_ms)
-        if level == len(LEVELS):
-            return self._totals(), 0
-        return self._slot(level, ts_ms // LEVELS[level][0])
+        return self._locate(level, ts_ms // _SIZE[level] if level < TOTALS else 0)
+
+    # -- adding ------------------------------------------------------------------------
 
     def add(self, ts_ms: int, metric: int, value: float, now_ms: int | None = None) -> None:
         """Add `value` to `metric` in the pane holding `ts_ms`.
@@ -126,14 +179,13 @@ class PaneLevels:
         `now_ms` is the player's latest event time (defaults to `ts_ms`); an event older
         than the finest window lands directly in the coarser pane that still holds it.
         """
-        vals, off = self._target(ts_ms, now_ms)
-        vals[off + metric] += value
+        self._add_at(self._target(ts_ms, now_ms), metric, value)
 
     def add_many(self, ts_ms: int, values: dict[int, float], now_ms: int) -> None:
         """Add several metrics at once to the pane holding `ts_ms`."""
-        vals, off = self._target(ts_ms, now_ms)
+        end = self._target(ts_ms, now_ms)
         for metric, value in values.items():
-            vals[off + metric] += value
+            end = self._add_at(end, metric, value)
 
     def add_bet(
         self,
@@ -146,42 +198,72 @@ class PaneLevels:
         night: bool,
         chase: bool,
     ) -> None:
-        """Add one bet's metrics (the hot path: no per-bet dict)."""
-        # Metric offsets follow operators.player_state: BETS, STAKE, STAKE_SQ, PAYOUT,
-        # NIGHT_BETS, BONUS_STAKE, THEO, CHASE_BETS.
-        vals, off = self._target(ts_ms, now_ms)
-        vals[off] += 1.0
-        vals[off + 1] += stake
-        vals[off + 2] += stake * stake
-        vals[off + 3] += payout
+        """Add one bet's metrics (the hot path: no per-bet dict, the first five in place)."""
+        # Metric numbers follow operators.player_state: BETS, STAKE, STAKE_SQ, PAYOUT and
+        # THEO (0-4, stored together at the start of the record), then NIGHT_BETS,
+        # BONUS_STAKE and CHASE_BETS (5-7).
+        end = self._target(ts_ms, now_ms)
+        vals = self.vals
+        assert vals is not None
+        mask = int(vals[end - 2])
+        if mask & _BET_CORE != _BET_CORE:  # the pane's first bet
+            end = self._ensure(end, _BET_CORE)
+            vals = self.vals
+            assert vals is not None
+            mask = int(vals[end - 2])
+        start = end - 2 - mask.bit_count()
+        vals[start] += 1.0
+        vals[start + 1] += stake
+        vals[start + 2] += stake * stake
+        vals[start + 3] += payout
+        vals[start + 4] += theo
         if night:
-            vals[off + 4] += 1.0
-        vals[off + 5] += bonus_stake
-        vals[off + 6] += theo
+            end = self._add_at(end, 5, 1.0)
+        if bonus_stake:  # adding 0.0 changes nothing
+            end = self._add_at(end, 6, bonus_stake)
         if chase:
-            vals[off + 7] += 1.0
+            self._add_at(end, 7, 1.0)
+
+    # -- folding -----------------------------------------------------------------------
 
     def fold(self, now_ms: int) -> None:
         """Move panes that left their window at `now_ms` into the next coarser level."""
-        stride = self.n_metrics + 1
         for level, (size, count) in enumerate(LEVELS):
-            vals = self._level(level)
-            cut = now_ms // size - count
-            if vals is None or vals[0] > cut:
+            cut = _BASE[level] + now_ms // size - count  # the newest key that left the window
+            leaving = [r for r in self._records(level) if r[0] <= cut]
+            if not leaving:
                 continue
-            k = 0
-            while k < len(vals) and vals[k] <= cut:
-                self._fold_pane(level, int(vals[k]) * size, vals[k + 1 : k + stride])
-                k += stride
-            self._set_level(level, vals[k:] if k < len(vals) else None)
+            vals = self.vals
+            assert vals is not None
+            _, oldest_mask, oldest_end = leaving[-1]
+            start = oldest_end - 2 - oldest_mask.bit_count()
+            stop = leaving[0][2]
+            moved = vals[start:stop]
+            self.vals = (vals[:start] + vals[stop:]) or None
+            for key, mask, end in reversed(leaving):  # oldest first
+                values = moved[end - start - 2 - mask.bit_count() : end - start - 2]
+                pane = key - _BASE[level]
+                self._fold_pane(level, pane * size, mask, values)
 
-    def _fold_pane(self, level: int, start_ms: int, values: array) -> None:
-        if level + 1 == len(LEVELS):
-            target, off = self._totals(), 0
-        else:
-            target, off = self._slot(level + 1, start_ms // LEVELS[level + 1][0])
-        for i, v in enumerate(values):
-            target[off + i] += v
+    def _fold_pane(self, level: int, start_ms: int, mask: int, values: array) -> None:
+        coarser = level + 1
+        end = self._locate(coarser, start_ms // _SIZE[coarser] if coarser < TOTALS else 0)
+        for metric, value in zip(_metrics_of(mask), values, strict=True):
+            end = self._add_at(end, metric, value)
+
+    # -- reading -----------------------------------------------------------------------
+
+    def _add_recent(self, sums: list[float], level: int, size: int, first: int) -> None:
+        """Add the level's panes to `sums`, newest first, while they start in pane >= `first`."""
+        vals = self.vals
+        lsize, key_base = LEVELS[level][0], _BASE[level]
+        for key, mask, end in self._records(level):
+            if ((key - key_base) * lsize) // size < first:
+                break
+            at = end - 2 - mask.bit_count()
+            for metric in _metrics_of(mask):
+                sums[metric] += vals[at]  # type: ignore[index]
+                at += 1
 
     def window_sums(self, now_ms: int, window: int) -> list[float]:
         """Return the metric sums of window `window` (0: 1h, 1: 24h, 2: 7d) at `now_ms`."""
@@ -189,20 +271,7 @@ class PaneLevels:
         first = now_ms // size - count + 1
         sums = [0.0] * self.n_metrics
         for level in range(window + 1):
-            sums = self._add_recent(sums, level, size, first)
-        return sums
-
-    def _add_recent(self, sums: list[float], level: int, size: int, first: int) -> list[float]:
-        """Add the level's panes, newest first, while they start in window pane >= `first`."""
-        vals = self._level(level)
-        if vals is None:
-            return sums
-        stride = self.n_metrics + 1
-        lsize = LEVELS[level][0]
-        for base in range(len(vals) - stride, -1, -stride):
-            if (int(vals[base]) * lsize) // size < first:
-                break
-            sums = list(map(add, sums, vals[base + 1 : base + stride]))
+            self._add_recent(sums, level, size, first)
         return sums
 
     def windows_at(self, now_ms: int) -> list[list[float]]:
@@ -210,15 +279,64 @@ class PaneLevels:
 
         After the fold every pane of a level lies in that level's window, and the
         windows are nested, so each window's sums continue the finer window's: the
-        same additions in the same order as `window_sums`, each pane read once.
+        same additions in the same order as `window_sums`, each pane read once, in
+        one pass over the array from its newest end (10-minute panes newest first,
+        then hourly, then daily).
         """
-        self.fold(now_ms)
-        windows = []
+        records = self._all_records()
+        if self._must_fold(records, now_ms):
+            self.fold(now_ms)
+            records = self._all_records()
+        vals = self.vals
+        windows: list[list[float]] = []
         sums = [0.0] * self.n_metrics
-        for level, (size, count) in enumerate(LEVELS):
-            sums = self._add_recent(sums, level, size, now_ms // size - count + 1)
+        level = 0
+        low = _BASE[0] - _HALF
+        lsize, key_base = FINE_MS, _BASE[0]
+        first = now_ms // FINE_MS - LEVELS[0][1] + 1
+        for key, mask, end in records:
+            while key < low and level < TOTALS:  # past the level's records: its window is done
+                windows.append(sums)
+                sums = list(sums)
+                level += 1
+                low = _BASE[level] - _HALF
+                if level < TOTALS:
+                    lsize, count = LEVELS[level]
+                    key_base, first = _BASE[level], now_ms // lsize - count + 1
+            if level == TOTALS:
+                break
+            if key - key_base < first:  # not in the window (none after the fold)
+                continue
+            at = end - 2 - mask.bit_count()
+            for metric in _metrics_of(mask):
+                sums[metric] += vals[at]  # type: ignore[index]
+                at += 1
+        while len(windows) < len(LEVELS):
             windows.append(sums)
+            sums = list(sums)
         return windows
+
+    def _all_records(self) -> list[tuple[int, int, int]]:
+        """Return `(key, mask, end)` of every record, newest first (see `_records`)."""
+        vals = self.vals
+        found: list[tuple[int, int, int]] = []
+        if vals is None:
+            return found
+        end = len(vals)
+        while end:
+            mask = int(vals[end - 2])
+            found.append((int(vals[end - 1]), mask, end))
+            end -= 2 + mask.bit_count()
+        return found
+
+    @staticmethod
+    def _must_fold(records: list[tuple[int, int, int]], now_ms: int) -> bool:
+        """Return True when a record of `records` has left its level's window at `now_ms`."""
+        for level, (size, count) in enumerate(LEVELS):
+            low, cut = _BASE[level] - _HALF, _BASE[level] + now_ms // size - count
+            if any(low <= key <= cut for key, _, _ in records):
+                return True
+        return False
 
     def all_window_sums(self, now_ms: int) -> list[list[float]]:
         """Return the sums of every window, finest first."""
@@ -226,39 +344,34 @@ class PaneLevels:
 
     def lifetime_sums(self) -> list[float]:
         """Return totals over all time: folded totals plus every live pane."""
-        stride = self.n_metrics + 1
-        sums = list(self.totals) if self.totals is not None else [0.0] * self.n_metrics
-        for level in range(len(LEVELS)):
-            vals = self._level(level)
-            if vals is None:
-                continue
-            for base in range(0, len(vals), stride):
-                sums = list(map(add, sums, vals[base + 1 : base + stride]))
+        sums = [0.0] * self.n_metrics
+        vals = self.vals
+        for level in (TOTALS, *range(len(LEVELS))):
+            for _, mask, end in reversed(self._records(level)):  # oldest first
+                at = end - 2 - mask.bit_count()
+                for metric in _metrics_of(mask):
+                    sums[metric] += vals[at]  # type: ignore[index]
+                    at += 1
         return sums
 
     def active_days(self, now_ms: int, window: int) -> int:
         """Return how many distinct days hold a pane with any activity in the window."""
         size, count = LEVELS[window]
         first = now_ms // size - count + 1
-        stride = self.n_metrics + 1
         days = set()
-        for level in range(window + 1):
-            vals = self._level(level)
-            if vals is None:
-                continue
-            lsize = LEVELS[level][0]
-            for base in range(0, len(vals), stride):
-                start = int(vals[base]) * lsize
-                if start // size >= first:
-                    days.add(start // DAY_MS)
+        for key, _, _ in self._all_records():
+            level = TOTALS - (key + _HALF) // _SPAN
+            if level > window:
+                break  # coarser levels lie before the finer ones in the array
+            pane_start = (key - _BASE[level]) * _SIZE[level]
+            if pane_start // size >= first:
+                days.add(pane_start // DAY_MS)
         return len(days)
 
     def pane_count(self) -> int:
         """Return how many panes are stored (a measure of state size)."""
-        stride = self.n_metrics + 1
-        levels = (self._level(level) for level in range(len(LEVELS)))
-        return sum(len(v) // stride for v in levels if v is not None)
+        return sum(len(self._records(level)) for level in range(len(LEVELS)))
 
     def is_empty(self) -> bool:
         """Return True when no pane is stored (only long-horizon totals remain)."""
-        return self.fine is None and self.hourly is None and self.daily is None
+        return self.pane_count() == 0

@@ -347,8 +347,7 @@ def compact(player: PlayerState, now_ms: int) -> None:
     """Reduce an idle player's state to long-horizon aggregates and facts."""
     player.panes.fold(now_ms)
     player.recent_ids = array("q")
-    player.instruments = None
-    player.devices = None
+    player.tracked_ids = None
     player.fraud_point = None
 
 

@@ -13,13 +13,15 @@ from array import array
 from operators.panes import PaneLevels
 
 # Pane metrics, one float each. Names are the feature stems in docs/features.md.
+# Every bet adds to the first five, so they come first: `PaneLevels.add_bet` keeps them
+# stored together at the start of a pane.
 BETS = 0
 STAKE = 1
 STAKE_SQ = 2
 PAYOUT = 3
-NIGHT_BETS = 4
-BONUS_STAKE = 5
-THEO = 6
+THEO = 4
+NIGHT_BETS = 5
+BONUS_STAKE = 6
 CHASE_BETS = 7
 DEPOSITS = 8
 DEPOSIT_AMOUNT = 9
@@ -32,6 +34,17 @@ BONUS_CLAIMS = 15
 SESSIONS = 16
 SESSION_SECONDS = 17
 N_METRICS = 18
+
+# Running amounts, one float each in `PlayerState.amounts`: this calendar month's
+# deposits, net loss and wagers (for limits), the open session's stake and sum of bet
+# number x stake (for the within-session slope), and the stake of the latest bet.
+MONTH_DEPOSITS = 0
+MONTH_LOSS = 1
+MONTH_WAGER = 2
+SESSION_STAKE = 3
+SESSION_XY = 4
+LAST_BET_STAKE = 5
+N_AMOUNTS = 6
 
 MAX_TRACKED_IDS = 8  # distinct instruments / devices kept per player (counts saturate here)
 NO_TIME = -(2**62)
@@ -46,35 +59,31 @@ class PlayerState:
 
     __slots__ = (
         "active_days",
+        "amounts",
         "churn_point",
         "churn_point_ts",
         "consent",
-        "devices",
         "excluded_until",
         "first_ts",
         "flags",
         "fraud_point",
         "fraud_point_ts",
-        "instruments",
         "jurisdiction",
         "last_active_ts",
         "last_bet_lost",
-        "last_bet_stake",
         "last_bet_ts",
         "last_snapshot_ts",
         "limits",
         "max_ts",
         "month",
-        "month_usage",
         "panes",
         "player_id",
         "recent_ids",
         "session_bets",
         "session_id",
         "session_last",
-        "session_stake",
         "session_start",
-        "session_xy",
+        "tracked_ids",
         "wake_ms",
     )
 
@@ -92,17 +101,14 @@ class PlayerState:
         self.session_start = NO_TIME
         self.session_last = NO_TIME
         self.session_bets = 0
-        self.session_stake = 0.0
-        self.session_xy = 0.0  # sum of bet number x stake, for the within-session slope
         self.last_bet_ts = NO_TIME
-        self.last_bet_stake = 0.0
         self.last_bet_lost = False
-        # (fingerprint, last seen) pairs of payment instruments and devices, None when empty.
-        self.instruments: array | None = None
-        self.devices: array | None = None
+        # (fingerprint, last seen) pairs of payment instruments and devices in one array
+        # (operators.features._track), None when empty.
+        self.tracked_ids: array | None = None
         self.limits: dict[str, float] | None = None
-        self.month = -1
-        self.month_usage = array("d", (0.0, 0.0, 0.0))  # deposits, net loss, wagered
+        self.month = -1  # calendar month of the MONTH_ amounts
+        self.amounts = array("d", (0.0,) * N_AMOUNTS)  # the running amounts above (exact size)
         self.active_days = 0
         self.excluded_until: int | None = None  # NO_TIME-free: None means not excluded
         self.consent: bool | None = None

@@ -147,3 +147,23 @@ def test_exclusion_and_consent_are_reported(engine: FeatureEngine) -> None:
 def test_feature_names_are_unique_and_indexed() -> None:
     assert len(set(FEATURE_NAMES)) == len(FEATURE_NAMES)
     assert FEATURE_INDEX["bets_1h"] == 0
+
+
+def test_instruments_and_devices_are_counted_apart_and_capped_per_kind(
+    engine: FeatureEngine,
+) -> None:
+    # The same id used as an instrument and as a device counts once for each kind, and
+    # each kind keeps its own most recent eight however many of the other kind are seen.
+    events = [f.session_start(ts=T0, device="shared-id")]
+    events += [f.deposit(ts=T0 + i * MINUTE, instrument=f"card-{i}", device="shared-id",
+                         event_id=f"d{i}") for i in range(1, 11)]
+    events += [f.deposit(ts=T0 + 20 * MINUTE, instrument="shared-id", device=None,
+                         event_id="d-shared")]
+    x = features(engine, play(engine, events), T0 + 30 * MINUTE)
+    assert x["instruments_1h"] == 8
+    assert x["devices_1h"] == 1
+    events += [f.session_start(ts=T0 + 40 * MINUTE + i, device=f"phone-{i}", session=f"s{i}",
+                               event_id=f"s{i}") for i in range(12)]
+    x = features(engine, play(engine, events), T0 + 50 * MINUTE)
+    assert x["instruments_1h"] == 8
+    assert x["devices_1h"] == 8

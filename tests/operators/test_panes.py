@@ -51,3 +51,42 @@ def test_lifetime_total_never_loses_or_invents_money(
     for w in range(3):
         tolerance = 1e-6 * max(1.0, total)
         assert levels.window_sums(now + extra, w)[0] <= levels.lifetime_sums()[0] + tolerance
+
+
+WINDOWS = ((10 * MINUTE_MS, 6), (HOUR_MS, 24), (DAY_MS, 7))
+
+
+@given(st.lists(st.tuples(st.integers(0, 10 * DAY_MS), st.integers(0, 17), st.integers(-50, 50)),
+                max_size=80),
+       st.integers(0, 9 * DAY_MS))
+def test_sparse_panes_sum_exactly_like_the_window_rule(
+    adds: list[tuple[int, int, int]], extra: int
+) -> None:
+    # Whole-number values add exactly in any order, so the sums must equal a brute-force
+    # reading of the window rule over every add, however panes were folded or stored.
+    levels = PaneLevels(18)
+    now = 0
+    for ts, metric, value in adds:
+        now = max(now, ts)
+        levels.add(ts, metric, float(value), now)
+    at = now + extra
+    windows = levels.windows_at(at)
+    for w, (size, count) in enumerate(WINDOWS):
+        expected = [0.0] * 18
+        for ts, metric, value in adds:
+            if ts // size > at // size - count:
+                expected[metric] += value
+        assert windows[w] == expected == levels.window_sums(at, w)
+    lifetime = [0.0] * 18
+    for _, metric, value in adds:
+        lifetime[metric] += value
+    assert levels.lifetime_sums() == lifetime
+
+
+def test_a_pane_stores_only_the_metrics_it_was_given() -> None:
+    levels = PaneLevels(18)
+    levels.add_bet(0, 0, 10.0, 0.0, 0.2, 0.0, night=False, chase=False)
+    levels.add(60_000, 16, 1.0)  # a session start in the same pane
+    assert levels.vals is not None and len(levels.vals) == 5 + 1 + 2  # 6 values, mask, key
+    assert levels.window_sums(60_000, 0)[:5] == [1.0, 10.0, 100.0, 0.0, 0.2]
+    assert levels.window_sums(60_000, 0)[16] == 1.0
