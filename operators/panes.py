@@ -50,6 +50,7 @@ _BASE: tuple[int, ...] = tuple((TOTALS - level) * _SPAN for level in range(TOTAL
 _SIZE: tuple[int, ...] = (*(size for size, _ in LEVELS), 1)
 _FINE_BASE = _BASE[0]
 _BET_CORE = 0b11111  # the metrics every bet adds to (operators.player_state: BETS..THEO)
+_NIGHT, _BONUS, _CHASE = 1 << 5, 1 << 6, 1 << 7  # NIGHT_BETS, BONUS_STAKE, CHASE_BETS
 
 
 @lru_cache(maxsize=4096)
@@ -202,27 +203,41 @@ class PaneLevels:
         # Metric numbers follow operators.player_state: BETS, STAKE, STAKE_SQ, PAYOUT and
         # THEO (0-4, stored together at the start of the record), then NIGHT_BETS,
         # BONUS_STAKE and CHASE_BETS (5-7).
-        end = self._target(ts_ms, now_ms)
         vals = self.vals
-        assert vals is not None
+        if vals is not None and now_ms <= ts_ms and vals[-1] == _FINE_BASE + ts_ms // FINE_MS:
+            end = len(vals)  # the usual case (`_target` inline): the newest 10-minute pane
+        else:
+            end = self._target(ts_ms, now_ms)
+            vals = self.vals
+            assert vals is not None
         mask = int(vals[end - 2])
-        if mask & _BET_CORE != _BET_CORE:  # the pane's first bet
-            end = self._ensure(end, _BET_CORE)
+        if (mask & _BET_CORE != _BET_CORE or (night and not mask & _NIGHT)
+                or (bonus_stake and not mask & _BONUS) or (chase and not mask & _CHASE)):
+            # The pane's first bet, or its first of a kind; adding 0.0 changes nothing, so
+            # such metrics need no room.
+            wanted = _BET_CORE | (_NIGHT if night else 0) | (_BONUS if bonus_stake else 0) | (
+                _CHASE if chase else 0)
+            end = self._ensure(end, wanted)
             vals = self.vals
             assert vals is not None
             mask = int(vals[end - 2])
-        start = end - 2 - mask.bit_count()
-        vals[start] += 1.0
-        vals[start + 1] += stake
-        vals[start + 2] += stake * stake
-        vals[start + 3] += payout
-        vals[start + 4] += theo
-        if night:
-            end = self._add_at(end, 5, 1.0)
-        if bonus_stake:  # adding 0.0 changes nothing
-            end = self._add_at(end, 6, bonus_stake)
+        at = end - 2 - mask.bit_count()
+        vals[at] += 1.0
+        vals[at + 1] += stake
+        vals[at + 2] += stake * stake
+        vals[at + 3] += payout
+        vals[at + 4] += theo
+        at += 5
+        if mask & _NIGHT:
+            if night:
+                vals[at] += 1.0
+            at += 1
+        if mask & _BONUS:
+            if bonus_stake:
+                vals[at] += bonus_stake
+            at += 1
         if chase:
-            self._add_at(end, 7, 1.0)
+            vals[at] += 1.0
 
     # -- folding -----------------------------------------------------------------------
 
@@ -283,58 +298,59 @@ class PaneLevels:
         one pass over the array from its newest end (10-minute panes newest first,
         then hourly, then daily).
         """
-        records = self._all_records()
+        data, records = self._walk()
         if self._must_fold(records, now_ms):
             self.fold(now_ms)
-            records = self._all_records()
-        vals = self.vals
+            data, records = self._walk()
         windows: list[list[float]] = []
         sums = [0.0] * self.n_metrics
         level = 0
         low = _BASE[0] - _HALF
-        lsize, key_base = FINE_MS, _BASE[0]
-        first = now_ms // FINE_MS - LEVELS[0][1] + 1
-        for key, mask, end in records:
+        first_key = _BASE[0] + now_ms // FINE_MS - LEVELS[0][1] + 1
+        for key, mask, start, stop in records:
             while key < low and level < TOTALS:  # past the level's records: its window is done
                 windows.append(sums)
                 sums = list(sums)
                 level += 1
                 low = _BASE[level] - _HALF
                 if level < TOTALS:
-                    lsize, count = LEVELS[level]
-                    key_base, first = _BASE[level], now_ms // lsize - count + 1
+                    size, count = LEVELS[level]
+                    first_key = _BASE[level] + now_ms // size - count + 1
             if level == TOTALS:
                 break
-            if key - key_base < first:  # not in the window (none after the fold)
+            if key < first_key:  # not in the window (none after the fold)
                 continue
-            at = end - 2 - mask.bit_count()
-            for metric in _metrics_of(mask):
-                sums[metric] += vals[at]  # type: ignore[index]
-                at += 1
+            for metric, value in zip(_metrics_of(mask), data[start:stop]):  # noqa: B905
+                sums[metric] += value
         while len(windows) < len(LEVELS):
             windows.append(sums)
             sums = list(sums)
         return windows
 
-    def _all_records(self) -> list[tuple[int, int, int]]:
-        """Return `(key, mask, end)` of every record, newest first (see `_records`)."""
-        vals = self.vals
-        found: list[tuple[int, int, int]] = []
-        if vals is None:
-            return found
-        end = len(vals)
+    def _walk(self) -> tuple[list[float], list[tuple[int, int, int, int]]]:
+        """Return the array as a list and `(key, mask, start, stop)` of its records, newest first.
+
+        `data[start:stop]` are the record's stored values, in metric order.
+        """
+        if self.vals is None:
+            return [], []
+        data = self.vals.tolist()
+        found = []
+        end = len(data)
         while end:
-            mask = int(vals[end - 2])
-            found.append((int(vals[end - 1]), mask, end))
-            end -= 2 + mask.bit_count()
-        return found
+            mask = int(data[end - 2])
+            start = end - 2 - mask.bit_count()
+            found.append((int(data[end - 1]), mask, start, end - 2))
+            end = start
+        return data, found
 
     @staticmethod
-    def _must_fold(records: list[tuple[int, int, int]], now_ms: int) -> bool:
+    def _must_fold(records: list[tuple[int, int, int, int]], now_ms: int) -> bool:
         """Return True when a record of `records` has left its level's window at `now_ms`."""
-        for level, (size, count) in enumerate(LEVELS):
-            low, cut = _BASE[level] - _HALF, _BASE[level] + now_ms // size - count
-            if any(low <= key <= cut for key, _, _ in records):
+        cuts = [_BASE[level] + now_ms // size - count for level, (size, count) in enumerate(LEVELS)]
+        for key, _, _, _ in records:
+            level = TOTALS - (key + _HALF) // _SPAN
+            if level < TOTALS and key <= cuts[level]:
                 return True
         return False
 
@@ -345,13 +361,14 @@ class PaneLevels:
     def lifetime_sums(self) -> list[float]:
         """Return totals over all time: folded totals plus every live pane."""
         sums = [0.0] * self.n_metrics
-        vals = self.vals
+        data, records = self._walk()
+        by_level: list[list[tuple[int, int, int, int]]] = [[] for _ in range(TOTALS + 1)]
+        for record in reversed(records):  # oldest first within each level
+            by_level[TOTALS - (record[0] + _HALF) // _SPAN].append(record)
         for level in (TOTALS, *range(len(LEVELS))):
-            for _, mask, end in reversed(self._records(level)):  # oldest first
-                at = end - 2 - mask.bit_count()
-                for metric in _metrics_of(mask):
-                    sums[metric] += vals[at]  # type: ignore[index]
-                    at += 1
+            for _, mask, start, stop in by_level[level]:
+                for metric, value in zip(_metrics_of(mask), data[start:stop]):  # noqa: B905
+                    sums[metric] += value
         return sums
 
     def active_days(self, now_ms: int, window: int) -> int:
@@ -359,13 +376,17 @@ class PaneLevels:
         size, count = LEVELS[window]
         first = now_ms // size - count + 1
         days = set()
-        for key, _, _ in self._all_records():
+        vals = self.vals
+        end = len(vals) if vals is not None else 0
+        while end:
+            key = int(vals[end - 1])  # type: ignore[index]
             level = TOTALS - (key + _HALF) // _SPAN
             if level > window:
                 break  # coarser levels lie before the finer ones in the array
             pane_start = (key - _BASE[level]) * _SIZE[level]
             if pane_start // size >= first:
                 days.add(pane_start // DAY_MS)
+            end -= 2 + int(vals[end - 2]).bit_count()  # type: ignore[index]
         return len(days)
 
     def pane_count(self) -> int:
