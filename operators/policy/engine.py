@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from operators.events import Consent, ReviewDecision, RgAssessment, SelfExclusion
-from operators.features import FEATURE_INDEX, FEATURE_NAMES
+from operators.features import FEATURE_INDEX
 from operators.outputs import ScoredPoint
 from operators.policy.actions import (
     FRAUD_REVIEW,
@@ -122,9 +122,7 @@ class _Point:
         """Return the feature `name`, or None when the point has no such feature."""
         values = self.scored.point.features
         index = FEATURE_INDEX.get(name)
-        if index is None or index >= min(len(values), len(FEATURE_NAMES)):
-            return None
-        return values[index]
+        return None if index is None or index >= len(values) else values[index]
 
 
 def _clean(value: float) -> float:
