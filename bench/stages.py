@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from config.settings import load_settings
+from flows.gc_tuning import pipeline_gc
 from models.model_set import ModelSet
 from operators.contract import EventParser, wall_clock_ms
 from operators.ingest import IngestRouter
@@ -27,7 +28,7 @@ from operators.policy.engine import PolicyEngine
 from operators.policy.settings import load_policy
 from operators.policy_shard import PolicyShard
 from operators.sharding import shard_names
-from replay.recorded_log import read_log_batches
+from replay.recorded_log import read_log_messages
 from sinks.clickhouse_client import open_client
 from sinks.clickhouse_writer import ClickHouseWriter
 from sinks.migrations import apply_migrations
@@ -84,23 +85,23 @@ def measure(log: Path, events: int, chdb_dir: Path) -> dict[str, Any]:
             out.extend(shard.process(items))
         return out
 
-    for batch in read_log_batches(log, 0, 1000):
-        raw = [("log", pos, value) for pos, value in batch]
-        n += len(raw)
-        clock.run("of which decode and validate alone", _parse_all, parser, raw)
-        routed = clock.run("decode, validate and route", router.route, raw)
-        shard_out = clock.run("features (player shards)", features, routed)
-        model_in = [o for o in shard_out if isinstance(o, (Stamped, ShardProgress))]
-        model_out = clock.run("scoring (merge, score, learn)", step.process, model_in)
-        scored = [o for o in model_out if isinstance(o, ScoredPoint)]
-        decided = clock.run("policy (engine and gate)", policy.process, scored)
-        scored_points += len(scored)
-        decisions += len(decided)
-        sink_in = [o for o in shard_out if not isinstance(o, (Stamped, ShardProgress))]
-        clock.run("sink (ClickHouse writes)", outputs.write, sink_in + model_out + decided)
-        if n >= events:
-            break
-    clock.run("sink (ClickHouse writes)", outputs.close)
+    with pipeline_gc():  # the collector's settings of a pipeline run
+        for raw in read_log_messages(log, "log", 0, 1000):
+            n += len(raw)
+            clock.run("of which decode and validate alone", _parse_all, parser, raw)
+            routed = clock.run("decode, validate and route", router.route, raw)
+            shard_out = clock.run("features (player shards)", features, routed)
+            model_in = [o for o in shard_out if isinstance(o, (Stamped, ShardProgress))]
+            model_out = clock.run("scoring (merge, score, learn)", step.process, model_in)
+            scored = [o for o in model_out if isinstance(o, ScoredPoint)]
+            decided = clock.run("policy (engine and gate)", policy.process, scored)
+            scored_points += len(scored)
+            decisions += len(decided)
+            sink_in = [o for o in shard_out if not isinstance(o, (Stamped, ShardProgress))]
+            clock.run("sink (ClickHouse writes)", outputs.write, sink_in + model_out + decided)
+            if n >= events:
+                break
+        clock.run("sink (ClickHouse writes)", outputs.close)
     per = {stage: round(t / n * 1e6, 2) for stage, t in clock.spent.items()}
     return {"events": n, "scoring_points": scored_points, "decisions": decisions,
             "us_per_event": per}

@@ -9,12 +9,13 @@ one emitted), so a restart neither skips nor repeats input.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from operator import itemgetter
 from pathlib import Path
 
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
 from operators.ingest import RawMessage
-from replay.recorded_log import read_log_batches
+from replay.recorded_log import read_log_messages
 
 ProgressHook = Callable[[int, int], None]
 """Called after each batch with (messages, bytes) read: drives progress bars."""
@@ -24,11 +25,10 @@ class _LogPartition(StatefulSourcePartition[RawMessage, int]):
     def __init__(
         self, path: Path, name: str, start: int, batch_size: int, progress: ProgressHook | None
     ) -> None:
-        self._name = name
         self._progress = progress
         self._next = start
-        self._batches: Iterator[list[tuple[int, bytes]]] = read_log_batches(
-            path, start, batch_size
+        self._batches: Iterator[list[RawMessage]] = read_log_messages(
+            path, name, start, batch_size
         )
 
     def next_batch(self) -> list[RawMessage]:
@@ -36,12 +36,11 @@ class _LogPartition(StatefulSourcePartition[RawMessage, int]):
         batch = next(self._batches)  # StopIteration ends the partition
         if not batch:
             return []
-        self._next = batch[-1][0] + 1
-        name = self._name
-        out = [(name, position, value) for position, value in batch]
+        self._next = batch[-1][1] + 1
         if self._progress is not None:
-            self._progress(len(out), sum(len(value) + 1 for _, _, value in out))
-        return out
+            values = map(itemgetter(2), batch)
+            self._progress(len(batch), sum(map(len, values)) + len(batch))  # with newlines
+        return batch
 
     def snapshot(self) -> int:
         """Return the position of the next message to read."""

@@ -88,10 +88,12 @@ class IngestRouter:
         parse, names, shard_of = self.parser.parse, self.names, self._shard_of
         source_now: str | None = None  # the first message looks its source up
         count, clock = IngestCount("", 0), _SourceClock(0)
+        last = clock.last_sent
         for source, position, raw in batch:
             if source is not source_now:  # a batch usually comes from a single source
                 source_now = source
                 count, clock = self._source(source, counts, out)
+                last = clock.last_sent
             count.messages += 1
             item = parse(raw, source, position)
             if isinstance(item, DeadLetter):
@@ -106,7 +108,6 @@ class IngestRouter:
                 index = self._shard_index(item.player_id)
             append((names[index], item))
             ts = item.ts_ms
-            last = clock.last_sent
             if ts > last[index]:
                 last[index] = ts
             if ts > clock.max_ts:

@@ -6,7 +6,9 @@ per row). Readers hand on raw bytes and never parse JSON, so a recorded log goes
 through exactly the same validation as live traffic: a line that is not JSON, or
 an empty line, is yielded like any other message and dead-letters downstream.
 
-Positions are 0-based line (JSONL) or row (Parquet) indices. Reading streams:
+Positions are 0-based line (JSONL) or row (Parquet) indices. `read_log_messages`
+hands out `(source, position, value)` messages, the form the dataflow's sources
+emit, built once per message. Reading streams:
 JSONL in large binary chunks split on newlines, Parquet batch by batch, so a log
 of any size is read in bounded memory. Resuming at `start` skips whole Parquet row
 groups through the file's metadata, but has to scan a JSONL file from its
@@ -33,10 +35,10 @@ from __future__ import annotations
 
 import array
 import itertools
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO, Literal
+from typing import BinaryIO, Literal, TypeVar
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -44,6 +46,11 @@ import pyarrow.parquet as pq
 LogFormat = Literal["jsonl", "parquet"]
 Record = tuple[int, bytes]
 """`(position, raw message value)`."""
+Message = tuple[str, int, bytes]
+"""`(source, position, raw message value)`: a raw message as the dataflow's sources emit it."""
+Item = TypeVar("Item", Record, Message)
+Labeller = Callable[[int, list[bytes]], list[Item]]
+"""Turns consecutive values, the first at a given position, into the items yielded."""
 
 CHUNK_BYTES = 4 * 1024 * 1024
 """Bytes read from a JSONL file at a time: big enough that splitting runs at memory speed."""
@@ -116,12 +123,59 @@ def read_log_batches(
         ValueError: for an unknown extension, a negative `start` or a `batch_size` < 1.
 
     """
+    yield from _read_batches(path, start, batch_size, _records)
+
+
+def read_log_messages(
+    path: Path, source: str, start: int = 0, batch_size: int = DEFAULT_BATCH_SIZE
+) -> Iterator[list[Message]]:
+    """Stream a recorded log as batches of raw messages `(source, position, value)`.
+
+    The same batches as `read_log_batches`, with `source` in front of every record;
+    each message tuple is built once, as the dataflow's source hands it on.
+
+    Args:
+        path: a JSONL or Parquet recorded log.
+        source: the name to give every message (the source partition's name).
+        start: the position of the first message to yield (0-based).
+        batch_size: messages per batch; every batch but the last is full, none is empty.
+
+    Returns:
+        An iterator of lists of `(source, position, raw value)` in log order.
+
+    Raises:
+        ValueError: for an unknown extension, a negative `start` or a `batch_size` < 1.
+
+    """
+    yield from _read_batches(path, start, batch_size, _messages_of(source))
+
+
+def _read_batches(
+    path: Path, start: int, batch_size: int, label: Labeller[Item]
+) -> Iterator[list[Item]]:
+    """Stream `path` in batches of `label`'s items."""
     _check_window(start, batch_size)
     if log_format(path) == "parquet":
-        yield from _read_parquet_batches(path, start, batch_size)
+        yield from _read_parquet_batches(path, start, batch_size, label)
         return
     with path.open("rb", buffering=0) as stream:
-        yield from read_stream_batches(stream, start, batch_size)
+        yield from _stream_batches(stream, start, batch_size, CHUNK_BYTES, label)
+
+
+def _records(first: int, values: list[bytes]) -> list[Record]:
+    """Pair values with their positions, `first` onwards."""
+    return list(zip(range(first, first + len(values)), values, strict=True))
+
+
+def _messages_of(source: str) -> Labeller[Message]:
+    """Return a labeller of values as messages of `source`."""
+
+    def messages(first: int, values: list[bytes]) -> list[Message]:
+        count = len(values)
+        positions = range(first, first + count)
+        return list(zip(itertools.repeat(source, count), positions, values, strict=True))
+
+    return messages
 
 
 def _check_window(start: int, batch_size: int) -> None:
@@ -158,20 +212,27 @@ def read_stream_batches(
 
     """
     _check_window(start, batch_size)
+    yield from _stream_batches(stream, start, batch_size, chunk_bytes, _records)
+
+
+def _stream_batches(
+    stream: BinaryIO, start: int, batch_size: int, chunk_bytes: int, label: Labeller[Item]
+) -> Iterator[list[Item]]:
+    """`read_stream_batches`, yielding `label`'s items."""
     position, head = _skip_lines(stream, start, chunk_bytes)
     carry = b""
-    pending: list[Record] = []
+    pending: list[Item] = []
     for chunk in _chunks(stream, head, chunk_bytes):
         data = carry + chunk if carry else chunk
         lines = data.split(b"\n")
         carry = lines.pop()
         if b"\r" in data:
             lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
-        records = list(zip(range(position, position + len(lines)), lines, strict=True))
+        items = label(position, lines)
         position += len(lines)
-        pending = yield from _full_batches(pending, records, batch_size)
+        pending = yield from _full_batches(pending, items, batch_size)
     if carry:
-        pending.append((position, carry[:-1] if carry.endswith(b"\r") else carry))
+        pending += label(position, [carry[:-1] if carry.endswith(b"\r") else carry])
     if pending:
         yield pending
 
@@ -203,8 +264,8 @@ def _skip_lines(stream: BinaryIO, count: int, chunk_bytes: int) -> tuple[int, by
 
 
 def _full_batches(
-    pending: list[Record], records: list[Record], batch_size: int
-) -> Generator[list[Record], None, list[Record]]:
+    pending: list[Item], records: list[Item], batch_size: int
+) -> Generator[list[Item], None, list[Item]]:
     """Yield every full batch from `pending + records`; return what is left over."""
     if pending:
         need = batch_size - len(pending)
@@ -219,14 +280,16 @@ def _full_batches(
     return records[full:]
 
 
-def _read_parquet_batches(path: Path, start: int, batch_size: int) -> Iterator[list[Record]]:
+def _read_parquet_batches(
+    path: Path, start: int, batch_size: int, label: Labeller[Item]
+) -> Iterator[list[Item]]:
     log = pq.ParquetFile(path)
     try:
         groups, position = _row_groups_from(log.metadata, start)
         if not groups:
             return
         skip = start - position
-        pending: list[Record] = []
+        pending: list[Item] = []
         for arrow_batch in log.iter_batches(
             batch_size=batch_size, row_groups=groups, columns=[VALUE_COLUMN]
         ):
@@ -234,7 +297,7 @@ def _read_parquet_batches(path: Path, start: int, batch_size: int) -> Iterator[l
             if skip:
                 dropped = min(skip, len(values))
                 values, skip, position = values[dropped:], skip - dropped, position + dropped
-            records = _parquet_records(position, values)
+            records = label(position, _parquet_values(values))
             position += len(values)
             pending = yield from _full_batches(pending, records, batch_size)
         if pending:
@@ -254,13 +317,12 @@ def _row_groups_from(metadata: pq.FileMetaData, start: int) -> tuple[list[int], 
     return [], first_row
 
 
-def _parquet_records(position: int, values: list[bytes | str | None]) -> list[Record]:
-    """Pair values with positions; strings are encoded back to UTF-8 and nulls become `b""`."""
-    raw = [
+def _parquet_values(values: list[bytes | str | None]) -> list[bytes]:
+    """Return raw values: strings are encoded back to UTF-8 and nulls become `b""`."""
+    return [
         value if isinstance(value, bytes) else b"" if value is None else value.encode()
         for value in values
     ]
-    return list(zip(range(position, position + len(raw)), raw, strict=True))
 
 
 class _RowBuffer:

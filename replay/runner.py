@@ -20,6 +20,7 @@ import orjson
 from bytewax.testing import cluster_main, run_main
 
 from config.settings import Settings
+from flows.gc_tuning import pipeline_gc
 from flows.log_source import ProgressHook
 from flows.replay import build_replay_flow
 from models.model_set import ModelSet
@@ -111,10 +112,11 @@ def run_replay(
         inputs, settings, _outputs_factory(out_dir, target, settings, started), batch_size,
         models, progress,
     )
-    if workers == 1:
-        run_main(flow)
-    else:
-        cluster_main(flow, [], 0, worker_count_per_proc=workers)
+    with pipeline_gc():
+        if workers == 1:
+            run_main(flow)
+        else:
+            cluster_main(flow, [], 0, worker_count_per_proc=workers)
     if not summary_path.exists():
         raise ReplayError(f"the replay stopped before writing {summary_path}")
     _describe_store(out_dir, target)

@@ -19,11 +19,10 @@ Example:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from operators.events import Consent, ReviewDecision, RgAssessment, SelfExclusion
-from operators.features import FEATURE_NAMES
+from operators.features import FEATURE_INDEX
 from operators.outputs import ScoredPoint
 from operators.policy.actions import (
     FRAUD_REVIEW,
@@ -76,23 +75,65 @@ _ISSUED = (EMITTED, SHADOW, HOLDOUT)
 
 
 @dataclass(frozen=True, slots=True)
+class _Rules:
+    """The rules in force for one jurisdiction, with the harm markers as feature positions."""
+
+    rules: PolicyRules
+    markers: tuple[tuple[str, float, int], ...]
+    """`(feature name, level, index in FEATURE_NAMES)` per marker, in configuration order."""
+
+    @classmethod
+    def of(cls, rules: PolicyRules) -> _Rules:
+        """Index the markers of `rules` (validated to name features, so all have a position)."""
+        markers = tuple((name, level, FEATURE_INDEX[name]) for name, level in rules.markers.items())
+        return cls(rules, markers)
+
+    def markers_met(self, values: tuple[float, ...]) -> list[str]:
+        """Return `ladder.markers_met` for the features `values` (in FEATURE_NAMES order).
+
+        A feature the tuple is too short to hold reads as 0, as it does by name.
+        """
+        count = len(values)
+        return [
+            name for name, level, i in self.markers if (values[i] if i < count else 0.0) >= level
+        ]
+
+
+@dataclass(frozen=True, slots=True)
 class _Point:
-    """One scored point, read once: features by name, clean scores, the policy in force."""
+    """One scored point, read once: clean scores, markers met, the policy in force.
+
+    Features are read by name from the point's tuple through `FEATURE_INDEX` (as
+    `dict(zip(FEATURE_NAMES, features))` would, without building that dict per point).
+    """
 
     scored: ScoredPoint
-    features: dict[str, float]
     scores: dict[str, float]
     versions: dict[str, str]
     rules: PolicyRules
+    markers: list[str]
+    """The harm markers the features meet; left empty for inactivity timers (never read)."""
 
     @property
     def ts(self) -> int:
         return self.scored.point.ts_ms
 
+    def feature(self, name: str) -> float | None:
+        """Return the feature `name`, or None when the point has no such feature."""
+        values = self.scored.point.features
+        index = FEATURE_INDEX.get(name)
+        return None if index is None or index >= len(values) else values[index]
+
 
 def _clean(value: float) -> float:
-    """Clamp a model score into [0, 1]; a NaN counts as 0 (no evidence)."""
-    return 0.0 if math.isnan(value) else min(1.0, max(0.0, value))
+    """Clamp a model score into [0, 1]; a NaN counts as 0 (no evidence).
+
+    The same as `0.0 if math.isnan(value) else min(1.0, max(0.0, value))`, including
+    which object comes back (`value` itself inside the range, else `0.0` or `1.0`).
+    """
+    if value != value:  # NaN
+        return 0.0
+    return 1.0 if value >= 1.0 else value if value > 0.0 else 0.0
 
 
 def _unique(codes: list[str]) -> tuple[str, ...]:
@@ -111,6 +152,16 @@ class PolicyEngine:
         self.settings = settings
         self.gate = ComplianceGate(settings)
         self.policy_version = settings.policy_version
+        # `settings.rules_for` goes through pydantic's private-attribute lookup, which
+        # costs more than the rest of reading a point: the rules are looked up here.
+        self._base_rules = _Rules.of(settings)
+        self._jurisdiction_rules = {
+            code: _Rules.of(settings.rules_for(code)) for code in settings.jurisdictions
+        }
+
+    def _rules_for(self, jurisdiction: str) -> _Rules:
+        """Return what `settings.rules_for(jurisdiction)` returns, indexed."""
+        return self._jurisdiction_rules.get(jurisdiction, self._base_rules)
 
     def new_state(self, player_id: str) -> PlayerPolicyState:
         """Return the policy state of a player seen for the first time."""
@@ -139,10 +190,18 @@ class PolicyEngine:
 
     def _read(self, scored: ScoredPoint) -> _Point:
         p = scored.point
-        features = dict(zip(FEATURE_NAMES, p.features, strict=False))
-        scores = {k: _clean(s.value) if (s := scored.scores.get(k)) else 0.0 for k in SCORE_KINDS}
-        versions = {k: s.model_version for k in SCORE_KINDS if (s := scored.scores.get(k))}
-        return _Point(scored, features, scores, versions, self.settings.rules_for(p.jurisdiction))
+        scores: dict[str, float] = {}
+        versions: dict[str, str] = {}
+        for kind in SCORE_KINDS:
+            score = scored.scores.get(kind)
+            if score is None:
+                scores[kind] = 0.0
+            else:
+                scores[kind] = _clean(score.value)
+                versions[kind] = score.model_version
+        rules = self._rules_for(p.jurisdiction)
+        markers = [] if p.trigger == INACTIVITY else rules.markers_met(p.features)
+        return _Point(scored, scores, versions, rules.rules, markers)
 
     def _observe(self, state: PlayerPolicyState, view: _Point) -> list[Candidate]:
         """Fold the point's event and risk into the state; return verdict candidates."""
@@ -191,7 +250,7 @@ class PolicyEngine:
         rules = view.rules
         if view.scored.point.trigger == INACTIVITY:
             return []
-        markers = markers_met(rules, view.features)
+        markers = view.markers
         reset = view.ts - state.rg_last_ms > int(rules.gaps.ladder_reset_days * DAY_MS)
         last = -1 if reset else state.rg_level
         rung = next_rung(rules, view.scores["risk"], len(markers), last, state.rg_last_risk,
@@ -210,7 +269,7 @@ class PolicyEngine:
         if view.scored.point.trigger == INACTIVITY:
             return []
         thresholds, out = view.rules.thresholds, []
-        markers = markers_met(view.rules, view.features)
+        markers = view.markers
         for action, kind, threshold in ((RG_REVIEW, "risk", thresholds.rg_review),
                                         (FRAUD_REVIEW, "fraud", thresholds.fraud_review)):
             if view.scores[kind] >= threshold:
@@ -231,8 +290,11 @@ class PolicyEngine:
         else:
             action, wanted, lead = RETENTION_OFFER, rising and churn >= thresholds.churn_offer, \
                 ["churn_rising"]
-        offer = choose_offer(self.settings, view.rules, view.features.get("adt", 0.0))
-        if not wanted or offer is None:
+        if not wanted:
+            return []
+        adt = view.feature("adt")
+        offer = choose_offer(self.settings, view.rules, 0.0 if adt is None else adt)
+        if offer is None:
             return []
         reasons = _unique([*lead, *self._reasons(view, "churn", []), "adt"])
         record = self._record(view, action, "offer", "low", reasons, offer=offer)
@@ -248,8 +310,8 @@ class PolicyEngine:
     def _snapshot(self, view: _Point, reasons: tuple[str, ...]) -> dict[str, float]:
         """Return the features a decision rests on: key features, markers, and those named."""
         named = [r.removeprefix("marker:") for r in reasons]
-        names = sorted({*KEY_FEATURES, *view.rules.markers, *named} & view.features.keys())
-        return {name: view.features[name] for name in names}
+        names = sorted({*KEY_FEATURES, *view.rules.markers, *named})
+        return {name: value for name in names if (value := view.feature(name)) is not None}
 
     def _record(
         self,
@@ -295,7 +357,7 @@ class PolicyEngine:
     def _record_outcome(self, state: PlayerPolicyState, decision: Decision) -> Candidate | None:
         """Update the state with a gated decision; return a follow-up candidate, if any."""
         record = decision.action
-        rules = self.settings.rules_for(record.jurisdiction)
+        rules = self._rules_for(record.jurisdiction).rules
         if decision.status in (APPROVED, DENIED):
             state.reviews = [r for r in state.reviews if r.decision_id != record.decision_id]
         elif record.kind == "intervention":

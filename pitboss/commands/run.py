@@ -167,6 +167,7 @@ def _run_worker(
     from bytewax.recovery import RecoveryConfig
 
     from config.settings import ConfigError, load_settings
+    from flows.gc_tuning import pipeline_gc
     from flows.live import LiveInputError, build_live_flow
     from replay.runner import ClickHouseTarget
     from sinks.clickhouse_client import ClickHouseConfigError, ClickHouseUnavailableError
@@ -204,10 +205,11 @@ def _run_worker(
     )  # fmt: skip
     started = time.monotonic()
     try:
-        cli_main(
-            flow, workers_per_process=workers, process_id=process_id, addresses=cluster,
-            epoch_interval=timedelta(seconds=epoch_interval_s), recovery_config=recovery,
-        )  # fmt: skip
+        with pipeline_gc():
+            cli_main(
+                flow, workers_per_process=workers, process_id=process_id, addresses=cluster,
+                epoch_interval=timedelta(seconds=epoch_interval_s), recovery_config=recovery,
+            )  # fmt: skip
     except BaseException as exc:
         known = _cause(exc, (ActionDeliveryError, SinkDeliveryError, LiveInputError,
                              ClickHouseConfigError, ClickHouseUnavailableError))  # fmt: skip
