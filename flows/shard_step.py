@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Callable, Iterable
 
 from bytewax.operators import StatefulBatchLogic
 
-from operators.player_shard import PlayerShard, ShardState
+from operators.player_shard import PlayerShard, ShardState, load_state
 
 
 class PlayerShardLogic(StatefulBatchLogic[object, object, bytes]):
@@ -35,7 +34,7 @@ def shard_builder(
     """Return the Bytewax builder: a fresh shard, or one resumed from its snapshot."""
 
     def build(resume: bytes | None) -> PlayerShardLogic:
-        state = pickle.loads(resume) if resume is not None else None
+        state = load_state(resume) if resume is not None else None
         return PlayerShardLogic(make_shard(state))
 
     return build

@@ -75,6 +75,43 @@ POLICY_EVENTS = frozenset({
 ACTIVITY = (Bet, BetSettled, Deposit, Withdrawal, BonusClaim, SessionStart, SessionEnd)
 
 
+STATE_FORMAT = 2
+"""Layout of a shard's pickled state (`ShardState`, `PlayerState`, `PaneLevels`).
+
+Raised whenever one of them changes shape, so that recovery state written by another
+layout is refused with a clear message instead of failing deep inside unpickling.
+Format 2: sparse pane records, tracked ids and running amounts in one array each.
+"""
+
+
+class IncompatibleStateError(RuntimeError):
+    """Recovery state of player shards that this version cannot read (docs/operations.md)."""
+
+
+def load_state(data: bytes) -> ShardState:
+    """Return the shard state `PlayerShard.snapshot_bytes` wrote.
+
+    Raises:
+        IncompatibleStateError: the bytes were written in another `STATE_FORMAT` (or
+            by a version that did not tag its state).
+    """
+    try:
+        loaded = pickle.loads(data)
+    except Exception as exc:  # an older layout can fail anywhere in its objects' setstate
+        raise IncompatibleStateError(_incompatible("an unreadable format")) from exc
+    if not (isinstance(loaded, tuple) and len(loaded) == 2 and isinstance(loaded[1], ShardState)):
+        raise IncompatibleStateError(_incompatible("an untagged format (before format 2)"))
+    if loaded[0] != STATE_FORMAT:
+        raise IncompatibleStateError(_incompatible(f"format {loaded[0]}"))
+    return loaded[1]
+
+
+def _incompatible(written: str) -> str:
+    return (f"recovery state of the player shards was written in {written}; this version "
+            f"reads format {STATE_FORMAT}. Start the worker with an empty recovery directory "
+            "(docs/operations.md, 'Upgrading')")
+
+
 @dataclass
 class ShardState:
     """Everything a shard remembers; picklable for recovery."""
@@ -178,8 +215,8 @@ class PlayerShard:
         return out
 
     def snapshot_bytes(self) -> bytes:
-        """Return an immutable copy of the state for recovery."""
-        return pickle.dumps(self.state, protocol=pickle.HIGHEST_PROTOCOL)
+        """Return an immutable copy of the state for recovery, tagged with `STATE_FORMAT`."""
+        return pickle.dumps((STATE_FORMAT, self.state), protocol=pickle.HIGHEST_PROTOCOL)
 
     # -- events -----------------------------------------------------------------------
 

@@ -2,10 +2,18 @@
 
 import pickle
 
+import pytest
+
 from config.settings import load_settings
 from operators.events import DeadLetter
 from operators.outputs import ClockTick, FeatureRow, ShardStats
-from operators.player_shard import IDLE_AFTER_MS, PlayerShard
+from operators.player_shard import (
+    IDLE_AFTER_MS,
+    STATE_FORMAT,
+    IncompatibleStateError,
+    PlayerShard,
+    load_state,
+)
 from tests import factories as f
 from tests.factories import HOUR, MINUTE, T0
 
@@ -102,7 +110,7 @@ def test_state_round_trips_through_pickle_with_identical_outputs() -> None:
             ClockTick(T0 + 3 * HOUR)]
     a = new_shard()
     a.process(first)
-    b = PlayerShard.from_settings(SETTINGS, ALL.labels, False, pickle.loads(a.snapshot_bytes()))
+    b = PlayerShard.from_settings(SETTINGS, ALL.labels, False, load_state(a.snapshot_bytes()))
     assert a.process(list(rest)) == b.process(list(rest))
 
 
@@ -226,8 +234,19 @@ def test_scoring_state_with_pending_examples_round_trips_through_pickle() -> Non
     a.process(first)
     player = a.state.players["p1"]
     assert player.churn_point is not None and player.fraud_point is not None
-    b = PlayerShard.from_settings(SETTINGS, LABELS, True, pickle.loads(a.snapshot_bytes()))
+    b = PlayerShard.from_settings(SETTINGS, LABELS, True, load_state(a.snapshot_bytes()))
     out = a.process(list(rest))
     assert out == b.process(list(rest))
     churn = [e for e in examples(out) if e.kind == "churn"]
     assert (churn[0].label, churn[0].point_ts_ms) == (0, T0 + 10 * MINUTE)
+
+
+def test_recovery_state_of_another_layout_is_refused_with_a_clear_error() -> None:
+    shard = new_shard()
+    shard.process([f.session_start(ts=T0), f.bet(ts=T0 + MINUTE)])
+    untagged = pickle.dumps(shard.state)  # as versions before format 2 wrote it
+    other = pickle.dumps((STATE_FORMAT + 1, shard.state))
+    for data, says in ((untagged, "untagged"), (other, f"format {STATE_FORMAT + 1}"),
+                       (b"not a pickle", "unreadable")):
+        with pytest.raises(IncompatibleStateError, match=f"{says}.*empty recovery directory"):
+            load_state(data)
