@@ -45,15 +45,7 @@ from operators.events import (
 )
 from operators.local_time import NightClock
 from operators.panes import DAY_MS, MINUTE_MS, WINDOW_NAMES
-from operators.player_state import (
-    LAST_BET_STAKE,
-    MONTH_LOSS,
-    MONTH_WAGER,
-    NO_TIME,
-    SESSION_STAKE,
-    SESSION_XY,
-    PlayerState,
-)
+from operators.player_state import NO_TIME, PlayerState
 
 if TYPE_CHECKING:
     from config.settings import FeatureSettings
@@ -279,7 +271,7 @@ class FeatureEngine:
             in_order
             and state.last_bet_lost
             and ts - state.last_bet_ts <= CHASE_GAP_MS
-            and stake > state.amounts[LAST_BET_STAKE]
+            and stake > state.amounts[m.LAST_BET_STAKE]
         )
         payout = bet.payout_base
         state.panes.add_bet(
@@ -293,15 +285,15 @@ class FeatureEngine:
             chase,
         )
         amounts = self._month_usage(state, ts)
-        amounts[MONTH_WAGER] += stake
-        amounts[MONTH_LOSS] += stake - (payout or 0.0)
+        amounts[m.MONTH_WAGER] += stake
+        amounts[m.MONTH_LOSS] += stake - (payout or 0.0)
         if in_order:
             state.last_bet_ts = ts
-            amounts[LAST_BET_STAKE] = stake
+            amounts[m.LAST_BET_STAKE] = stake
             state.last_bet_lost = payout is not None and payout < stake
         state.session_bets += 1
-        amounts[SESSION_STAKE] += stake
-        amounts[SESSION_XY] += state.session_bets * stake
+        amounts[m.SESSION_STAKE] += stake
+        amounts[m.SESSION_XY] += state.session_bets * stake
         self._active(state, ts)
 
     def _settled(self, state: PlayerState, event: BetSettled) -> None:

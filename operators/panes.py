@@ -53,6 +53,11 @@ _BET_CORE = 0b11111  # the metrics every bet adds to (operators.player_state: BE
 _NIGHT, _BONUS, _CHASE = 1 << 5, 1 << 6, 1 << 7  # NIGHT_BETS, BONUS_STAKE, CHASE_BETS
 
 
+def _level_of(key: int) -> int:
+    """Return the level (0: 10-minute panes ... TOTALS) a record key belongs to."""
+    return TOTALS - (key + _HALF) // _SPAN
+
+
 @lru_cache(maxsize=4096)
 def _metrics_of(mask: int) -> tuple[int, ...]:
     """Return the metric numbers whose bits are set in `mask`, in order."""
@@ -87,28 +92,6 @@ class PaneLevels:
         self.n_metrics, self.vals = state
 
     # -- finding and changing records ----------------------------------------------------
-
-    def _records(self, level: int) -> list[tuple[int, int, int]]:
-        """Return `(key, mask, end)` of the level's records, newest first.
-
-        `end` is the offset just past the record's key: its values end at `end - 2`.
-        """
-        vals = self.vals
-        found: list[tuple[int, int, int]] = []
-        if vals is None:
-            return found
-        low = _BASE[level] - _HALF
-        high = low + _SPAN
-        end = len(vals)
-        while end:
-            key = int(vals[end - 1])
-            if key < low:
-                break
-            mask = int(vals[end - 2])
-            if key < high:
-                found.append((key, mask, end))
-            end -= 2 + mask.bit_count()
-        return found
 
     def _locate(self, level: int, pane: int) -> int:
         """Return the end offset of the level's `pane` record, creating it (empty) if absent."""
@@ -245,22 +228,19 @@ class PaneLevels:
         """Move panes that left their window at `now_ms` into the next coarser level."""
         for level, (size, count) in enumerate(LEVELS):
             cut = _BASE[level] + now_ms // size - count  # the newest key that left the window
-            leaving = [r for r in self._records(level) if r[0] <= cut]
+            data, records = self._walk()
+            leaving = [r for r in records if _level_of(r[0]) == level and r[0] <= cut]
             if not leaving:
                 continue
+            start, stop = leaving[-1][2], leaving[0][3] + 2  # oldest's values to newest's key
             vals = self.vals
             assert vals is not None
-            _, oldest_mask, oldest_end = leaving[-1]
-            start = oldest_end - 2 - oldest_mask.bit_count()
-            stop = leaving[0][2]
-            moved = vals[start:stop]
             self.vals = (vals[:start] + vals[stop:]) or None
-            for key, mask, end in reversed(leaving):  # oldest first
-                values = moved[end - start - 2 - mask.bit_count() : end - start - 2]
+            for key, mask, first, last in reversed(leaving):  # oldest first
                 pane = key - _BASE[level]
-                self._fold_pane(level, pane * size, mask, values)
+                self._fold_pane(level, pane * size, mask, data[first:last])
 
-    def _fold_pane(self, level: int, start_ms: int, mask: int, values: array) -> None:
+    def _fold_pane(self, level: int, start_ms: int, mask: int, values: list[float]) -> None:
         coarser = level + 1
         end = self._locate(coarser, start_ms // _SIZE[coarser] if coarser < TOTALS else 0)
         for metric, value in zip(_metrics_of(mask), values, strict=True):
@@ -270,15 +250,15 @@ class PaneLevels:
 
     def _add_recent(self, sums: list[float], level: int, size: int, first: int) -> None:
         """Add the level's panes to `sums`, newest first, while they start in pane >= `first`."""
-        vals = self.vals
+        data, records = self._walk()
         lsize, key_base = LEVELS[level][0], _BASE[level]
-        for key, mask, end in self._records(level):
+        for key, mask, start, stop in records:
+            if _level_of(key) != level:
+                continue
             if ((key - key_base) * lsize) // size < first:
                 break
-            at = end - 2 - mask.bit_count()
-            for metric in _metrics_of(mask):
-                sums[metric] += vals[at]  # type: ignore[index]
-                at += 1
+            for metric, value in zip(_metrics_of(mask), data[start:stop], strict=True):
+                sums[metric] += value
 
     def window_sums(self, now_ms: int, window: int) -> list[float]:
         """Return the metric sums of window `window` (0: 1h, 1: 24h, 2: 7d) at `now_ms`."""
@@ -320,7 +300,7 @@ class PaneLevels:
                 break
             if key < first_key:  # not in the window (none after the fold)
                 continue
-            for metric, value in zip(_metrics_of(mask), data[start:stop]):  # noqa: B905
+            for metric, value in zip(_metrics_of(mask), data[start:stop], strict=True):
                 sums[metric] += value
         while len(windows) < len(LEVELS):
             windows.append(sums)
@@ -349,7 +329,7 @@ class PaneLevels:
         """Return True when a record of `records` has left its level's window at `now_ms`."""
         cuts = [_BASE[level] + now_ms // size - count for level, (size, count) in enumerate(LEVELS)]
         for key, _, _, _ in records:
-            level = TOTALS - (key + _HALF) // _SPAN
+            level = _level_of(key)
             if level < TOTALS and key <= cuts[level]:
                 return True
         return False
@@ -364,10 +344,10 @@ class PaneLevels:
         data, records = self._walk()
         by_level: list[list[tuple[int, int, int, int]]] = [[] for _ in range(TOTALS + 1)]
         for record in reversed(records):  # oldest first within each level
-            by_level[TOTALS - (record[0] + _HALF) // _SPAN].append(record)
+            by_level[_level_of(record[0])].append(record)
         for level in (TOTALS, *range(len(LEVELS))):
             for _, mask, start, stop in by_level[level]:
-                for metric, value in zip(_metrics_of(mask), data[start:stop]):  # noqa: B905
+                for metric, value in zip(_metrics_of(mask), data[start:stop], strict=True):
                     sums[metric] += value
         return sums
 
@@ -380,7 +360,7 @@ class PaneLevels:
         end = len(vals) if vals is not None else 0
         while end:
             key = int(vals[end - 1])  # type: ignore[index]
-            level = TOTALS - (key + _HALF) // _SPAN
+            level = _level_of(key)
             if level > window:
                 break  # coarser levels lie before the finer ones in the array
             pane_start = (key - _BASE[level]) * _SIZE[level]
@@ -391,7 +371,7 @@ class PaneLevels:
 
     def pane_count(self) -> int:
         """Return how many panes are stored (a measure of state size)."""
-        return sum(len(self._records(level)) for level in range(len(LEVELS)))
+        return sum(1 for key, _, _, _ in self._walk()[1] if _level_of(key) < TOTALS)
 
     def is_empty(self) -> bool:
         """Return True when no pane is stored (only long-horizon totals remain)."""
