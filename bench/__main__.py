@@ -2,9 +2,10 @@
 
 Figures (all measured in one run, on one input, so ratios hold from machine to machine):
 the ceiling (a bare Bytewax flow), the full pipeline as a ratio of it, each stage's cost,
-state per active player at two population sizes, memory over a long soak, and 1 versus
-2 Bytewax processes. Live latency comes from `bench/bench_live_latency.py` (it needs a
-broker and a worker; `--live` runs it here too).
+state per active player at two population sizes, memory over a long soak, 1 versus
+2 Bytewax processes, and the headroom of an input partitioned by player. Live latency
+comes from `bench/bench_live_latency.py` (it needs a broker and a worker; `--live` runs
+it here too).
 
 Options: `--events N` (default 1,000,000), `--soak-events N` (default 5,000,000),
 `--quick` (small sizes, to check the harness), `--live`.
@@ -24,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import bare_flow, machine, memory, stages
+from bench import bare_flow, machine, memory, partition_headroom, stages
 from config.settings import load_settings
 from replay.runner import ClickHouseTarget, run_replay
 from replay.simulator import simulate_to
@@ -161,6 +162,9 @@ def write_report(results: dict[str, Any]) -> Path:
         _table({k: f"{v['events_per_s']:,} events/s ({v['elapsed_s']} s)"
                 for k, v in results["scaling"].items()}),
         "",
+        "The last row is an upper bound for an input partitioned by player, not a way to run",
+        "the pipeline: each half has its own models (`bench/partition_headroom.py`).",
+        "",
     ]
     if "live" in results:
         parts += ["## Live latency (event produced to action delivered)", "",
@@ -199,6 +203,9 @@ def main() -> None:
     results["soak"] = soak(soak_log)
     print("soak", results["soak"], flush=True)
     results["scaling"] = scaling(log, events)
+    results["scaling"]["2 processes, each replaying half the players on its own (headroom)"] = (
+        partition_headroom.measure(log, events, WORK / "scale-halves",
+                                   load_settings().features.shards, ROOT))
     print("scaling", results["scaling"], flush=True)
     if args.live:
         live = subprocess.run([sys.executable, "bench/bench_live_latency.py"], cwd=ROOT,
