@@ -9,14 +9,6 @@ are replayed by two independent processes at the same time. It is an upper bound
 design: each half has models of its own, where the real pipeline would merge both halves
 into one models step, and the halves' ticks differ from the whole log's.
 
-Example:
-    >>> import tempfile
-    >>> work = Path(tempfile.mkdtemp())
-    >>> log = work / "log.jsonl"
-    >>> _ = log.write_bytes(b'{"player_id": "p1"}\\n{"player_id": "p2"}\\nnot json\\n')
-    >>> halves = split_by_player(log, work, shards=16)
-    >>> sum(len(h.read_bytes().splitlines()) for h in halves)
-    3
 """
 
 from __future__ import annotations
