@@ -8,7 +8,6 @@ give on this machine: the log is split by player shard into two halves, and the 
 are replayed by two independent processes at the same time. It is an upper bound, not a
 design: each half has models of its own, where the real pipeline would merge both halves
 into one models step, and the halves' ticks differ from the whole log's.
-
 """
 
 from __future__ import annotations
