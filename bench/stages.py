@@ -3,7 +3,9 @@
 The input is fed in batches of 1,000 through plain-Python stages exactly as the
 dataflow chains them (no engine): decode and validate (contract parser, timed alone),
 routing, features (player shards), scoring (ordered merge, models: score and learn),
-policy (engine and gate) and sink (ClickHouse writes through the run outputs). Each
+policy (engine and gate) and sink (ClickHouse writes through the run outputs, with
+the part spent inside `client.insert`, serialization and chDB's engine, shown on its
+own: the rest is building rows, buffering and deduplication tokens). Each
 stage's output for a batch is handed to the next and then dropped, so object lifetimes
 (and garbage-collector work) are those of the real pipeline. Figures are microseconds
 per input event; they add up to roughly the pipeline's cost without the engine's own.
@@ -14,6 +16,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 from typing import Any
+
+from clickhouse_connect.driver.client import Client
 
 from config.settings import load_settings
 from flows.gc_tuning import pipeline_gc
@@ -37,12 +41,29 @@ from sinks.run_outputs import RunOutputs
 STAGES = ("decode, validate and route", "of which decode and validate alone",
           "features (player shards)",
           "scoring (merge, score, learn)", "policy (engine and gate)",
-          "sink (ClickHouse writes)")
+          "sink (ClickHouse writes)", "of which client.insert (serialize, engine)")
 
 
 def _parse_all(parser: EventParser, raw: list[tuple[str, int, bytes]]) -> None:
     for source, position, value in raw:
         parser.parse(value, source, position)
+
+
+class _TimedWriter(ClickHouseWriter):
+    """The writer, counting the seconds spent in `client.insert` (retries included)."""
+
+    def __init__(self, client: Client, database: str) -> None:
+        super().__init__(client, database)
+        self.insert_s = 0.0
+
+    def _insert(
+        self, table: str, columns: tuple[str, ...], data: list[list[Any]], token: str
+    ) -> None:
+        started = time.perf_counter()
+        try:
+            super()._insert(table, columns, data, token)
+        finally:
+            self.insert_s += time.perf_counter() - started
 
 
 class _Clock:
@@ -68,7 +89,8 @@ def measure(log: Path, events: int, chdb_dir: Path) -> dict[str, Any]:
     apply_migrations(client, "bench_stages")
     sink_dir = chdb_dir.parent / "stages-run"
     sink_dir.mkdir(parents=True, exist_ok=True)
-    outputs = RunOutputs(sink_dir, ClickHouseWriter(client, "bench_stages"), time.monotonic())
+    writer = _TimedWriter(client, "bench_stages")
+    outputs = RunOutputs(sink_dir, writer, time.monotonic())
     clock = _Clock()
     n = scored_points = decisions = 0
 
@@ -102,6 +124,7 @@ def measure(log: Path, events: int, chdb_dir: Path) -> dict[str, Any]:
             if n >= events:
                 break
         clock.run("sink (ClickHouse writes)", outputs.close)
+    clock.spent["of which client.insert (serialize, engine)"] = writer.insert_s
     per = {stage: round(t / n * 1e6, 2) for stage, t in clock.spent.items()}
     return {"events": n, "scoring_points": scored_points, "decisions": decisions,
             "us_per_event": per}
