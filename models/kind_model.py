@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from models.inputs import INPUTS
-from models.linear import Learner
+from models.linear import Learner, learn_pair
 from models.rules import RULES
 from models.settings import KindSettings, LearnerSettings, ModelSettings
 from models.validation import HourlyValidation, MetricRow
@@ -84,6 +84,10 @@ class Contender:
     def learn(self, values: Sequence[float], label: int) -> None:
         """Learn one label and refresh the version."""
         self.learner.learn(values, label)
+        self.learned(label)
+
+    def learned(self, label: int) -> None:
+        """Count a label the learner has just learned and refresh the version."""
         self.positives += 1 if label else 0
         self.version = self._version()
 
@@ -135,15 +139,25 @@ class KindModel:
         return scores[0], scores[1] if len(scores) > 1 else None
 
     def learn(self, example: LabelledExample, hour_ms: int, anomaly: float) -> list[MetricRow]:
-        """Score the example with each contender as it is, record that, then learn it."""
+        """Score the example with each contender as it is, record that, then learn it.
+
+        Contenders are independent, so all are scored before any learns; champion and
+        challenger then learn together (`models.linear.learn_pair`), sharing the scaling.
+        """
         rule = self.rule.score(example.features, "", anomaly)
         values = self.inputs.extract(example.features)
         rows: list[MetricRow] = []
-        for contender in self.contenders():
+        contenders = self.contenders()
+        for contender in contenders:
             score, learned = self._final(contender, rule, values)
             rows += contender.validation.add(hour_ms, example.label, score.value, learned,
                                              contender.version)
-            contender.learn(values, example.label)
+        if self.challenger is None:
+            self.champion.learn(values, example.label)
+        else:
+            learn_pair(self.champion.learner, self.challenger.learner, values, example.label)
+            for contender in contenders:
+                contender.learned(example.label)
         return rows
 
     def close_hour(self) -> list[MetricRow]:
