@@ -126,7 +126,8 @@ class Learner:
         if not (self.linear and other.linear and self.names == other.names):
             return False
         mine, theirs = self.model.steps["StandardScaler"], other.model.steps["StandardScaler"]
-        return (mine.counts == theirs.counts and mine.means == theirs.means
+        # dict's own equality: `Counter.__eq__` loops in Python (and calls a 0 count missing)
+        return (dict.__eq__(mine.counts, theirs.counts) and mine.means == theirs.means
                 and mine.vars == theirs.vars)
 
     def _learn_scaled(self, scaled: dict[str, float], label: int,
