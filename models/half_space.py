@@ -11,8 +11,9 @@ first node with `r_mass < 0.1 * window_size`, or at a leaf. The reference masses
 after each pivot `refresh` stores, per node where a walk can stop, the sum River
 would have there, and None where it walks on. A score is then one comparison per
 level and one addition per tree. The masses are integers, so these sums are exact
-and the score is River's `score_one` to the bit. Learning stays River's own
-`learn_one`; the forest only reads the model.
+and the score is River's `score_one` to the bit. Every feature has a value here,
+so River's way around a missing one (follow the busier child) is not needed.
+Learning stays River's own `learn_one`; the forest only reads the model.
 
 Example:
     >>> from river import anomaly
