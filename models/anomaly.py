@@ -9,7 +9,10 @@ ceiling, and hands River's `anomaly.HalfSpaceTrees` those fixed ranges as its
 running min-max keeps moving, so the masses the trees counted under the old scale
 would describe other points under the new one; fixed ranges are also cheaper to
 score. It learns only through `learn` (from `ModelSet.observe` on wallet-event
-points); `score` never changes it. HalfSpaceTrees' score is already in [0, 1]
+points); `score` never changes it. Scores go through `models.half_space.FlatForest`, a
+flat view of River's trees that gives River's score to the bit without a dict
+per point; it is derived data, refreshed when the window pivots, left out of
+the pickle and rebuilt on first use. HalfSpaceTrees' score is already in [0, 1]
 (1 = most anomalous); it is 0 until the detector has filled its first window.
 
 Example:
@@ -24,9 +27,11 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from river import anomaly
 
+from models.half_space import FlatForest
 from models.inputs import WALLET_INPUTS, limits
 
 
@@ -51,15 +56,31 @@ class WalletAnomaly:
                                             window_size=window_size,
                                             limits=limits(WALLET_INPUTS), seed=seed)
         self.n_learned = 0
+        self._forest: FlatForest | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        del state["_forest"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._forest = None
+
+    def _flat(self) -> FlatForest:
+        if self._forest is None:
+            self._forest = FlatForest(self.model, self.names)
+        return self._forest
 
     def learn(self, values: Sequence[float]) -> None:
         """Learn one point's wallet inputs (in `WALLET_INPUTS` order)."""
         self.model.learn_one(dict(zip(self.names, values, strict=True)))
         self.n_learned += 1
+        if self._forest is not None and self.model.counter == 0:  # the window pivoted
+            self._forest.refresh(self.model)
 
     def score(self, values: Sequence[float]) -> float:
         """Return the anomaly score in [0, 1]; 0 before the first window is complete."""
         if self.n_learned < self.window_size:
             return 0.0
-        score = self.model.score_one(dict(zip(self.names, values, strict=True)))
-        return min(1.0, max(0.0, float(score)))
+        return min(1.0, max(0.0, float(self._flat().score(self.model, values))))

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from models.inputs import INPUTS
-from models.linear import Learner
+from models.linear import Learner, learn_pair
 from models.rules import RULES
 from models.settings import KindSettings, LearnerSettings, ModelSettings
 from models.validation import HourlyValidation, MetricRow
@@ -84,6 +84,10 @@ class Contender:
     def learn(self, values: Sequence[float], label: int) -> None:
         """Learn one label and refresh the version."""
         self.learner.learn(values, label)
+        self.learned(label)
+
+    def learned(self, label: int) -> None:
+        """Count a label the learner has just learned and refresh the version."""
         self.positives += 1 if label else 0
         self.version = self._version()
 
@@ -117,24 +121,43 @@ class KindModel:
 
     def score(self, features: Sequence[float], trigger: str,
               anomaly: float = 0.0) -> tuple[Score, Score | None]:
-        """Return the champion's score and the challenger's (or None); changes nothing."""
+        """Return the champion's score and the challenger's (or None); changes nothing.
+
+        The inputs are extracted only once, and only for a warm contender: a cold one
+        scores by the rule alone.
+        """
         rule = self.rule.score(features, trigger, anomaly)
-        values = self.inputs.extract(features)
-        champion = self._final(self.champion, rule, values, False)[0]
-        if self.challenger is None:
-            return champion, None
-        return champion, self._final(self.challenger, rule, values, False)[0]
+        values: list[float] | None = None
+        scores: list[Score] = []
+        for contender in self.contenders():
+            if not contender.warm:
+                scores.append(self._rule_only(contender, rule))
+                continue
+            if values is None:
+                values = self.inputs.extract(features)
+            scores.append(self._blend(contender, rule, values)[0])
+        return scores[0], scores[1] if len(scores) > 1 else None
 
     def learn(self, example: LabelledExample, hour_ms: int, anomaly: float) -> list[MetricRow]:
-        """Score the example with each contender as it is, record that, then learn it."""
+        """Score the example with each contender as it is, record that, then learn it.
+
+        Contenders are independent, so all are scored before any learns; champion and
+        challenger then learn together (`models.linear.learn_pair`), sharing the scaling.
+        """
         rule = self.rule.score(example.features, "", anomaly)
         values = self.inputs.extract(example.features)
         rows: list[MetricRow] = []
-        for contender in self.contenders():
-            score, learned = self._final(contender, rule, values, True)
+        contenders = self.contenders()
+        for contender in contenders:
+            score, learned = self._final(contender, rule, values)
             rows += contender.validation.add(hour_ms, example.label, score.value, learned,
                                              contender.version)
-            contender.learn(values, example.label)
+        if self.challenger is None:
+            self.champion.learn(values, example.label)
+        else:
+            learn_pair(self.champion.learner, self.challenger.learner, values, example.label)
+            for contender in contenders:
+                contender.learned(example.label)
         return rows
 
     def close_hour(self) -> list[MetricRow]:
@@ -145,15 +168,20 @@ class KindModel:
         return rows
 
     def _final(self, contender: Contender, rule: tuple[float, tuple[str, ...]],
-               values: list[float], with_learned: bool) -> tuple[Score, float]:
-        """Return the contender's final score and its learned part alone.
-
-        A cold contender's learned part is only computed `with_learned` (validation).
-        """
-        rule_value, rule_reasons = rule
+               values: list[float]) -> tuple[Score, float]:
+        """Return the contender's final score and its learned part alone (for validation)."""
         if not contender.warm:
-            learned = contender.learner.predict(values, 1)[0] if with_learned else 0.5
-            return Score(rule_value, contender.version, rule_reasons[:self.max_reasons]), learned
+            return self._rule_only(contender, rule), contender.learner.predict(values, 1)[0]
+        return self._blend(contender, rule, values)
+
+    def _rule_only(self, contender: Contender, rule: tuple[float, tuple[str, ...]]) -> Score:
+        """Return a cold contender's score: the rule's, under the contender's version."""
+        return Score(rule[0], contender.version, rule[1][:self.max_reasons])
+
+    def _blend(self, contender: Contender, rule: tuple[float, tuple[str, ...]],
+               values: list[float]) -> tuple[Score, float]:
+        """Return a warm contender's score, the rule and learned parts combined, and the latter."""
+        rule_value, rule_reasons = rule
         learned, learned_reasons = contender.learner.predict(values, self.max_reasons)
         if self.kind == "risk":
             value = max(rule_value, learned)

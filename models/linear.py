@@ -8,7 +8,8 @@ pipeline, scoring does not go through River's dict machinery: after each
 flat lists (`LinearCoefficients`), and `predict` computes the same logistic in a
 few float operations per input; a test checks it against `predict_proba_one`
 to 1e-12. Reasons are the inputs with the largest positive contributions
-(weight x standardised value).
+(weight x standardised value). A champion and its challenger learn through
+`learn_pair`, which scales each example once for both while their scalers agree.
 
 Example:
     >>> from models.settings import LearnerSettings
@@ -60,6 +61,14 @@ def sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-z))
 
 
+def scaling_of(scaler: preprocessing.StandardScaler,
+               names: Sequence[str]) -> tuple[list[float], list[float]]:
+    """Return a scaler's means and standard deviations, in input order (0 for unseen inputs)."""
+    means = [float(scaler.means.get(n, 0.0)) for n in names]
+    stds = [float(scaler.vars.get(n, 0.0)) ** 0.5 for n in names]
+    return means, stds
+
+
 class LinearCoefficients:
     """Flat copies of a `StandardScaler | LogisticRegression` pipeline's state, in input order.
 
@@ -70,12 +79,12 @@ class LinearCoefficients:
 
     __slots__ = ("factors", "intercept", "means")
 
-    def __init__(self, pipeline: compose.Pipeline, names: Sequence[str]) -> None:
-        scaler = pipeline.steps["StandardScaler"]
+    def __init__(self, pipeline: compose.Pipeline, names: Sequence[str],
+                 scaling: tuple[list[float], list[float]] | None = None) -> None:
         lr = pipeline.steps["LogisticRegression"]
         weights = lr.weights
-        self.means = [float(scaler.means.get(n, 0.0)) for n in names]
-        stds = [float(scaler.vars.get(n, 0.0)) ** 0.5 for n in names]
+        means, stds = scaling or scaling_of(pipeline.steps["StandardScaler"], names)
+        self.means = list(means)
         self.factors = [float(weights.get(n, 0.0)) / s if s else 0.0
                         for n, s in zip(names, stds, strict=True)]
         self.intercept = float(lr.intercept)
@@ -112,6 +121,24 @@ class Learner:
         if self.linear:
             self.coefficients = LinearCoefficients(self.model, self.names)
 
+    def scales_like(self, other: Learner) -> bool:
+        """Whether both are logistic over the same inputs with equal scaler statistics."""
+        if not (self.linear and other.linear and self.names == other.names):
+            return False
+        mine, theirs = self.model.steps["StandardScaler"], other.model.steps["StandardScaler"]
+        # dict's own equality: `Counter.__eq__` loops in Python (and calls a 0 count missing)
+        return (dict.__eq__(mine.counts, theirs.counts) and mine.means == theirs.means
+                and mine.vars == theirs.vars)
+
+    def _learn_scaled(self, scaled: dict[str, float], label: int,
+                      scaling: tuple[list[float], list[float]]) -> None:
+        """Finish `learn` once the scaler has learned the example and scaled it to `scaled`."""
+        if self.model._plan is None:
+            self.model._build_plan()  # as `Pipeline.learn_one` does: the same pipeline state
+        self.model.steps["LogisticRegression"].learn_one(scaled, bool(label))
+        self.n_learned += 1
+        self.coefficients = LinearCoefficients(self.model, self.names, scaling)
+
     def predict(self, values: Sequence[float], max_reasons: int) -> tuple[float, tuple[str, ...]]:
         """Return P(label = 1) and up to `max_reasons` inputs that pushed it up.
 
@@ -134,3 +161,29 @@ class Learner:
         """Return River's own `predict_proba_one` (for checking the fast path; slower)."""
         proba = self.model.predict_proba_one(dict(zip(self.names, values, strict=True)))
         return float(proba.get(True, 0.0))
+
+
+def learn_pair(first: Learner, second: Learner, values: Sequence[float], label: int) -> None:
+    """Have two learners learn one example, exactly as `first.learn` then `second.learn` would.
+
+    A champion and its challenger learn the same labels over the same inputs, so their
+    scalers hold equal statistics, learn the same new ones and scale the example the
+    same way. When they do (`scales_like`), `first`'s scaler learns and scales the
+    example once, `second`'s takes a copy of the new statistics, and both regressions
+    learn from the one scaled example. Otherwise each learns on its own.
+    """
+    if not first.scales_like(second):
+        first.learn(values, label)
+        second.learn(values, label)
+        return
+    scaler = first.model.steps["StandardScaler"]
+    x = dict(zip(first.names, values, strict=True))
+    scaler.learn_one(x)
+    twin = second.model.steps["StandardScaler"]
+    for mine, theirs in ((scaler.counts, twin.counts), (scaler.means, twin.means),
+                         (scaler.vars, twin.vars)):
+        dict.update(theirs, mine)  # replace values (`Counter.update` would add counts)
+    scaled = scaler.transform_one(x)
+    scaling = scaling_of(scaler, first.names)
+    first._learn_scaled(scaled, label, scaling)
+    second._learn_scaled(scaled, label, scaling)

@@ -78,9 +78,10 @@ class ModelSet:
 
     def anomaly_score(self, features: tuple[float, ...]) -> float:
         """Return the wallet anomaly score of a feature row (0 without recent wallet activity)."""
-        if not any(features[i] > 0.0 for i in _WALLET_ACTIVITY):
-            return 0.0
-        return self.anomaly.score(WALLET_INPUTS.extract(features))
+        for i in _WALLET_ACTIVITY:
+            if features[i] > 0.0:
+                return self.anomaly.score(WALLET_INPUTS.extract(features))
+        return 0.0
 
     def observe(self, point: ScoringPoint) -> None:
         """Let the wallet anomaly detector learn from a point triggered by a wallet event."""

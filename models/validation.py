@@ -211,11 +211,12 @@ class HourlyValidation:
             loss.update(bool(y), p)
         out[f"{prefix}log_loss"] = loss.get()
         if with_threshold:
-            precision, recall = metrics.Precision(), metrics.Recall()
+            # One confusion matrix behind both: each label counted once, read by both.
+            confusion = metrics.ConfusionMatrix()
+            precision, recall = metrics.Precision(cm=confusion), metrics.Recall(cm=confusion)
             predicted = [p >= self.threshold for p in scores]
             for y, yp in zip(labels, predicted, strict=True):
-                precision.update(bool(y), yp)
-                recall.update(bool(y), yp)
+                confusion.update(bool(y), yp)
             if any(predicted):
                 out["precision"] = precision.get()
             if any(labels):

@@ -77,12 +77,22 @@ class OrderedMerge:
         self._clock[shard] = DONE
 
     def ready(self) -> list[object]:
-        """Return, in merge order, every item no shard can still precede."""
+        """Return, in merge order, every item no shard can still precede.
+
+        An item of `shard` stamped `clock` is safe once no other shard's
+        `(reached, name)` sorts before `(clock, shard)`. Its own shard's never
+        does (pushing an item moves its shard's clock to the item's), so that is
+        the case once the slowest shard's does not; and the clocks do not move
+        while items are released, so the slowest shard is found once per call.
+        """
         out: list[object] = []
         heap = self._heap
+        if not heap:
+            return out
+        slowest = min((reached, name) for name, reached in self._clock.items())
         while heap:
             clock, shard, _, item = heap[0]
-            if not self._safe(clock, shard):
+            if slowest < (clock, shard):
                 break
             heapq.heappop(heap)
             out.append(item)
@@ -93,12 +103,6 @@ class OrderedMerge:
         heap = self._heap
         out = [heapq.heappop(heap)[3] for _ in range(len(heap))]
         return out
-
-    def _safe(self, clock: int, shard: str) -> bool:
-        for other, reached in self._clock.items():
-            if other != shard and (reached, other) < (clock, shard):
-                return False
-        return True
 
     def pending(self) -> int:
         """Return how many items wait for slower shards."""

@@ -1,12 +1,14 @@
-"""Learned models: the fast path equals River, and predicting never changes a model."""
+"""Learned models: the fast paths equal River, and predicting never changes a model."""
 
 import pickle
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from river import compose
 
-from models.linear import Learner
+from models.linear import Learner, learn_pair
 from models.settings import LearnerSettings
 
 
@@ -67,3 +69,42 @@ def test_reasons_are_the_top_positive_contributions() -> None:
     expected = sorted((c, n) for c, n in zip(parts, learner.names, strict=True) if c > 0)[::-1]
     assert reasons == tuple(n for _, n in expected[:2])
     assert reasons[0] == "a"
+
+
+row_values = st.lists(st.one_of(st.sampled_from([0.0, 1.0, -2.5]), st.floats(-1e3, 1e3)),
+                      min_size=4, max_size=4)
+
+
+@settings(max_examples=40, deadline=None)
+@given(examples=st.lists(st.tuples(row_values, st.integers(0, 1)), min_size=1, max_size=40),
+       head_start=st.integers(0, 2),
+       second=st.sampled_from([LearnerSettings(optimizer="adagrad", learning_rate=0.1),
+                               LearnerSettings(optimizer="adam"), LearnerSettings(model="tree")]))
+def test_learning_as_a_pair_equals_learning_one_by_one(
+        examples: list[tuple[list[float], int]], head_start: int,
+        second: LearnerSettings) -> None:
+    names = ("a", "b", "c", "d")
+    pair = (Learner(names, LearnerSettings(), seed=1), Learner(names, second, seed=1))
+    alone = (Learner(names, LearnerSettings(), seed=1), Learner(names, second, seed=1))
+    for values, label in examples[:head_start]:  # scalers that differ: no sharing
+        pair[1].learn(values, label)
+        alone[1].learn(values, label)
+    for values, label in examples:
+        learn_pair(pair[0], pair[1], values, label)
+        alone[0].learn(values, label)
+        alone[1].learn(values, label)
+        if second.model == "logistic":
+            assert pickle.dumps(pair) == pickle.dumps(alone)
+        else:  # a tree's pickle differs between two trees that learned the same
+            assert pickle.dumps(pair[0]) == pickle.dumps(alone[0])
+            assert pair[1].river_proba(values) == alone[1].river_proba(values)
+
+
+def test_pair_shares_scaling_only_between_equal_scalers() -> None:
+    first, second = (Learner(("a", "b"), LearnerSettings(), seed=1) for _ in range(2))
+    assert first.scales_like(second)
+    first.learn([1.0, 2.0], 1)
+    assert not first.scales_like(second)
+    second.learn([1.0, 2.0], 0)
+    assert first.scales_like(second)
+    assert not first.scales_like(Learner(("a", "b"), LearnerSettings(model="tree"), seed=1))

@@ -5,8 +5,9 @@ import pickle
 import pytest
 
 from models import ModelSet, ModelSettings
+from models.kind_model import Contender
 from models.settings import KINDS
-from operators.outputs import ScoredPoint
+from operators.outputs import Score, ScoredPoint
 from tests.factories import HOUR, MINUTE, T0
 from tests.models.factories import (
     FRAUDSTER,
@@ -108,6 +109,21 @@ def test_challenger_never_changes_champion_scores() -> None:
         assert as_values(a)[0] == as_values(b)[0]
         assert set(a.challengers) == set(KINDS) and b.challengers == {}
         assert all("challenger" in s.model_version for s in a.challengers.values())
+
+
+def test_warm_champion_with_a_fresh_challenger_scores_each_by_its_own_state() -> None:
+    models = trained(quick_settings())
+    risk = models.models["risk"]
+    before = [models.score(p).scores["risk"] for p in points()]
+    assert risk.challenger is not None
+    risk.challenger = Contender("risk", "challenger", risk.challenger.learner.settings,
+                                models.settings, risk.challenger.digest)
+    for p, champion in zip(points(), before, strict=True):
+        scored = models.score(p)
+        assert scored.scores["risk"] == champion and "-rules" not in champion.model_version
+        rule_value, reasons = risk.rule.score(p.features, p.trigger)
+        assert scored.challengers["risk"] == Score(rule_value, risk.challenger.version,
+                                                   reasons[:models.settings.max_reasons])
 
 
 def test_pickle_round_trip_scores_identically() -> None:

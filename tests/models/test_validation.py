@@ -7,6 +7,7 @@ import math
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from river import metrics
 
 from models import MetricRow, ModelSet, ModelSettings
 from models.validation import HourlyValidation, hour_of, roc_auc
@@ -132,3 +133,19 @@ def test_roc_auc_equals_the_pairwise_definition(pairs: list[tuple[int, float]]) 
         return
     wins = sum(1.0 if a > b else 0.5 if a == b else 0.0 for a in pos for b in neg)
     assert auc == pytest.approx(wins / (len(pos) * len(neg)))
+
+
+@given(st.lists(st.tuples(st.integers(0, 1), st.sampled_from([0.0, 0.2, 0.5, 0.7, 1.0])),
+                min_size=1, max_size=30))
+def test_precision_and_recall_equal_rivers_own_metrics(pairs: list[tuple[int, float]]) -> None:
+    v = HourlyValidation("risk", "champion", threshold=0.5, drift_delta=0.002)
+    for y, p in pairs:
+        v.add(H0, y, p, p, "risk-v1")
+    rows = {r.metric: r.value for r in v.close("risk-v1")}
+    precision, recall = metrics.Precision(), metrics.Recall()
+    for y, p in pairs:
+        precision.update(bool(y), p >= 0.5)
+        recall.update(bool(y), p >= 0.5)
+    assert rows.get("precision") == (precision.get() if any(p >= 0.5 for _, p in pairs)
+                                     else None)
+    assert rows.get("recall") == (recall.get() if any(y for y, _ in pairs) else None)
