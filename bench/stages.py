@@ -94,12 +94,9 @@ def measure(log: Path, events: int, chdb_dir: Path) -> dict[str, Any]:
     clock = _Clock()
     n = scored_points = decisions = 0
 
-    def features(routed: list[tuple[str, object]]) -> list[object]:
-        groups: dict[str, list[object]] = {}
-        for key, item in routed:
-            groups.setdefault(key, []).append(item)
+    def features(routed: list[tuple[str, list[object]]]) -> list[object]:
         out: list[object] = []
-        for key, items in groups.items():
+        for key, items in routed:
             shard = shards.get(key)
             if shard is None:
                 shard = shards[key] = PlayerShard.from_settings(
@@ -111,7 +108,7 @@ def measure(log: Path, events: int, chdb_dir: Path) -> dict[str, Any]:
         for raw in read_log_messages(log, "log", 0, 1000):
             n += len(raw)
             clock.run("of which decode and validate alone", _parse_all, parser, raw)
-            routed = clock.run("decode, validate and route", router.route, raw)
+            routed = clock.run("decode, validate and route", router.route_by_shard, raw)
             shard_out = clock.run("features (player shards)", features, routed)
             model_in = [o for o in shard_out if isinstance(o, (Stamped, ShardProgress))]
             model_out = clock.run("scoring (merge, score, learn)", step.process, model_in)

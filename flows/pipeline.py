@@ -100,7 +100,8 @@ def build_pipeline(
     features, shards = settings.features, settings.features.shards
     router = IngestRouter(EventParser(settings.contract, wall_clock_ms), shards,
                           features.clock_tick_s * 1000)
-    keyed = cast(KeyedStream[object], op.flat_map_batch("validate_and_route", raw, router.route))
+    keyed = cast(KeyedStream[list[object]],
+                 op.flat_map_batch("validate_and_route", raw, router.route_by_shard))
 
     def make_shard(state: ShardState | None) -> PlayerShard:
         return PlayerShard.from_settings(features, settings.labels, True, state)

@@ -9,15 +9,16 @@ from bytewax.operators import StatefulBatchLogic
 from operators.player_shard import PlayerShard, ShardState, load_state
 
 
-class PlayerShardLogic(StatefulBatchLogic[object, object, bytes]):
+class PlayerShardLogic(StatefulBatchLogic[list[object], object, bytes]):
     """Adapt a `PlayerShard` to Bytewax's batch logic; state is snapshotted as bytes."""
 
     def __init__(self, shard: PlayerShard) -> None:
         self.shard = shard
 
-    def on_batch(self, values: list[object]) -> tuple[Iterable[object], bool]:
-        """Process a batch of items for this shard."""
-        return self.shard.process(values), StatefulBatchLogic.RETAIN
+    def on_batch(self, values: list[list[object]]) -> tuple[Iterable[object], bool]:
+        """Process the shard's items: lists of them, as `IngestRouter.route_by_shard` gathers."""
+        items = values[0] if len(values) == 1 else [i for group in values for i in group]
+        return self.shard.process(items), StatefulBatchLogic.RETAIN
 
     def on_eof(self) -> tuple[Iterable[object], bool]:
         """Report the shard's totals at the end of the input."""

@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from operators.pickling import PickledByFields
+
 GAME_TYPES = frozenset({"slot", "live_casino", "table", "sports", "crash", "poker", "other"})
 CHANNELS = frozenset({"web", "mobile", "retail"})
 DEPOSIT_METHODS = frozenset({"card", "ewallet", "bank_transfer", "crypto", "voucher"})
@@ -33,7 +35,7 @@ VERDICTS = frozenset({"approve", "deny"})
 
 
 @dataclass(slots=True)
-class Event:
+class Event(PickledByFields):
     """Fields common to every event of contract v1."""
 
     topic: ClassVar[str] = ""
@@ -216,7 +218,7 @@ TOPICS: dict[str, str] = {name: cls.topic for name, cls in EVENT_CLASSES.items()
 
 
 @dataclass(slots=True)
-class DeadLetter:
+class DeadLetter(PickledByFields):
     """A message that was not processed, kept with a machine-readable reason.
 
     `reason` is a code such as `malformed_json`, `missing_field`, `duplicate` or

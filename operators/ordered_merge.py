@@ -26,13 +26,14 @@ import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from operators.pickling import PickledByFields
 from operators.player_state import NO_TIME
 
 DONE = 2**63 - 1
 
 
 @dataclass(slots=True)
-class Stamped:
+class Stamped(PickledByFields):
     """An item a shard sends to the merge, with its place in the shard's order."""
 
     shard: str
@@ -42,7 +43,7 @@ class Stamped:
 
 
 @dataclass(slots=True)
-class ShardProgress:
+class ShardProgress(PickledByFields):
     """A shard's clock after a batch: it will send nothing stamped earlier."""
 
     shard: str

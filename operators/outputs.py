@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from operators.pickling import PickledByFields
+
 
 @dataclass(slots=True)
-class FeatureRow:
+class FeatureRow(PickledByFields):
     """A player's features at an event time, in `operators.features.FEATURE_NAMES` order.
 
     `trigger` says why the row was taken (`session_end`, `session_timeout`,
@@ -26,7 +28,7 @@ class FeatureRow:
 
 
 @dataclass(slots=True)
-class IngestCount:
+class IngestCount(PickledByFields):
     """How many raw messages a source handed to validation in one batch."""
 
     source: str
@@ -34,7 +36,7 @@ class IngestCount:
 
 
 @dataclass(slots=True)
-class ShardStats:
+class ShardStats(PickledByFields):
     """A shard's totals, emitted when its input ends."""
 
     players: int
@@ -42,7 +44,7 @@ class ShardStats:
 
 
 @dataclass(slots=True)
-class ClockTick:
+class ClockTick(PickledByFields):
     """Event-time progress for a shard that has not seen an event for a while."""
 
     ts_ms: int
@@ -50,7 +52,7 @@ class ClockTick:
 
 
 @dataclass(slots=True)
-class ScoringPoint:
+class ScoringPoint(PickledByFields):
     """A moment at which a player is scored: features as of `ts_ms` and why.
 
     Emitted by the player shards on feature updates that matter (session end,
@@ -73,7 +75,7 @@ class ScoringPoint:
 
 
 @dataclass(slots=True)
-class Score:
+class Score(PickledByFields):
     """One model kind's score for a point: value in [0, 1], its model version and reasons."""
 
     value: float
@@ -82,7 +84,7 @@ class Score:
 
 
 @dataclass(slots=True)
-class ScoredPoint:
+class ScoredPoint(PickledByFields):
     """A scoring point with the champion scores per kind (`churn`, `risk`, `fraud`).
 
     `challengers` holds shadow models' scores: recorded, never used for decisions.
@@ -95,14 +97,14 @@ class ScoredPoint:
 
 
 @dataclass(slots=True)
-class FinalModels:
+class FinalModels(PickledByFields):
     """The models as they stand when a replay's input ends, for export (`DIR/models`)."""
 
     models: object
 
 
 @dataclass(slots=True)
-class Ordered:
+class Ordered(PickledByFields):
     """An output with its place in the run's deterministic order (`order`, then `sub`)."""
 
     order: int
@@ -111,7 +113,7 @@ class Ordered:
 
 
 @dataclass(slots=True)
-class LabelledExample:
+class LabelledExample(PickledByFields):
     """A label that became known, joined with the features the player had when scored.
 
     `features` are those of the scoring point at `point_ts_ms` (before the label's

@@ -89,6 +89,24 @@ def test_router_matches_the_reference(
     assert [router.route(batch) for batch in raw] == _reference(raw, shards, tick_ms)
 
 
+@settings(max_examples=200)
+@given(st.lists(st.lists(_MESSAGE, max_size=30), max_size=6), st.integers(1, 5),
+       st.integers(1, 100))
+def test_by_shard_each_shard_gets_what_route_gives_it_in_the_same_order(
+    batches: list[list[tuple[str, bytes]]], shards: int, tick_ms: int
+) -> None:
+    raw = [[(source, i, value) for i, (source, value) in enumerate(batch)] for batch in batches]
+    per_message = IngestRouter(_StubParser(), shards, tick_ms)
+    by_shard = IngestRouter(_StubParser(), shards, tick_ms)
+    for batch in raw:
+        expected: dict[str, list[object]] = {}
+        for key, item in per_message.route(batch):
+            expected.setdefault(key, []).append(item)
+        gathered = by_shard.route_by_shard(batch)
+        assert len({key for key, _ in gathered}) == len(gathered)  # one list per shard
+        assert dict(gathered) == expected
+
+
 def test_events_keep_where_they_came_from() -> None:
     router = IngestRouter(_StubParser(), 2, 1_000)
     (_, count), (_, event), *_ = router.route([("topic/0", 7, b"p1,5")])
