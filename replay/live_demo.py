@@ -27,6 +27,7 @@ from pathlib import Path
 from types import FrameType
 
 from config.kafka import KafkaSettings
+from config.settings import load_settings
 from replay.action_watch import ActionWatch, WatchSnapshot
 from replay.producer import (
     LiveProducer,
@@ -60,6 +61,8 @@ class DemoSettings:
     partitions: int = 4
     epoch_interval_s: float = 0.2
     refresh_s: float = 0.5
+    config: Path | None = None
+    """A TOML file overriding config/defaults.toml, for the broker's topics and the worker."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,12 +196,14 @@ class LiveDemo:
         """Start everything, show frames until the end, stop everything cleanly."""
         settings = self.settings
         with _children_ignore_ctrl_c():
-            kafka_helper = DevKafka(partitions=settings.partitions)
+            kafka_helper = DevKafka(partitions=settings.partitions, config=settings.config)
             kafka_helper.start()
         try:
-            kafka = KafkaSettings(bootstrap_servers=kafka_helper.bootstrap)
+            configured = load_settings(settings.config).kafka
+            kafka = configured.model_copy(update={"bootstrap_servers": kafka_helper.bootstrap})
             worker = WorkerProcess(kafka.bootstrap_servers, settings.run_dir,
-                                   epoch_interval_s=settings.epoch_interval_s)
+                                   epoch_interval_s=settings.epoch_interval_s,
+                                   config=settings.config)
             worker.start()
             try:
                 return self._run_with(kafka, worker)

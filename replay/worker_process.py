@@ -66,6 +66,7 @@ class WorkerProcess:
         metrics_port: Prometheus port; a free one is picked when None.
         epoch_interval_s: the worker's epoch length (outputs flush at each epoch end).
         extra_env: more environment variables for the worker.
+        config: a TOML file overriding config/defaults.toml (`--config`), or None.
 
     """
 
@@ -76,8 +77,10 @@ class WorkerProcess:
         metrics_port: int | None = None,
         epoch_interval_s: float = 0.2,
         extra_env: Mapping[str, str] | None = None,
+        config: Path | None = None,
     ) -> None:
         self.bootstrap = bootstrap
+        self.config = config
         self.run_dir = run_dir
         self.data_dir = run_dir / "data"
         self.recovery_dir = run_dir / "recovery"
@@ -92,13 +95,14 @@ class WorkerProcess:
     @property
     def command(self) -> Sequence[str]:
         """The worker's command line."""
-        return [
+        command = [
             sys.executable, "-m", "pitboss.cli", "run",
             "--data-dir", str(self.data_dir),
             "--recovery-dir", str(self.recovery_dir),
             "--metrics-port", str(self.metrics_port),
             "--epoch-interval-s", str(self.epoch_interval_s),
         ]  # fmt: skip
+        return command + (["--config", str(self.config)] if self.config else [])
 
     @property
     def metrics_url(self) -> str:

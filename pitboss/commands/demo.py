@@ -7,7 +7,9 @@ for `PITBOSS_DEMO_SECONDS` seconds (60 by default, 0 for no end) or until
 Ctrl-C, then stopped cleanly with a summary and the commands to query the run.
 Each run writes to a fresh `--dir/live-<UTC time>/`. With `--replay`, the
 earlier batch demo instead: simulate a week into a recorded log, replay it through
-the same pipeline and summarise (`--dir/log.jsonl`, `--dir/run`).
+the same pipeline and summarise (`--dir/log.jsonl`, `--dir/run`). `--config` applies a
+TOML file as `pitboss run --config` does: the broker creates its topics, and the
+producer, the worker and the action reader use them.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,6 +25,9 @@ from rich.live import Live
 from rich.table import Table
 
 from pitboss.app import app
+
+if TYPE_CHECKING:
+    from config.settings import Settings
 
 PLAIN_REFRESH_S = 5.0
 
@@ -41,31 +46,36 @@ def demo(
         help="Live demo: how long to run; 0 runs until Ctrl-C.")] = 60.0,
     days: Annotated[int, typer.Option(min=1, help="Simulated days (per cycle, live).")] = 7,
     seed: Annotated[int, typer.Option(help="Simulation seed.")] = 1,
+    config: Annotated[Path | None, typer.Option(
+        "--config", "-c", help="TOML file overriding config/defaults.toml.")] = None,
 ) -> None:
     """Run the live pipeline on an embedded broker and show it (or replay a log, --replay)."""
+    from config.settings import ConfigError, load_settings
+
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        Console(stderr=True).print(f"[red]configuration:[/red] {exc}")
+        raise typer.Exit(2) from exc
     if replay:
-        _replay_demo(directory, players, days, seed)
+        _replay_demo(directory, players, days, seed, settings)
     else:
-        _live_demo(directory, players, rate, seconds, days, seed)
+        _live_demo(directory, players, rate, seconds, days, seed, config,
+                   settings.clickhouse.database)
 
 
 def _live_demo(
-    directory: Path, players: int, rate: float, seconds: float, days: int, seed: int
+    directory: Path, players: int, rate: float, seconds: float, days: int, seed: int,
+    config: Path | None, database: str,
 ) -> None:
-    from config.settings import ConfigError, load_settings
     from replay.live_demo import DemoSettings, LiveDemo, audit_counts
     from replay.live_view import plain_line, render_frame, render_summary
 
     console = Console()
-    try:
-        database = load_settings().clickhouse.database
-    except ConfigError as exc:
-        Console(stderr=True).print(f"[red]configuration:[/red] {exc}")
-        raise typer.Exit(2) from exc
     run_dir = directory / f"live-{datetime.now(tz=UTC):%Y%m%dT%H%M%SZ}"
     interactive = sys.stdout.isatty()
     settings = DemoSettings(run_dir=run_dir, players=players, rate=rate, seconds=seconds,
-                            seed=seed, days=days,
+                            seed=seed, days=days, config=config,
                             refresh_s=0.5 if interactive else PLAIN_REFRESH_S)  # fmt: skip
     length = f"for {seconds:.0f} s" if seconds else "until Ctrl-C"
     console.print(f"live demo: {players:,} players at {rate:,.0f} events/s {length}; "
@@ -82,9 +92,10 @@ def _live_demo(
         raise typer.Exit(1)
 
 
-def _replay_demo(directory: Path, players: int, days: int, seed: int) -> None:
+def _replay_demo(
+    directory: Path, players: int, days: int, seed: int, settings: Settings
+) -> None:
     """Simulate players, replay them through the whole pipeline, and summarise the run."""
-    from config.settings import load_settings
     from replay.progress import replay_progress
     from replay.runner import run_replay
     from replay.simulator import simulate_to
@@ -97,7 +108,7 @@ def _replay_demo(directory: Path, players: int, days: int, seed: int) -> None:
     console.print(f"     {simulated.messages:,} messages, truth in {truth}")
     console.print(f"[bold]2/2[/bold] replaying through the pipeline -> {run}")
     with replay_progress([log]) as progress:
-        summary = run_replay([log], run, load_settings(), progress=progress)
+        summary = run_replay([log], run, settings, progress=progress)
     console.print(_summary_table(summary))
     console.print(
         "\nNext:\n"

@@ -38,3 +38,39 @@ def test_live_demo_runs_stops_cleanly_and_summarises(tmp_path: Path) -> None:
     (run_dir,) = tmp_path.glob("live-*")
     assert f"pitboss query --run {run_dir / 'data'} " in output
     assert (run_dir / "data" / "clickhouse").is_dir()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_live_demo_uses_the_topics_of_its_config(tmp_path: Path) -> None:
+    config = tmp_path / "pitboss.toml"
+    config.write_text(
+        '[kafka.topics]\nbets = "demo.bets"\ndeposits = "demo.deposits"\n'
+        'sessions = "demo.sessions"\noutcomes = "demo.outcomes"\n'
+        'interventions = "demo.interventions"\n'
+    )
+    env = {**os.environ, "PITBOSS_DEMO_SECONDS": "6", "PYTHONUNBUFFERED": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "pitboss.cli", "demo", "--dir", str(tmp_path / "runs"),
+         "--rate", "300", "--config", str(config)],
+        capture_output=True, text=True, env=env, timeout=170, check=False,
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+
+    assert done.returncode == 0, output
+    produced = _count("events produced", output)
+    assert produced > 0
+    # Producer and worker agree on the renamed topics, or the worker would read nothing.
+    assert _count("events read by the worker", output) == produced
+
+
+def test_a_bad_config_stops_the_demo_with_a_clear_message(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("[kafka]\nlinger_ms = -5\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "pitboss.cli", "demo", "--dir", str(tmp_path), "--config",
+         str(config)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "configuration" in done.stdout + done.stderr
