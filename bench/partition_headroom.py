@@ -13,7 +13,6 @@ into one models step, and the halves' ticks differ from the whole log's.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from typing import Any
 import orjson
 
 from operators.sharding import shard_index
+from replay.worker_process import free_port
 
 
 def _player_of(line: bytes) -> str:
@@ -49,12 +49,6 @@ def split_by_player(log: Path, work: Path, shards: int) -> tuple[Path, Path]:
     return halves
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def measure(log: Path, events: int, work: Path, shards: int, root: Path) -> dict[str, Any]:
     """Replay the two player halves of `log` in two processes at once; return events per second."""
     shutil.rmtree(work, ignore_errors=True)
@@ -63,7 +57,7 @@ def measure(log: Path, events: int, work: Path, shards: int, root: Path) -> dict
     started = time.perf_counter()
     workers = [
         subprocess.Popen([sys.executable, "-m", "bench.cluster_replay", "--proc-id", "0",
-                          "--addresses", f"127.0.0.1:{_free_port()}", "--input", str(half),
+                          "--addresses", f"127.0.0.1:{free_port()}", "--input", str(half),
                           "--out", str(work / f"run-{i}")], cwd=root)
         for i, half in enumerate(halves)
     ]

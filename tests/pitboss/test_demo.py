@@ -17,14 +17,19 @@ def _count(label: str, text: str) -> int:
     return int(match.group(1).replace(",", ""))
 
 
+def _demo(directory: Path, *options: str, seconds: int = 8) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PITBOSS_DEMO_SECONDS": str(seconds), "PYTHONUNBUFFERED": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "pitboss.cli", "demo", "--dir", str(directory), "--rate", "300",
+         *options],
+        capture_output=True, text=True, env=env, timeout=170, check=False,
+    )  # fmt: skip
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(180)
 def test_live_demo_runs_stops_cleanly_and_summarises(tmp_path: Path) -> None:
-    env = {**os.environ, "PITBOSS_DEMO_SECONDS": "8", "PYTHONUNBUFFERED": "1"}
-    done = subprocess.run(
-        [sys.executable, "-m", "pitboss.cli", "demo", "--dir", str(tmp_path), "--rate", "300"],
-        capture_output=True, text=True, env=env, timeout=170, check=False,
-    )  # fmt: skip
+    done = _demo(tmp_path)
     output = done.stdout + done.stderr
 
     assert done.returncode == 0, output
@@ -49,12 +54,7 @@ def test_live_demo_uses_the_topics_of_its_config(tmp_path: Path) -> None:
         'sessions = "demo.sessions"\noutcomes = "demo.outcomes"\n'
         'interventions = "demo.interventions"\n'
     )
-    env = {**os.environ, "PITBOSS_DEMO_SECONDS": "6", "PYTHONUNBUFFERED": "1"}
-    done = subprocess.run(
-        [sys.executable, "-m", "pitboss.cli", "demo", "--dir", str(tmp_path / "runs"),
-         "--rate", "300", "--config", str(config)],
-        capture_output=True, text=True, env=env, timeout=170, check=False,
-    )  # fmt: skip
+    done = _demo(tmp_path / "runs", "--config", str(config), seconds=6)
     output = done.stdout + done.stderr
 
     assert done.returncode == 0, output
@@ -67,10 +67,6 @@ def test_live_demo_uses_the_topics_of_its_config(tmp_path: Path) -> None:
 def test_a_bad_config_stops_the_demo_with_a_clear_message(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
     config.write_text("[kafka]\nlinger_ms = -5\n")
-    done = subprocess.run(
-        [sys.executable, "-m", "pitboss.cli", "demo", "--dir", str(tmp_path), "--config",
-         str(config)],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+    done = _demo(tmp_path, "--config", str(config))
     assert done.returncode == 2
     assert "configuration" in done.stdout + done.stderr
