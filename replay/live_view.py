@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping
+from pathlib import Path
 
 from rich.console import Group, RenderableType
 from rich.panel import Panel
@@ -102,7 +103,8 @@ def plain_line(frame: DemoFrame) -> str:
 
 
 def render_summary(
-    result: DemoResult, audit: Mapping[tuple[str, str], int] | None
+    result: DemoResult, audit: Mapping[tuple[str, str], int] | None,
+    config: Path | None = None,
 ) -> RenderableType:
     """Return the end-of-run report: counts, decisions from the audit table, what to run next.
 
@@ -110,6 +112,8 @@ def render_summary(
         result: how the demo ended.
         audit: (kind, status) -> rows of the `decisions` audit table, read after the
             worker closed its store; None if it could not be read.
+        config: the configuration file the demo ran with, repeated in the query commands
+            (it may name another database).
 
     """
     stats, metrics = result.produced, result.metrics
@@ -129,8 +133,9 @@ def render_summary(
     for (kind, action), count in sorted(result.actions.by_kind.items()):
         table.add_row(f"actions read: {kind} {action}", f"{count:,}")
     table.add_row("worker exit code", str(result.worker_exit_code))
-    lines = [f"  pitboss query --run {shlex.quote(str(result.data_dir))} {shlex.quote(sql)}"
-             for sql in QUERIES]  # fmt: skip
+    with_config = f" --config {shlex.quote(str(config))}" if config else ""
+    lines = [f"  pitboss query --run {shlex.quote(str(result.data_dir))}{with_config} "
+             f"{shlex.quote(sql)}" for sql in QUERIES]  # fmt: skip
     parts: list[RenderableType] = [table, "\nQuery the run (the worker has closed its store):",
                                    *lines, f"  worker log: {result.run_dir / 'worker.log'}"]
     if result.worker_exit_code != 0:

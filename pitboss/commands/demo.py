@@ -87,7 +87,7 @@ def _live_demo(
         result = LiveDemo(settings, lambda f: print(plain_line(f), flush=True)).run()
     audit = audit_counts(result.data_dir, database) if result.worker_exit_code == 0 else None
     # soft_wrap: the query commands must stay on one line each, to be copied.
-    console.print(render_summary(result, audit), soft_wrap=True)
+    console.print(render_summary(result, audit, config), soft_wrap=True)
     if result.worker_exit_code != 0 or result.problems:
         raise typer.Exit(1)
 

@@ -52,7 +52,7 @@ def test_live_demo_uses_the_topics_of_its_config(tmp_path: Path) -> None:
     config.write_text(
         '[kafka.topics]\nbets = "demo.bets"\ndeposits = "demo.deposits"\n'
         'sessions = "demo.sessions"\noutcomes = "demo.outcomes"\n'
-        'interventions = "demo.interventions"\n'
+        'interventions = "demo.interventions"\n[clickhouse]\ndatabase = "demo_audit"\n'
     )
     done = _demo(tmp_path / "runs", "--config", str(config), seconds=6)
     output = done.stdout + done.stderr
@@ -62,6 +62,9 @@ def test_live_demo_uses_the_topics_of_its_config(tmp_path: Path) -> None:
     assert produced > 0
     # Producer and worker agree on the renamed topics, or the worker would read nothing.
     assert _count("events read by the worker", output) == produced
+    assert "audit table not readable" not in output  # read from the configured database
+    (run_dir,) = (tmp_path / "runs").glob("live-*")
+    assert f"pitboss query --run {run_dir / 'data'} --config {config} " in output
 
 
 def test_a_bad_config_stops_the_demo_with_a_clear_message(tmp_path: Path) -> None:
