@@ -22,7 +22,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy flows operators sinks models config replay pitboss
+	$(BIN)/mypy flows operators sinks models config replay pitboss bench
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -13,6 +13,10 @@ Run it for two checkouts on the same log and compare (about 7 minutes for 100,00
 events; valgrind must be installed):
 
     python -m bench.instructions --log runs/bench/log-1000000.jsonl --events 100000
+
+`make bench` counts the first 20,000 events of its log the same way and sets the figure
+beside the previous run's in BENCHMARKS.md (`regression`), so a change that makes the
+stages costlier shows even when the timings are lost in noise.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from config.settings import load_settings
@@ -41,6 +46,75 @@ from operators.sharding import shard_names
 from replay.recorded_log import read_log_messages
 
 _COLLECTED = re.compile(rb"Collected : (\d+)")
+
+REGRESSION = 0.02
+"""A rise in instructions per event above this fraction is flagged as a regression.
+
+Counts on the same code, input and hash seed vary by well under 1%; 2% leaves room for
+a different interpreter build or library patch release between the two runs.
+"""
+
+
+@dataclass(frozen=True)
+class Count:
+    """Instructions per event of the Python stages on the first `events` messages of a log."""
+
+    events: int
+    per_event: int
+    startup: int
+
+    LABEL = "Python stages (route, shards, models, policy), first {events} events"
+
+    def row(self) -> tuple[str, str]:
+        """Return the BENCHMARKS.md table row that `found_in` reads back."""
+        return (self.LABEL.format(events=f"{self.events:,}"),
+                f"{self.per_event:,} instructions per event")
+
+    @classmethod
+    def found_in(cls, report: str) -> Count | None:
+        """Return the count a BENCHMARKS.md written by `row` holds, or None.
+
+        Example:
+            >>> label, value = Count(20_000, 125_331, 9).row()
+            >>> Count.found_in(f"| {label} | {value} |")
+            Count(events=20000, per_event=125331, startup=0)
+        """
+        pattern = re.escape(cls.LABEL).replace(re.escape("{events}"), r"([\d,]+)")
+        match = re.search(pattern + r" \| ([\d,]+) instructions per event", report)
+        if match is None:
+            return None
+        events, per_event = (int(group.replace(",", "")) for group in match.groups())
+        return cls(events, per_event, 0)
+
+    def versus(self, previous: Count | None) -> str:
+        """Say how this count compares with `previous`, a count of the same events.
+
+        Example:
+            >>> Count(20_000, 103_000, 9).versus(Count(20_000, 100_000, 9))
+            '+3.0% against 100,000: REGRESSION (more than +2%)'
+            >>> Count(20_000, 99_000, 9).versus(Count(20_000, 100_000, 9))
+            '-1.0% against 100,000'
+            >>> Count(20_000, 99_000, 9).versus(Count(2_000, 100_000, 9))
+            'no previous count of 20,000 events to compare with'
+        """
+        if previous is None or previous.events != self.events:
+            return f"no previous count of {self.events:,} events to compare with"
+        change = self.per_event / previous.per_event - 1
+        said = f"{change:+.1%} against {previous.per_event:,}"
+        return f"{said}: REGRESSION (more than +{REGRESSION:.0%})" if change > REGRESSION else said
+
+
+def measure(log: Path, events: int) -> Count:
+    """Count the instructions per event of the Python stages on `log`'s first `events` messages.
+
+    Raises:
+        RuntimeError: valgrind is not installed, or a counted run failed.
+    """
+    if shutil.which("valgrind") is None:
+        raise RuntimeError("valgrind is not installed (Debian: apt-get install valgrind)")
+    seen = run_stages(log, events)  # the log may hold fewer messages than asked for
+    baseline, total = _instructions(log, (0, seen))
+    return Count(seen, round((total - baseline) / max(seen, 1)), baseline)
 
 
 def run_stages(log: Path, events: int) -> int:
@@ -101,11 +175,12 @@ def main() -> None:
     if args.inside:
         run_stages(args.log, args.events)
         return
-    if shutil.which("valgrind") is None:
-        sys.exit("valgrind is not installed (Debian: apt-get install valgrind)")
-    baseline, total = _instructions(args.log, (0, args.events))
-    print(f"{(total - baseline) / args.events:,.0f} instructions per event "
-          f"({args.events:,} events of {args.log}; start-up: {baseline:,} instructions)")
+    try:
+        count = measure(args.log, args.events)
+    except RuntimeError as exc:
+        sys.exit(str(exc))
+    print(f"{count.per_event:,} instructions per event "
+          f"({count.events:,} events of {args.log}; start-up: {count.startup:,} instructions)")
 
 
 if __name__ == "__main__":
