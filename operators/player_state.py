@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from array import array
+from operator import attrgetter
 
 from operators.panes import PaneLevels
 
@@ -122,8 +123,13 @@ class PlayerState:
         self.wake_ms = NO_TIME  # due time of the player's entry in the shard's timer heap
 
     def __getstate__(self) -> tuple[object, ...]:
-        return tuple(getattr(self, name) for name in PlayerState.__slots__)
+        return _SLOT_VALUES(self)
 
     def __setstate__(self, state: tuple[object, ...]) -> None:
         for name, value in zip(PlayerState.__slots__, state, strict=True):
             setattr(self, name, value)
+
+
+_SLOT_VALUES = attrgetter(*PlayerState.__slots__)
+"""Every slot's value in `__slots__` order, read in one C call: a live worker pickles every
+player of a shard at each epoch end, and a loop of `getattr` was a quarter of that."""
