@@ -152,8 +152,8 @@ class PolicyEngine:
         self.settings = settings
         self.gate = ComplianceGate(settings)
         self.policy_version = settings.policy_version
-        # `settings.rules_for` goes through pydantic's private-attribute lookup, which
-        # costs more than the rest of reading a point: the rules are looked up here.
+        # Each jurisdiction's rules, indexed once (`_Rules`): reading a point looks up
+        # thresholds and harm-marker positions without walking the pydantic models.
         self._base_rules = _Rules.of(settings)
         self._jurisdiction_rules = {
             code: _Rules.of(settings.rules_for(code)) for code in settings.jurisdictions
