@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from operators.bet_decoder import BET_MARK, BetDecoder
 from operators.event_time import EventTimeReader, rfc3339_ms
 from operators.events import (
     BONUS_TYPES,
@@ -46,6 +47,12 @@ from operators.events import (
     GAME_TYPES,
     LIMIT_PERIODS,
     LIMIT_TYPES,
+    MAX_EVENT_ID_CHARS,
+    MAX_JURISDICTION_CHARS,
+    MAX_PLAYER_ID_CHARS,
+    MAX_TEXT_CHARS,
+    MAX_TS_MS,
+    MIN_TS_MS,
     RG_OUTCOMES,
     VERDICTS,
     WITHDRAWAL_STATUSES,
@@ -99,16 +106,7 @@ PARSER_REASONS = frozenset(
 )
 """Every `DeadLetter.reason` the parser can produce (see docs/event-contract.md)."""
 
-MAX_EVENT_ID_CHARS = 128
-MAX_PLAYER_ID_CHARS = 64
-MAX_TEXT_CHARS = 256
-"""Upper bound for every other string field, so one message cannot bloat player state."""
-MAX_JURISDICTION_CHARS = 16
 EXCERPT_BYTES = 200
-
-# The range RFC 3339 strings can express (years 0001..9999), applied to integer ts too.
-MIN_TS_MS = -62_135_596_800_000
-MAX_TS_MS = 253_402_300_799_999
 
 _MONEY_LIMITS = frozenset({"deposit", "loss", "wager"})
 
@@ -239,13 +237,18 @@ class EventParser:
         settings: the `contract` section of the configuration (rates, limits).
         now_ms: the wall clock in epoch milliseconds, injected so tests fix it;
             production passes `wall_clock_ms`.
+        typed_bets: read the usual bet through `operators.bet_decoder` first (the
+            result is the same either way; False is for tests and benchmarks that
+            compare the two paths).
 
     Raises:
         ValueError: when the rate table gives the base currency a rate other than 1.
 
     """
 
-    def __init__(self, settings: ContractSettings, now_ms: Callable[[], int]) -> None:
+    def __init__(
+        self, settings: ContractSettings, now_ms: Callable[[], int], typed_bets: bool = True
+    ) -> None:
         base = settings.base_currency
         base_rate = settings.rates.get(base, 1.0)
         if base_rate != 1.0:
@@ -261,6 +264,8 @@ class EventParser:
         self._horizon_ms = MIN_TS_MS - 1  # no clock reading yet
         self._jurisdiction = settings.default_jurisdiction
         self._read_event_time = EventTimeReader().read
+        self._decode_bet = BetDecoder(self._rates, self._max_amount, self._jurisdiction,
+                                      self._read_event_time).decode if typed_bets else None
         self._builders: dict[str, Callable[[dict[str, Any], _Common], Event]] = {
             "bet": self._bet,
             "bet_settled": self._bet_settled,
@@ -294,6 +299,10 @@ class EventParser:
         if len(raw) > self._max_bytes:
             detail = f"{len(raw)} bytes > {self._max_bytes}"
             return _dead_letter(_Rejected(TOO_LARGE, None, detail), None, raw, source, position)
+        if self._decode_bet is not None and BET_MARK in raw:  # operators.bet_decoder
+            bet = self._decode_bet(raw, self._horizon_ms)
+            if bet is not None:
+                return bet
         try:
             obj = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:

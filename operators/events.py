@@ -33,6 +33,17 @@ LIMIT_PERIODS = frozenset({"day", "week", "month"})
 RG_OUTCOMES = frozenset({"harm_confirmed", "no_concern"})
 VERDICTS = frozenset({"approve", "deny"})
 
+# Limits of the contract's fields (docs/event-contract.md), checked by `operators.contract`
+# and by its typed bet path `operators.bet_decoder`.
+MAX_EVENT_ID_CHARS = 128
+MAX_PLAYER_ID_CHARS = 64
+MAX_TEXT_CHARS = 256
+"""Upper bound for every other string field, so one message cannot bloat player state."""
+MAX_JURISDICTION_CHARS = 16
+# The range RFC 3339 strings can express (years 0001..9999), applied to integer ts too.
+MIN_TS_MS = -62_135_596_800_000
+MAX_TS_MS = 253_402_300_799_999
+
 
 @dataclass(slots=True)
 class Event(PickledByFields):
