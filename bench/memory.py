@@ -55,8 +55,8 @@ def measure(players: int, days: int, seed: int = 5) -> dict[str, Any]:
     used = tracemalloc.get_traced_memory()[0] - base
     tracemalloc.stop()
     clock = max(s.state.clock_ms for s in shards.values())
-    states = [p for s in shards.values() for p in s.state.players.values()]
-    active = sum(1 for p in states if p.max_ts > clock - WEEK_MS)
+    states = [s.player(pid) for s in shards.values() for pid in list(s.state.players)]
+    active = sum(1 for p in states if p is not None and p.max_ts > clock - WEEK_MS)
     return {
         "players_simulated": players,
         "days": days,

@@ -50,7 +50,7 @@ from operators.features import FeatureEngine, event_hash
 from operators.labels import LabelRules
 from operators.ordered_merge import DONE, ShardProgress, Stamped
 from operators.outputs import ClockTick, FeatureRow, ScoringPoint, ShardStats
-from operators.panes import DAY_MS, LEVELS
+from operators.panes import DAY_MS, HOUR_MS, LEVELS
 from operators.player_state import NO_TIME, PlayerState
 from operators.recent_ids import remember, seen
 from operators.sharding import shard_key
@@ -75,13 +75,22 @@ POLICY_EVENTS = frozenset({
 ACTIVITY = (Bet, BetSettled, Deposit, Withdrawal, BonusClaim, SessionStart, SessionEnd)
 
 
-STATE_FORMAT = 2
+STATE_FORMAT = 3
 """Layout of a shard's pickled state (`ShardState`, `PlayerState`, `PaneLevels`).
 
 Raised whenever one of them changes shape, so that recovery state written by another
 layout is refused with a clear message instead of failing deep inside unpickling.
 Format 2: sparse pane records, tracked ids and running amounts in one array each.
+Format 3: a player quiet for `QUIET_MS` may be kept pickled (`ShardState.players`
+values are `PlayerState` or its pickle); format 2 is format 3 with none so kept.
 """
+READABLE_FORMATS = frozenset({2, 3})
+
+QUIET_MS = HOUR_MS
+"""A player with no event for this long (by the shard's clock) is kept pickled between
+snapshots: a live worker snapshots every player of a shard at each epoch end, and a
+pickle kept from the previous snapshot is copied instead of built again (and takes
+less memory than the objects). The next event or timer of the player unpickles it."""
 
 
 class IncompatibleStateError(RuntimeError):
@@ -101,7 +110,7 @@ def load_state(data: bytes) -> ShardState:
         raise IncompatibleStateError(_incompatible("an unreadable format")) from exc
     if not (isinstance(loaded, tuple) and len(loaded) == 2 and isinstance(loaded[1], ShardState)):
         raise IncompatibleStateError(_incompatible("an untagged format (before format 2)"))
-    if loaded[0] != STATE_FORMAT:
+    if loaded[0] not in READABLE_FORMATS:
         raise IncompatibleStateError(_incompatible(f"format {loaded[0]}"))
     return loaded[1]
 
@@ -116,7 +125,8 @@ def _incompatible(written: str) -> str:
 class ShardState:
     """Everything a shard remembers; picklable for recovery."""
 
-    players: dict[str, PlayerState] = field(default_factory=dict)
+    players: dict[str, PlayerState | bytes] = field(default_factory=dict)
+    """Every player seen; a quiet one may be kept as its pickle (`PlayerShard.player`)."""
     name: str = ""
     clock_ms: int = NO_TIME
     timers: list[tuple[int, int, str]] = field(default_factory=list)
@@ -215,14 +225,34 @@ class PlayerShard:
         return out
 
     def snapshot_bytes(self) -> bytes:
-        """Return an immutable copy of the state for recovery, tagged with `STATE_FORMAT`."""
+        """Return an immutable copy of the state for recovery, tagged with `STATE_FORMAT`.
+
+        Players quiet for `QUIET_MS` are pickled first and kept so: this snapshot and
+        the next ones copy their pickles instead of walking their objects again.
+        """
+        horizon = self.state.clock_ms - QUIET_MS
+        players = self.state.players
+        for player_id, player in players.items():
+            if type(player) is PlayerState and player.max_ts < horizon:
+                players[player_id] = pickle.dumps(player, protocol=pickle.HIGHEST_PROTOCOL)
         return pickle.dumps((STATE_FORMAT, self.state), protocol=pickle.HIGHEST_PROTOCOL)
+
+    def player(self, player_id: str) -> PlayerState | None:
+        """Return the state of `player_id` (unpickled if it was kept pickled), or None."""
+        players = self.state.players
+        player = players.get(player_id)
+        if isinstance(player, bytes):
+            thawed: PlayerState = pickle.loads(player)
+            players[player_id] = player = thawed
+        return player
 
     # -- events -----------------------------------------------------------------------
 
     def _event(self, event: Event, out: list[object]) -> None:
         st = self.state
         player = st.players.get(event.player_id)
+        if isinstance(player, bytes):  # a quiet player kept pickled (see `snapshot_bytes`)
+            player = self.player(event.player_id)
         if player is None:
             player = st.players[event.player_id] = self.engine.new_state(
                 event.player_id, event.jurisdiction
@@ -347,7 +377,7 @@ class PlayerShard:
         timers = st.timers
         while timers and timers[0][0] <= watermark:
             due, _, player_id = heapq.heappop(timers)
-            player = st.players.get(player_id)
+            player = self.player(player_id)
             if player is None or player.wake_ms != due:
                 continue  # stale: the player's wake-up moved
             player.wake_ms = NO_TIME

@@ -128,6 +128,7 @@ class PlayerState:
     def __setstate__(self, state: tuple[object, ...]) -> None:
         for name, value in zip(PlayerState.__slots__, state, strict=True):
             setattr(self, name, value)
+        self.jurisdiction = sys.intern(self.jurisdiction)  # one string per code again
 
 
 _SLOT_VALUES = attrgetter(*PlayerState.__slots__)

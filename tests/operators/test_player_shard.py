@@ -1,6 +1,7 @@
 """The shard operator: duplicates, lateness, event-time timers and recovery state."""
 
 import pickle
+import sys
 
 import pytest
 
@@ -250,3 +251,77 @@ def test_recovery_state_of_another_layout_is_refused_with_a_clear_error() -> Non
                        (b"not a pickle", "unreadable")):
         with pytest.raises(IncompatibleStateError, match=f"{says}.*empty recovery directory"):
             load_state(data)
+
+
+# -- quiet players kept pickled between snapshots ----------------------------------------
+
+from operators.contract import EventParser  # noqa: E402
+from operators.ingest import IngestRouter  # noqa: E402
+from operators.player_shard import QUIET_MS  # noqa: E402
+from operators.player_state import PlayerState  # noqa: E402
+from replay.simulator import simulate  # noqa: E402
+
+
+def _replay_shards(
+    batches: list[list[tuple[str, int, bytes]]], snapshot_every: int
+) -> tuple[list[object], int]:
+    """Run batches through scoring shards; return the outputs and players kept pickled.
+
+    After every `snapshot_every` batches (0: never) each shard is snapshotted, and every
+    third snapshot is resumed from, as a restarted worker would.
+    """
+    router = IngestRouter(EventParser(ALL.contract, lambda: 2**62), SETTINGS.shards,
+                          SETTINGS.clock_tick_s * 1000)
+    shards: dict[str, PlayerShard] = {}
+    out: list[object] = []
+    kept = snapshots = 0
+    for n, batch in enumerate(batches, 1):
+        for key, items in router.route_by_shard(batch):
+            shard = shards.get(key) or shards.setdefault(key, new_shard(scoring=True))
+            out.extend(shard.process(items))
+        if snapshot_every and n % snapshot_every == 0:
+            for key, shard in shards.items():
+                data = shard.snapshot_bytes()
+                kept += sum(isinstance(p, bytes) for p in shard.state.players.values())
+                snapshots += 1
+                if snapshots % 3 == 0:
+                    shards[key] = PlayerShard.from_settings(SETTINGS, ALL.labels, True,
+                                                            load_state(data))
+    for shard in shards.values():
+        out.extend(shard.finish())
+    return out, kept
+
+
+def test_players_kept_pickled_while_quiet_change_no_output() -> None:
+    messages = list(simulate(40, 3, 11))
+    batches = [[("sim", i + j, raw) for j, raw in enumerate(messages[i:i + 200])]
+               for i in range(0, len(messages), 200)]
+
+    plain, _ = _replay_shards(batches, snapshot_every=0)
+    snapshotted, kept = _replay_shards(batches, snapshot_every=2)
+
+    assert kept > 0  # players were kept pickled, then woken by events and timers
+    assert repr(snapshotted) == repr(plain)
+
+
+def test_a_quiet_player_is_kept_pickled_and_unpickled_when_it_plays_again() -> None:
+    shard = new_shard()
+    shard.process([f.bet(player="quiet", ts=T0, stake=2), f.bet(player="busy", ts=T0)])
+    shard.process([f.bet(player="busy", ts=T0 + QUIET_MS + HOUR)])
+
+    shard.snapshot_bytes()
+
+    players = shard.state.players
+    assert isinstance(players["quiet"], bytes) and isinstance(players["busy"], PlayerState)
+    shard.process([f.bet(player="quiet", ts=T0 + QUIET_MS + HOUR, stake=3, event_id="b2")])
+    quiet = players["quiet"]
+    assert isinstance(quiet, PlayerState) and quiet.panes.lifetime_sums()[1] == 5
+    assert quiet.jurisdiction is sys.intern(quiet.jurisdiction)  # one string per code
+
+
+def test_recovery_state_of_format_2_still_loads() -> None:
+    shard = new_shard()
+    shard.process([f.session_start(ts=T0), f.bet(ts=T0 + MINUTE)])
+    state = load_state(pickle.dumps((2, shard.state)))
+
+    assert isinstance(state.players["p1"], PlayerState) and STATE_FORMAT == 3
