@@ -49,8 +49,8 @@ _PlayerId = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_PLAYER_ID_C
 _Jurisdiction = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_JURISDICTION_CHARS)]
 _Text = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TEXT_CHARS)]
 
-BET_MARK = b'"event_type":"bet"'
-"""Bytes every compactly written bet holds: other messages skip the fast path at once."""
+BET_MARK = b'"bet"'
+"""Bytes every bet holds, however it is spaced: most other messages skip the fast path at once."""
 
 
 class _BetMessage(msgspec.Struct, forbid_unknown_fields=True):

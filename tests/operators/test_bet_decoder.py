@@ -10,6 +10,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from config.settings import ContractSettings
+from operators.bet_decoder import BET_MARK
 from operators.contract import EventParser
 from operators.events import Bet, DeadLetter, Event
 
@@ -124,10 +125,10 @@ def test_each_edge_of_each_field_parses_as_the_dict_path_does(key: str, literal:
     assert _same(TYPED.parse(raw, "bets/0", 7), DICT_ONLY.parse(raw, "bets/0", 7))
 
 
-def test_the_usual_bet_takes_the_typed_path() -> None:
-    raw = _compact(GOOD)
+@pytest.mark.parametrize("raw", [_compact(GOOD), json.dumps(GOOD, indent=1).encode()])
+def test_the_usual_bet_takes_the_typed_path_however_it_is_spaced(raw: bytes) -> None:
     decoded = TYPED._decode_bet
-    assert decoded is not None
+    assert decoded is not None and BET_MARK in raw
     bet = decoded(raw, 2**62)
 
     assert isinstance(bet, Bet) and bet.stake_base == 2.5 * 1.17 and bet.jurisdiction == "MT"
