@@ -1,6 +1,8 @@
-"""Pickling by constructor arguments for the slotted dataclasses that cross workers.
+"""Pickling by constructor arguments for slotted dataclasses that are pickled often.
 
-Bytewax pickles every item that goes from one worker process to another. By default a
+Bytewax pickles every item that goes from one worker process to another, and every
+key's state at each epoch end (the policy shards' `PlayerPolicyState`: ~3.4 -> ~1.9 us
+to pickle, ~2.3 -> ~1.3 us to load, 158 -> 122 bytes per player). By default a
 slotted object pickles as a dict of its slots by name, collected and then set back one
 attribute at a time: about 5 us to pickle an event and 8 us to load it, more than a
 player shard spends on it. `PickledByFields` pickles an object as its class and its

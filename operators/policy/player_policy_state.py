@@ -16,13 +16,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from operators.pickling import PickledByFields
+
 NEVER = -(2**62)
 INDEFINITE = 2**62
 UNKNOWN_CONSENT = -1
 
 
 @dataclass(slots=True)
-class OpenReview:
+class OpenReview(PickledByFields):
     """A review sent to humans and not yet answered."""
 
     decision_id: str
@@ -31,7 +33,7 @@ class OpenReview:
 
 
 @dataclass(slots=True)
-class PlayerPolicyState:
+class PlayerPolicyState(PickledByFields):
     """A player's policy memory: compliance facts, the ladder position, offers, reviews.
 
     Attributes:

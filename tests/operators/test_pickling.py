@@ -18,6 +18,7 @@ from operators.outputs import (
     ScoringPoint,
 )
 from operators.pickling import PickledByFields
+from operators.policy.player_policy_state import OpenReview, PlayerPolicyState
 from tests import factories as f
 
 
@@ -40,6 +41,10 @@ ITEMS: list[Any] = [
     FeatureRow("p1", f.T0, "hourly", "", "UK", (0.5, 2.0)),
     LabelledExample("fraud", "p1", (1.0,), 1, f.T0, f.T0 + f.DAY),
     ScoredPoint(POINT, {"risk": Score(0.7, "risk-rule-1", ("stake_escalation",))}, {}, 3),
+    # Policy shard state, pickled at every epoch end.
+    PlayerPolicyState("p1", consent=1, rg_level=2, rg_last_risk=0.25,
+                      offers=[(f.T0, "free_spins")],
+                      reviews=[OpenReview("d1", "rg_review", f.T0)]),
 ]
 
 
