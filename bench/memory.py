@@ -21,28 +21,35 @@ from replay.simulator import simulate
 WEEK_MS = 7 * 86_400_000
 
 
-def measure(players: int, days: int, seed: int = 5) -> dict[str, Any]:
-    """Simulate `players` for `days` through the shards; return bytes of state per player."""
+def new_router() -> IngestRouter:
+    """Return the pipeline's router on the default configuration."""
     settings = load_settings()
-    router = IngestRouter(EventParser(settings.contract, wall_clock_ms),
-                          settings.features.shards, settings.features.clock_tick_s * 1000)
-    gc.collect()
-    tracemalloc.start()
-    base = tracemalloc.get_traced_memory()[0]
+    return IngestRouter(EventParser(settings.contract, wall_clock_ms),
+                        settings.features.shards, settings.features.clock_tick_s * 1000)
+
+
+def simulated_shards(
+    players: int, days: int, seed: int = 5, router: IngestRouter | None = None
+) -> tuple[dict[str, PlayerShard], int]:
+    """Feed `players` simulated for `days` through the router and scoring shards.
+
+    Returns:
+        The shards by key, and how many events went through them. Their outputs are
+        dropped, as a sink would consume them.
+    """
+    settings = load_settings()
+    router = router or new_router()
     shards: dict[str, PlayerShard] = {}
     batch: list[tuple[str, int, bytes]] = []
     events = 0
 
     def flush() -> None:
-        groups: dict[str, list[object]] = {}
-        for key, item in router.route(batch):
-            groups.setdefault(key, []).append(item)
-        for key, items in groups.items():
+        for key, items in router.route_by_shard(batch):
             shard = shards.get(key)
             if shard is None:
                 shard = shards[key] = PlayerShard.from_settings(
                     settings.features, settings.labels, True)
-            shard.process(items)  # outputs are dropped, as a sink would consume them
+            shard.process(items)
         batch.clear()
 
     for raw in simulate(players, days, seed):
@@ -51,6 +58,16 @@ def measure(players: int, days: int, seed: int = 5) -> dict[str, Any]:
         if len(batch) == 1000:
             flush()
     flush()
+    return shards, events
+
+
+def measure(players: int, days: int, seed: int = 5) -> dict[str, Any]:
+    """Simulate `players` for `days` through the shards; return bytes of state per player."""
+    router = new_router()  # made before counting: its tables are not player state
+    gc.collect()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    shards, events = simulated_shards(players, days, seed, router)
     gc.collect()
     used = tracemalloc.get_traced_memory()[0] - base
     tracemalloc.stop()
