@@ -9,6 +9,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /src
+# Dependencies first, pinned with their hashes (`make lock` refreshes the file): this layer
+# is rebuilt only when the lock changes, not on every change to the code.
+COPY requirements.lock ./
+RUN pip install --quiet --require-hashes -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY pitboss ./pitboss
 COPY flows ./flows
@@ -17,7 +21,7 @@ COPY sinks ./sinks
 COPY models ./models
 COPY config ./config
 COPY replay ./replay
-RUN pip install . && rm -rf /src
+RUN pip install --quiet --no-deps . && rm -rf /src
 
 # An unprivileged user owning the state directory (chDB when no server is configured, and
 # the Bytewax recovery store); a named volume mounted there inherits the ownership.
@@ -32,4 +36,4 @@ VOLUME ["/var/lib/pitboss"]
 EXPOSE 9464
 
 ENTRYPOINT ["pitboss"]
-CMD ["run", "--data-dir", "/var/lib/pitboss", "--recovery-dir", "/var/lib/pitboss/recovery", "--metrics-port", "9464"]
+CMD ["run", "--data-dir", "/var/lib/pitboss", "--recovery-dir", "/var/lib/pitboss/recovery", "--metrics-port", "9464", "--metrics-host", "0.0.0.0"]

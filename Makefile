@@ -1,18 +1,36 @@
 # Pitboss: `make run` and `make test` do all the set-up from a fresh clone.
+#
+# Dependencies install from requirements-dev.lock: exact versions with their hashes
+# (requirements.lock is its runtime part, which the Docker image installs), then the
+# project itself with --no-deps. After changing dependencies in pyproject.toml, run
+# `make lock`: it keeps every pin it can and adds what the change needs. To move
+# pins, `make lock LOCK_ARGS=--upgrade` (all) or `LOCK_ARGS="--upgrade-package NAME"`.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+PIP    := $(BIN)/python -m pip --quiet --disable-pip-version-check
+UV_VERSION := 0.13.9
+LOCK   := $(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes --universal \
+          --python-version 3.11 --custom-compile-command "make lock" $(LOCK_ARGS)
 
-.PHONY: run test lint bench clean venv
+.PHONY: run test lint bench docs clean venv lock
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# setuptools announces every editable install with a multi-line notice; nothing to act on.
+$(STAMP): pyproject.toml requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(PIP) install --upgrade pip
+	$(PIP) install --require-hashes -r requirements-dev.lock
+	PYTHONWARNINGS="ignore:Editable installation" $(PIP) install --no-deps -e .
 	touch $(STAMP)
+
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install uv==$(UV_VERSION)
+	$(LOCK) -o requirements.lock
+	$(LOCK) --extra dev -c requirements.lock -o requirements-dev.lock
 
 run: $(STAMP)
 	$(BIN)/pitboss demo
@@ -23,6 +41,9 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy flows operators sinks models config replay pitboss bench
+
+docs: $(STAMP)
+	$(BIN)/python -m config.docs
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -27,7 +27,9 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from config.section import Section
 
 # Kafka's own rule for topic names (kafka.common.internals.Topic).
 _TOPIC_NAME = re.compile(r"^[a-zA-Z0-9._-]{1,249}$")
@@ -72,21 +74,25 @@ _OWNED_KEYS = DELIVERY_GUARANTEE_KEYS | {
 }
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
-
-class KafkaTopics(_Section):
+class KafkaTopics(Section):
     """Topic names: four input topics, three action topics and the dead-letter topic."""
 
-    bets: str = "bets"
-    deposits: str = "deposits"
-    sessions: str = "sessions"
-    outcomes: str = "outcomes"
-    interventions: str = "actions.interventions"
-    offers: str = "actions.offers"
-    reviews: str = "actions.reviews"
-    rejected: str = "events.rejected"
+    bets: str = Field("bets", description="Input: bets and their settlements.")
+    deposits: str = Field(
+        "deposits", description="Input: deposits, withdrawals and bonus claims (wallet events).")
+    sessions: str = Field(
+        "sessions", description="Input: session starts and ends, limits, consents, exclusions.")
+    outcomes: str = Field(
+        "outcomes", description="Input: delayed outcomes (confirmed harm, fraud, churn).")
+    interventions: str = Field(
+        "actions.interventions", description="Output: responsible-gambling interventions.")
+    offers: str = Field("actions.offers", description="Output: retention and win-back offers.")
+    reviews: str = Field(
+        "actions.reviews", description="Output: cases for a human reviewer (RG or fraud).")
+    rejected: str = Field(
+        "events.rejected",
+        description="Dead letters, JSON, keyed by player_id (an empty key if unknown).")
 
     @field_validator("*")
     @classmethod
@@ -131,50 +137,89 @@ class KafkaTopics(_Section):
         return (*self.inputs, *self.actions, self.rejected)
 
 
-class KafkaSettings(_Section):
+class KafkaSettings(Section):
     """Brokers, topics, consumer group, security and client tuning for live workers."""
 
-    bootstrap_servers: str = "127.0.0.1:9092"
-    client_id: str = "pitboss"
-    topics: KafkaTopics = KafkaTopics()
+    bootstrap_servers: str = Field(
+        "127.0.0.1:9092", description="Brokers, `host:port[,host:port...]`; `pitboss dev-kafka` "
+        "prints one for development.")
+    client_id: str = Field("pitboss", description="Client id the brokers see (logs, quotas).")
+    topics: KafkaTopics = Field(
+        KafkaTopics(), description="Topic names: inputs, actions and dead letters.")
 
     # Consumer side: offsets are committed by the worker once its outputs are delivered.
-    group_id: str = "pitboss"
-    auto_offset_reset: Literal["earliest", "latest"] = "earliest"
-    session_timeout_ms: int = Field(default=45_000, gt=0)
-    max_poll_interval_ms: int = Field(default=300_000, gt=0)
-    fetch_wait_max_ms: int = Field(10, ge=0)
-    """Longest the broker holds a fetch waiting for data: bounds end-to-end latency.
+    group_id: str = Field("pitboss", description="Consumer group of the live workers.")
+    auto_offset_reset: Literal["earliest", "latest"] = Field(
+        "earliest", description="Where a group with no committed offset starts.")
+    session_timeout_ms: int = Field(
+        default=45_000, gt=0,
+        description="A worker silent this long leaves the group (its partitions move).")
+    max_poll_interval_ms: int = Field(
+        default=300_000, gt=0,
+        description="A worker that does not poll for this long leaves the group.")
+    fetch_wait_max_ms: int = Field(
+        10, ge=0,
+        description="Longest the broker holds a fetch waiting for data: bounds event-to-action "
+        "latency. A Kafka broker answers as soon as data arrives, but librdkafka's development "
+        "broker (`pitboss dev-kafka`) holds a fetch this long on each consumer hop "
+        "(librdkafka's default of 500 ms would add half a second); on a real broker a smaller "
+        "wait only means more empty fetch answers while a partition is idle.")
 
-    A Kafka broker answers a fetch as soon as data arrives, but librdkafka's
-    development broker (`pitboss dev-kafka`) holds it for this long, which adds up to
-    that much on each consumer hop; librdkafka's default of 500 ms would add half a
-    second. 10 ms keeps the event-to-action p99 low; on a real broker a smaller wait
-    only means more empty fetch answers while a partition is idle.
-    """
+    # Input alignment (flows/kafka_reader.py): how the topics are merged in event time.
+    partition_idle_ms: int = Field(
+        500, ge=0,
+        description="A caught-up input partition that has sent nothing for this long stops "
+        "holding back the event-time watermark. Longer waits out sparser or slower producers "
+        "exactly (their events stay in order with the others'); shorter lowers live latency. "
+        "A partition with unread data on the brokers always holds the watermark, so a backlog "
+        "is merged exactly anyway.")
+    max_buffered_per_partition: int = Field(
+        20_000, gt=0,
+        description="An input partition with more messages than this waiting for the "
+        "watermark is paused at the brokers until half of them are processed: bounds the "
+        "alignment buffer.")
 
     # Producer side: how long librdkafka may try before a message counts as failed.
-    message_timeout_ms: int = Field(default=300_000, ge=0)
-    linger_ms: int = Field(default=5, ge=0)
-    compression_type: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "lz4"
+    message_timeout_ms: int = Field(
+        default=300_000, ge=0,
+        description="An action still undelivered after this stops the worker "
+        "(ActionDeliveryError).")
+    linger_ms: int = Field(default=5, ge=0, description="Producer batching delay.")
+    compression_type: Literal["none", "gzip", "snappy", "lz4", "zstd"] = Field(
+        "lz4", description="Compression of produced batches.")
 
     # Security: empty strings mean "not set".
-    security_protocol: Literal["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"] = "plaintext"
-    sasl_mechanism: Literal["", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"] = ""
-    sasl_username: str = ""
-    sasl_password: SecretStr = SecretStr("")
-    sasl_oauthbearer_method: Literal["default", "oidc"] = "default"
-    sasl_oauthbearer_client_id: str = ""
-    sasl_oauthbearer_client_secret: SecretStr = SecretStr("")
-    sasl_oauthbearer_token_endpoint_url: str = ""
-    sasl_oauthbearer_scope: str = ""
-    ssl_ca_location: str = ""
-    ssl_certificate_location: str = ""
-    ssl_key_location: str = ""
-    ssl_key_password: SecretStr = SecretStr("")
-    ssl_endpoint_identification_algorithm: Literal["https", "none"] = "https"
+    security_protocol: Literal["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"] = Field(
+        "plaintext", description="How clients talk to the brokers.")
+    sasl_mechanism: Literal["", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"] = (
+        Field("", description="SASL mechanism; empty for none."))
+    sasl_username: str = Field("", description="SASL user name.")
+    sasl_password: SecretStr = Field(
+        SecretStr(""), description="SASL password: from the environment only, "
+        "`PITBOSS_KAFKA__SASL_PASSWORD`.")
+    sasl_oauthbearer_method: Literal["default", "oidc"] = Field(
+        "default", description="OAUTHBEARER token source: librdkafka's default or OIDC.")
+    sasl_oauthbearer_client_id: str = Field("", description="OIDC client id.")
+    sasl_oauthbearer_client_secret: SecretStr = Field(
+        SecretStr(""), description="OIDC client secret: from the environment only, "
+        "`PITBOSS_KAFKA__SASL_OAUTHBEARER_CLIENT_SECRET`.")
+    sasl_oauthbearer_token_endpoint_url: str = Field(
+        "", description="OIDC token endpoint URL.")
+    sasl_oauthbearer_scope: str = Field("", description="OIDC scope requested.")
+    ssl_ca_location: str = Field(
+        "", description="CA certificate file; empty means the system's CA store.")
+    ssl_certificate_location: str = Field("", description="Client certificate file (mTLS).")
+    ssl_key_location: str = Field("", description="Client private key file (mTLS).")
+    ssl_key_password: SecretStr = Field(
+        SecretStr(""), description="Password of the client key: from the environment only, "
+        "`PITBOSS_KAFKA__SSL_KEY_PASSWORD`.")
+    ssl_endpoint_identification_algorithm: Literal["https", "none"] = Field(
+        "https", description="Check the broker's host name against its certificate (`https`).")
 
-    extra: dict[str, str] = Field(default_factory=dict)
+    extra: dict[str, str] = Field(
+        default_factory=dict,
+        description="Any other librdkafka key, as a string; may not repeat a key above or carry "
+        "a credential.")
 
     @field_validator("bootstrap_servers")
     @classmethod

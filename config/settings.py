@@ -3,7 +3,11 @@
 Configuration is data. `load_settings` merges the packaged defaults, an optional
 TOML file given with `--config` (any subset of the same layout) and environment
 variables named `PITBOSS_<SECTION>__<FIELD>`, then validates the result once at
-start-up. A bad value stops the program with an error naming the file and field.
+start-up. A bad value stops the program with an error naming the file or the
+environment variable that set it, and the field (`config.sources`); an unknown
+section or a misspelt field is an error too, with the nearest known name.
+docs/configuration.md lists every field; `python -m config.docs` writes it from the
+`Field(description=...)` of these models.
 
 Example:
     >>> s = load_settings()
@@ -13,23 +17,37 @@ Example:
 
 from __future__ import annotations
 
+import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from config.kafka import KafkaSettings
+from config.section import Section
+from config.sources import (
+    ENV_NESTED_DELIMITER,
+    ENV_PREFIX,
+    ConfigSources,
+    did_you_mean,
+    environment_paths,
+    field_names_at,
+)
 from models.settings import ModelSettings
 
 DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
@@ -39,19 +57,26 @@ class ConfigError(ValueError):
     """A configuration file or variable failed validation; the message names file and field."""
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ContractSettings(_Section):
+class ContractSettings(Section):
     """Event contract v1: currencies, limits and the future-timestamp rule."""
 
-    base_currency: str = "EUR"
-    default_jurisdiction: str = "UK"
-    max_amount: float = Field(1_000_000.0, gt=0)
-    max_future_skew_s: int = Field(300, ge=0)
-    max_message_bytes: int = Field(1_048_576, gt=0)
-    rates: dict[str, float] = Field(default_factory=lambda: {"EUR": 1.0})
+    base_currency: str = Field(
+        "EUR", description="Currency every amount is converted to (ISO 4217 code).")
+    default_jurisdiction: str = Field(
+        "UK", description="Jurisdiction of an event that names none.")
+    max_amount: float = Field(
+        1_000_000.0, gt=0,
+        description="Largest amount accepted, in the base currency; larger ones are rejected.")
+    max_future_skew_s: int = Field(
+        300, ge=0,
+        description="An event timestamp later than the wall clock plus this many seconds is "
+        "rejected (`future_timestamp`).")
+    max_message_bytes: int = Field(
+        1_048_576, gt=0, description="Largest raw message accepted, in bytes (1 MiB).")
+    rates: dict[str, float] = Field(
+        default_factory=lambda: {"EUR": 1.0},
+        description="Units of the base currency per one unit of each currency (ISO 4217 "
+        "codes); the base currency's rate is 1.0.")
 
     @field_validator("rates")
     @classmethod
@@ -73,55 +98,147 @@ class ContractSettings(_Section):
         return self
 
 
-class FeatureSettings(_Section):
+class FeatureSettings(Section):
     """Per-player state: sharding, lateness, sessions, windows and player worth."""
 
-    shards: int = Field(16, ge=1, le=4096)
-    allowed_lateness_s: int = Field(300, ge=0)
-    dedup_window_s: int = Field(300, ge=0)
-    session_timeout_s: int = Field(1800, gt=0)
-    snapshot_interval_s: int = Field(3600, gt=0)
-    clock_tick_s: int = Field(300, gt=0)
-    night_start_hour: int = Field(0, ge=0, le=23)
-    night_end_hour: int = Field(6, ge=0, le=24)
-    house_edge: dict[str, float] = Field(default_factory=dict)
-    timezones: dict[str, str] = Field(default_factory=dict)
+    shards: int = Field(
+        16, ge=1, le=4096,
+        description="Fixed key space of per-player state; the upper bound on useful workers.")
+    allowed_lateness_s: int = Field(
+        300, ge=0,
+        description="Per player: an event older than this behind the player's latest is "
+        "dead-lettered as `late`.")
+    reorder_window_s: int = Field(
+        0, ge=0,
+        description="The input is merged in event time this far behind its slowest partition "
+        "or file: events up to this late within their partition still take their sorted place, "
+        "so replay and live agree on displaced input too; every decision waits this long "
+        "(docs/operations.md, 'Event time across topics and partitions').")
+    dedup_window_s: int = Field(
+        300, ge=0,
+        description="How long event ids are remembered, in the player's event time (at least "
+        "`allowed_lateness_s`: older repeats are `late`).")
+    session_timeout_s: int = Field(
+        1800, gt=0,
+        description="A session with no end event closes after this much inactivity.")
+    snapshot_interval_s: int = Field(
+        3600, gt=0,
+        description="A feature row is written at least this often while a player is active.")
+    clock_tick_s: int = Field(
+        300, gt=0, description="Idle shards learn event-time progress at least this often.")
+    night_start_hour: int = Field(
+        0, ge=0, le=23, description="Local hour at which night play begins.")
+    night_end_hour: int = Field(
+        6, ge=0, le=24, description="Local hour at which night play ends.")
+    house_edge: dict[str, float] = Field(
+        default_factory=dict,
+        description="House edge of each game type: theoretical win = stake x house edge.")
+    timezones: dict[str, str] = Field(
+        default_factory=dict,
+        description="IANA time zone of each jurisdiction, for night play.")
 
 
-class LabelSettings(_Section):
+class LabelSettings(Section):
     """How delayed outcomes and event-time timers become training labels."""
 
-    churn_horizon_s: int = Field(7 * 86_400, gt=0)
-    negative_horizon_s: int = Field(14 * 86_400, gt=0)
-    inactivity_point_s: int = Field(3 * 86_400, gt=0)
+    churn_horizon_s: int = Field(
+        7 * 86_400, gt=0,
+        description="No activity for this long after a scoring point: churned (label 1).")
+    negative_horizon_s: int = Field(
+        14 * 86_400, gt=0,
+        description="No positive risk or fraud label this long after a player is first seen: "
+        "a negative label.")
+    inactivity_point_s: int = Field(
+        3 * 86_400, gt=0,
+        description="A quiet player is scored (win-back offers) after this long.")
 
 
-class ClickHouseSettings(_Section):
+class ClickHouseSettings(Section):
     """Where analysts' tables live; empty `dsn` means embedded chDB under the run directory."""
 
-    dsn: SecretStr = SecretStr("")
-    database: str = "pitboss"
-    batch_rows: int = Field(20_000, gt=0)
-    flush_interval_s: float = Field(2.0, gt=0)
-    max_retries: int = Field(8, ge=0)
-    retry_initial_s: float = Field(0.2, ge=0)
-    retry_max_s: float = Field(10.0, ge=0)
+    dsn: SecretStr = Field(
+        SecretStr(""),
+        description="ClickHouse server, `http(s)://user:password@host:8123/database`; empty: "
+        "embedded chDB under the run's directory. Set it from the environment "
+        "(`PITBOSS_CLICKHOUSE__DSN`): it holds a password.")
+    database: str = Field(
+        "pitboss", description="Database of Pitboss's tables, created if missing.")
+    batch_rows: int = Field(
+        20_000, gt=0, description="A table's buffer is flushed when it holds this many rows.")
+    flush_interval_s: float = Field(
+        2.0, gt=0,
+        description="... or when its oldest row is this old (wall clock, sink side only).")
+    max_retries: int = Field(
+        8, ge=0, description="Retries of a failed insert before the sink stops with an error.")
+    retry_initial_s: float = Field(
+        0.2, ge=0, description="First wait between insert retries (then doubling).")
+    retry_max_s: float = Field(
+        10.0, ge=0, description="Longest wait between insert retries.")
+
+
+class WorkerSettings(Section):
+    """How a live worker (`pitboss run`) starts, judges its readiness and logs."""
+
+    startup_timeout_s: float = Field(
+        30.0, gt=0,
+        description="How long start-up waits for Kafka and ClickHouse before exiting with "
+        "code 3.")
+    ready_max_age_s: float = Field(
+        60.0, gt=0,
+        description="`/readyz` fails when the brokers were last reached, or input read was "
+        "last committed in an epoch, longer ago than this.")
+    stop_timeout_s: float = Field(
+        10.0, gt=0,
+        description="After SIGTERM, how long the worker still waits for Kafka to acknowledge "
+        "actions before it exits with code 1 (the epoch is not committed: a restart redoes it).")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Log level of the worker (`--log-level` and `PITBOSS_LOG_LEVEL` "
+        "win).")
+    kafka_log_interval_s: float = Field(
+        30.0, gt=0,
+        description="A repeated Kafka client message is logged once, then as a count this "
+        "often.")
 
 
 class Settings(BaseSettings):
     """All of Pitboss's configuration, frozen once loaded."""
 
+    # extra="allow": other PITBOSS_ variables belong to commands (PITBOSS_DEMO_SECONDS);
+    # load_settings rejects unknown sections of files and of PITBOSS_<SECTION>__ variables.
     model_config = SettingsConfigDict(
-        env_prefix="PITBOSS_", env_nested_delimiter="__", frozen=True, extra="allow"
+        env_prefix=ENV_PREFIX, env_nested_delimiter=ENV_NESTED_DELIMITER, frozen=True,
+        extra="allow",
     )
 
-    contract: ContractSettings = ContractSettings()
-    features: FeatureSettings = FeatureSettings()
-    labels: LabelSettings = LabelSettings()
-    models: ModelSettings = Field(default_factory=ModelSettings)
-    policy_file: str = ""  # empty: the packaged config/policy.toml
-    clickhouse: ClickHouseSettings = ClickHouseSettings()
-    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    contract: ContractSettings = Field(
+        ContractSettings(), description="Event contract v1: currencies, limits and the "
+        "future-timestamp rule.")
+    features: FeatureSettings = Field(
+        FeatureSettings(), description="Per-player state: sharding, lateness, sessions, "
+        "windows and player worth.")
+    labels: LabelSettings = Field(
+        LabelSettings(), description="How delayed outcomes and event-time timers become "
+        "training labels.")
+    models: ModelSettings = Field(
+        default_factory=ModelSettings, description="The online models: per-kind thresholds, "
+        "warm-up, learners and rule overrides; seed, anomaly detector, drift.")
+    policy_file: str = Field(
+        "", description="Policy file (layout of config/policy.toml, see docs/policy.md); "
+        "empty: the packaged config/policy.toml. A relative path is taken from the "
+        "directory of the configuration file that sets it.")
+    clickhouse: ClickHouseSettings = Field(
+        ClickHouseSettings(), description="Where analysts' tables are written.")
+    kafka: KafkaSettings = Field(
+        default_factory=KafkaSettings, description="Brokers, topics, consumer group, "
+        "security and client tuning of the live workers.")
+    worker: WorkerSettings = Field(
+        WorkerSettings(), description="The live worker's start-up and stop deadlines, "
+        "readiness, and logging.")
+
+    @property
+    def policy_path(self) -> Path | None:
+        """The policy file to load, or None for the packaged config/policy.toml."""
+        return Path(self.policy_file) if self.policy_file else None
 
     @classmethod
     def settings_customise_sources(
@@ -157,6 +274,53 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
 
 
+def _check_sections(path: Path, data: Mapping[str, Any]) -> None:
+    """Reject a top-level table or key of a file that is not a settings section."""
+    known = Settings.model_fields
+    for key, value in data.items():
+        if key in known:
+            continue
+        # No [brackets] in the message: rich, which prints it in places, takes them for markup.
+        if isinstance(value, Mapping):
+            raise ConfigError(f"{path}: unknown section {key!r}{did_you_mean(key, known)}")
+        raise ConfigError(f"{path}: unknown setting {key!r}{did_you_mean(key, known)}")
+
+
+def _check_environment(environment: Mapping[tuple[str, ...], str]) -> None:
+    """Reject a `PITBOSS_<SECTION>__<FIELD>` variable whose section does not exist."""
+    known = Settings.model_fields
+    for path, name in environment.items():
+        if len(path) > 1 and path[0] not in known:
+            raise ConfigError(
+                f"environment variable {name}: unknown section {path[0]!r}"
+                f"{did_you_mean(path[0], known)}"
+            )
+
+
+def _invalid(exc: ValidationError, sources: ConfigSources) -> ConfigError:
+    """Return one `ConfigError` naming, for each problem, its origin and its dotted field."""
+    problems = []
+    for err in exc.errors():
+        loc = err["loc"]
+        dotted = ".".join(str(part) for part in loc)
+        hint = ""
+        if err["type"] == "extra_forbidden" and loc:
+            hint = did_you_mean(str(loc[-1]), field_names_at(Settings, loc[:-1]) or ())
+        problems.append(f"{sources.origin(loc)}: invalid configuration: {dotted}: "
+                        f"{err['msg']}{hint}")
+    return ConfigError("; ".join(problems))
+
+
+def _unparsable_variable(exc: SettingsError, sources: ConfigSources) -> ConfigError:
+    """Name the variable pydantic-settings could not parse (a table, a list) in a `ConfigError`."""
+    match = re.search(r'field "(\w+)"', str(exc))
+    section = match.group(1) if match else ""
+    names = sorted(n for p, n in sources.environment.items() if p[0] == section)
+    which = ", ".join(names) or f"a {ENV_PREFIX} variable"
+    return ConfigError(f"environment variable {which}: cannot parse the value (a table or list "
+                       """set from the environment must be JSON, e.g. '{"GBP": 1.17}')""")
+
+
 def load_settings(path: str | Path | None = None) -> Settings:
     """Load and validate configuration.
 
@@ -167,21 +331,26 @@ def load_settings(path: str | Path | None = None) -> Settings:
         The frozen, validated `Settings`.
 
     Raises:
-        ConfigError: naming the file and the dotted field that failed.
+        ConfigError: naming the file or environment variable, and the dotted field,
+            that failed; an unknown section is named with the nearest known one.
     """
-    data = _read_toml(DEFAULTS_FILE)
-    source = str(DEFAULTS_FILE)
-    if path is not None:
-        override = _read_toml(Path(path))
+    defaults = _read_toml(DEFAULTS_FILE)
+    _check_sections(DEFAULTS_FILE, defaults)
+    user_path = Path(path) if path is not None else None
+    override: dict[str, Any] = {}
+    if user_path is not None:
+        override = _read_toml(user_path)
+        _check_sections(user_path, override)
         policy_file = override.get("policy_file")
         if isinstance(policy_file, str) and policy_file and not Path(policy_file).is_absolute():
-            override["policy_file"] = str(Path(path).parent / policy_file)
-        data = _deep_merge(data, override)
-        source = str(path)
+            override["policy_file"] = str(user_path.parent / policy_file)
+    sources = ConfigSources(
+        DEFAULTS_FILE, defaults, user_path, override, environment_paths(os.environ)
+    )
+    _check_environment(sources.environment)
     try:
-        return Settings(**data)
+        return Settings(**_deep_merge(defaults, override))
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigError(f"{source}: invalid configuration: {problems}") from exc
+        raise _invalid(exc, sources) from exc
+    except SettingsError as exc:
+        raise _unparsable_variable(exc, sources) from exc

@@ -1,19 +1,23 @@
-"""Read-only SQL for analysts: check a statement, run it with `readonly=1`, format the rows.
+"""Analyst SQL: check a statement with the engine's parser, run it read-only, format the rows.
 
-`check_read_only(sql)` lets through one statement that starts with SELECT, WITH,
-SHOW, DESCRIBE/DESC or EXPLAIN, and refuses anything else: several statements,
-`INTO OUTFILE` (which would write a file on the client side), or any other first
-keyword. The check reads past string literals, quoted identifiers and comments,
-so `SELECT 'a;b'` is one statement. It is a first line of defence with clear
-messages; the second is the server: `run_query` always sends `readonly=1`, which
-ClickHouse and chDB enforce (no writes, no DDL, no changing settings).
+`run_query(client, sql)` hands `sql` to `replay.query_guard.check_query`, which parses
+it with ClickHouse's own parser (chDB, in process) and refuses anything but one
+`SELECT`, `SHOW TABLES`, `SHOW COLUMNS`, `SHOW CREATE TABLE`, `DESCRIBE TABLE` or
+`EXPLAIN` of such a `SELECT` over the project's tables, with no table function,
+`INTO OUTFILE`, `FORMAT` or `SETTINGS` (see that module for the rules and why). The
+engine's canonical text of the statement is what runs, with `readonly=1` (which
+ClickHouse and chDB enforce: no writes, no DDL, no settings changes) and
+`max_execution_time`; rows are streamed and the query is stopped beyond
+`QueryLimits.max_rows`. On a server, the compose `analyst` user adds a third line:
+it holds only `GRANT SELECT ON pitboss.*`.
 
-Example:
-    >>> check_read_only("SELECT count() FROM decisions FINAL;  -- how many?")
-    'SELECT count() FROM decisions FINAL'
-    >>> check_read_only("DROP TABLE decisions")  # doctest: +IGNORE_EXCEPTION_DETAIL
+Example (not run as a doctest: chDB allows one engine per process):
+    >>> client = open_client(None, Path("out/clickhouse"), "pitboss")  # doctest: +SKIP
+    >>> run_query(client, "SELECT count() AS n FROM decisions FINAL").columns  # doctest: +SKIP
+    ('n',)
+    >>> run_query(client, "SELECT * FROM url('http://127.0.0.1:9/')")  # doctest: +SKIP
     Traceback (most recent call last):
-    QueryRefusedError: only SELECT, WITH, SHOW, DESCRIBE and EXPLAIN queries are allowed
+    QueryRefusedError: table function url() reads outside the project's tables: ...
 
 """
 
@@ -21,8 +25,8 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
-import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,77 +34,35 @@ from typing import Any
 import orjson
 from clickhouse_connect.driver.client import Client
 
-ALLOWED_FIRST_WORDS = frozenset({"SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXPLAIN"})
-READ_ONLY_SETTINGS = {"readonly": 1}
-_TOKEN = re.compile(
-    r"""
-    (?P<comment>--[^\n]*|\#[^\n]*|/\*.*?\*/)
-  | (?P<string>'(?:[^'\\]|\\.|'')*')
-  | (?P<quoted>"(?:[^"\\]|\\.)*"|`(?:[^`\\]|\\.)*`)
-  | (?P<semicolon>;)
-  | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<other>\S)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
+from replay.query_guard import EngineParser, QueryRefusedError, check_query
+from sinks.clickhouse_client import is_embedded, open_scratch_engine
+
+__all__ = ["QueryLimits", "QueryRefusedError", "QueryResult", "ResultTooLargeError",
+           "engine_parser", "run_query", "to_csv", "to_json"]
 
 
-class QueryRefusedError(ValueError):
-    """The statement is not a single read-only query."""
+# Statements whose rows are streamed (chDB streams only SELECTs).
+_STREAMED = ("SELECT", "WITH", "(")
 
 
-def _tokens(sql: str) -> list[tuple[str, str, int]]:
-    """Return `(kind, text, end)` tokens of `sql`, without whitespace; raise on open quotes."""
-    out: list[tuple[str, str, int]] = []
-    pos = 0
-    while pos < len(sql):
-        if sql[pos].isspace():
-            pos += 1
-            continue
-        match = _TOKEN.match(sql, pos)
-        kind = match.lastgroup if match is not None else None
-        if match is None or kind is None or (
-            kind == "other" and (sql[pos] in "'\"`" or sql.startswith("/*", pos))
-        ):
-            raise QueryRefusedError(f"unterminated quote or comment at character {pos}")
-        if kind != "comment":
-            out.append((kind, match.group(0), match.end()))
-        pos = match.end()
-    return out
+class ResultTooLargeError(ValueError):
+    """The query returns more rows than `QueryLimits.max_rows`."""
 
 
-def check_read_only(sql: str) -> str:
-    """Return the one read-only statement in `sql`, without a trailing `;`.
+@dataclass(frozen=True)
+class QueryLimits:
+    """How long an analyst's query may run and how many rows it may return.
 
-    Args:
-        sql: what the analyst typed.
-
-    Returns:
-        The statement to run.
-
-    Raises:
-        QueryRefusedError: empty, several statements, a write, DDL or `INTO OUTFILE`.
-
+    `max_seconds` is sent as `max_execution_time` (the compose analyst profile lets it
+    change under readonly=1, capped at 300); `max_rows` is enforced here, while reading.
     """
-    tokens = _tokens(sql)
-    semicolons = [i for i, (kind, _, _) in enumerate(tokens) if kind == "semicolon"]
-    if semicolons and semicolons[0] != len(tokens) - 1:
-        raise QueryRefusedError("only one statement at a time: remove everything after the ';'")
-    body = tokens[:-1] if semicolons else tokens
-    if not body:
-        raise QueryRefusedError("the query is empty")
-    words = [text.upper() for kind, text, _ in body if kind == "word"]
-    first = next((text.upper() for kind, text, _ in body if kind == "word"), "")
-    if first not in ALLOWED_FIRST_WORDS:
-        raise QueryRefusedError(
-            "only SELECT, WITH, SHOW, DESCRIBE and EXPLAIN queries are allowed "
-            f"(read-only); this one starts with {first or body[0][1]!r}"
-        )
-    if any(a == "INTO" and b == "OUTFILE" for a, b in itertools.pairwise(words)):
-        raise QueryRefusedError("INTO OUTFILE writes a file: remove it and use --format csv")
-    end = body[-1][2]
-    start = len(sql) - len(sql.lstrip())
-    return sql[start:end].strip()
+
+    max_seconds: int = 60
+    max_rows: int = 1_000_000
+
+    def settings(self) -> dict[str, int]:
+        """Return the settings every analyst query runs with."""
+        return {"readonly": 1, "max_execution_time": self.max_seconds}
 
 
 @dataclass(frozen=True)
@@ -111,16 +73,66 @@ class QueryResult:
     rows: list[tuple[Any, ...]]
 
 
-def run_query(client: Client, sql: str) -> QueryResult:
-    """Check `sql` is read-only, run it with the `readonly=1` setting and return its rows.
+@contextmanager
+def engine_parser(client: Client | None) -> Iterator[EngineParser]:
+    """Yield the engine's parser: `client` itself if it is chDB, else an in-memory chDB.
+
+    A server (even an older one) never parses for itself: the checked canonical text is
+    produced in process, and that text is what the server runs. With `client` None the
+    check needs no connection at all, so a refused query never reaches a server.
 
     Raises:
-        QueryRefusedError: the statement is not a single read-only query.
+        ChdbPathError: a scratch engine is needed but this process runs chDB on a directory.
 
     """
-    statement = check_read_only(sql)
-    result = client.query(statement, settings=READ_ONLY_SETTINGS)
-    return QueryResult(tuple(result.column_names), [tuple(r) for r in result.result_rows])
+    if client is not None and is_embedded(client):
+        yield EngineParser(client)
+        return
+    scratch = open_scratch_engine()
+    try:
+        yield EngineParser(scratch)
+    finally:
+        scratch.close()
+
+
+def run_query(client: Client, sql: str, limits: QueryLimits | None = None,
+              database: str | None = None) -> QueryResult:
+    """Check `sql` with the engine's parser, run its canonical text read-only, return its rows.
+
+    Args:
+        client: the store's client (chDB or a server).
+        sql: what the analyst typed.
+        limits: time and row limits (defaults: 60 s, 1,000,000 rows).
+        database: the project's database; default the client's.
+
+    Raises:
+        QueryRefusedError: the statement is not one an analyst may run (one line says why).
+        ResultTooLargeError: more than `limits.max_rows` rows.
+
+    """
+    limits = limits or QueryLimits()
+    with engine_parser(client) as parser:
+        statement = check_query(sql, parser, database or str(client.database or ""))
+    if not statement.startswith(_STREAMED):  # SHOW, DESCRIBE, EXPLAIN: a few rows
+        result = client.query(statement, settings=limits.settings())
+        columns, rows = tuple(result.column_names), [tuple(r) for r in result.result_rows]
+        _check_size(len(rows), limits)
+        return QueryResult(columns, rows)
+    rows = []
+    with client.query_row_block_stream(statement, settings=limits.settings()) as stream:
+        columns = tuple(stream.source.column_names)
+        for block in stream:
+            rows.extend(tuple(row) for row in block)
+            _check_size(len(rows), limits)  # leaving the stream stops the query
+    return QueryResult(columns, rows)
+
+
+def _check_size(rows: int, limits: QueryLimits) -> None:
+    if rows > limits.max_rows:
+        raise ResultTooLargeError(
+            f"the result has more than {limits.max_rows:,} rows: add a LIMIT or aggregate, "
+            "or raise --max-rows"
+        )
 
 
 def _cell(value: Any) -> Any:

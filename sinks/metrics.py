@@ -7,9 +7,12 @@ decisions by kind and status, consumer lag per partition, ClickHouse and Kafka
 sink counters and latencies, and the latest value of every model metric.
 Counters that other components keep themselves (`ClickHouseWriter.stats`,
 `ActionProducer.counters`) are copied in with `observe_writer` and
-`observe_producer`, which turn their running totals into increments.
-`configure_logging` sets structlog up: JSON lines when stderr is not a terminal,
-coloured key=value lines when it is.
+`observe_producer`, which turn their running totals into increments. The
+registry also holds the process's own series (`process_*`, `python_gc_*`,
+`python_info`), `pitboss_build_info` and the age of the last epoch commit, and
+`serve` exposes it with `/healthz` and `/readyz` (`sinks.health`), judged on the
+`WorkerHealth` the metrics feed. `configure_logging` sets structlog up: JSON lines
+when stderr is not a terminal, coloured key=value lines when it is.
 
 Example:
     >>> metrics = LiveMetrics()
@@ -21,24 +24,65 @@ Example:
 from __future__ import annotations
 
 import logging
+import math
 import sys
 from collections import Counter as TallyCounter
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import structlog
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+)
 
 from sinks.clickhouse_writer import WriterStats
+from sinks.health import EndpointServer, WorkerHealth, serve_endpoints
 from sinks.kafka_actions import DeliveryCounters
+from sinks.kafka_logging import DEFAULT_INTERVAL_S, configure_kafka_logging, route_library_logs
 
 _LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
-class LiveMetrics:
-    """The Prometheus series of one live worker process, in a registry of its own."""
+def pitboss_version() -> str:
+    """Return the installed Pitboss version (`0+unknown` when run from an uninstalled tree)."""
+    try:
+        return version("pitboss")
+    except PackageNotFoundError:
+        return "0+unknown"
 
-    def __init__(self) -> None:
+
+class LiveMetrics:
+    """The Prometheus series of one live worker process, in a registry of its own.
+
+    Args:
+        health: what `/readyz` judges; the metrics feed it (positions read, epochs
+            closed). A new one (60 s maximum age) if None.
+
+    """
+
+    def __init__(self, health: WorkerHealth | None = None) -> None:
+        self.health = health = health or WorkerHealth()
         self.registry = registry = CollectorRegistry()
+        for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+            registry.register(collector)
+        Info("pitboss_build", "The running Pitboss version.", registry=registry).info(
+            {"version": pitboss_version()})
+        self.last_epoch_commit = Gauge(
+            "pitboss_last_epoch_commit_timestamp_seconds", "Wall-clock time the worker last "
+            "closed an epoch (snapshots taken, outputs checkpointed; Bytewax commits next).",
+            registry=registry)
+        Gauge("pitboss_last_epoch_commit_age_seconds", "Seconds since the worker last closed "
+              "an epoch; NaN before the first.", registry=registry).set_function(
+            lambda: _or_nan(health.epoch_age_s()))
+        Gauge("pitboss_ready", "1 when /readyz answers 200, else 0.", registry=registry
+              ).set_function(lambda: float(health.verdict().ready))
         self.events_in = Counter(
             "pitboss_events_in", "Raw messages read from Kafka, by topic.", ["topic"],
             registry=registry)
@@ -51,6 +95,16 @@ class LiveMetrics:
         self.consumer_lag = Gauge(
             "pitboss_consumer_lag", "High watermark minus position, per partition.",
             ["topic", "partition"], registry=registry)
+        self.input_watermark = Gauge(
+            "pitboss_input_watermark_seconds", "Low event-time watermark over all input "
+            "partitions (epoch seconds): events before it have all been read.",
+            registry=registry)
+        self.input_caught_up = Gauge(
+            "pitboss_input_caught_up", "1 when every input partition has been read up to "
+            "its high watermark, else 0.", registry=registry)
+        self.alignment_buffered = Gauge(
+            "pitboss_alignment_buffered_messages", "Messages read but waiting for the "
+            "event-time watermark (the alignment buffer).", registry=registry)
         self.rejected = Counter(
             "pitboss_events_rejected", "Dead letters (incl. duplicates and late), by reason.",
             ["reason"], registry=registry)
@@ -87,8 +141,9 @@ class LiveMetrics:
             "pitboss_checkpoint_seconds", "Time to flush Kafka and ClickHouse at an epoch end.",
             buckets=_LATENCY_BUCKETS, registry=registry)
         self.input_delay = Histogram(
-            "pitboss_input_delay_seconds", "Wall-clock time at reading minus each message's "
-            "Kafka timestamp (producer create time or broker append time).",
+            "pitboss_input_delay_seconds", "Wall-clock time at reading minus the Kafka "
+            "timestamp (producer create time or broker append time) of the newest message "
+            "of each partition read.",
             buckets=_LATENCY_BUCKETS, registry=registry)
         self.output_delay = Histogram(
             "pitboss_output_delay_seconds", "Wall-clock time at the sink minus the event time "
@@ -102,8 +157,19 @@ class LiveMetrics:
         self.events_in.labels(topic).inc()
 
     def position(self, topic: str, partition: int, next_offset: int) -> None:
-        """Record the next offset to read from a partition (for the lag probe too)."""
+        """Record the next offset to read from a partition (for the lag probe and readiness)."""
         self.consumer_position.labels(topic, str(partition)).set(next_offset)
+        self.health.input_read()
+
+    def epoch_closed(self) -> None:
+        """Record that an epoch closed in this process (an input partition's snapshot)."""
+        self.last_epoch_commit.set_to_current_time()
+        self.health.epoch_closed()
+
+    def checkpointed(self, seconds: float) -> None:
+        """Record the sink's checkpoint at an epoch end: its duration, and the epoch closing."""
+        self.checkpoint_latency.observe(seconds)
+        self.epoch_closed()
 
     def observe_writer(self, stats: WriterStats) -> None:
         """Copy a ClickHouse writer's running totals in as increments."""
@@ -134,20 +200,59 @@ class LiveMetrics:
             self.kafka_delivery_latency.set(counters.last_latency_s)
         self._producer_seen = counters
 
-    def serve(self, port: int, address: str = "0.0.0.0") -> None:
-        """Serve `/metrics` over HTTP on `port` from a daemon thread; 0 serves nothing."""
-        if port:
-            start_http_server(port, address, registry=self.registry)
+    def serve(self, port: int, host: str = "0.0.0.0") -> EndpointServer | None:
+        """Serve `/metrics`, `/healthz` and `/readyz` on `host:port`; port 0 serves nothing.
+
+        Returns:
+            The running server (close it to release the port), or None for port 0.
+
+        Raises:
+            OSError: the address cannot be bound (e.g. the port is in use).
+
+        """
+        return serve_endpoints(self.registry, self.health, host, port) if port else None
 
 
-def configure_logging(level: int = logging.INFO, json: bool | None = None) -> None:
+def _or_nan(value: float | None) -> float:
+    return math.nan if value is None else value
+
+
+class _CurrentStderrLogger:
+    """A structlog logger that writes each line to whatever `sys.stderr` is at the time.
+
+    `PrintLoggerFactory(sys.stderr)` keeps the stream it saw when logging was configured:
+    once a test runner or an embedding program swaps and closes that stream, every later
+    log line raises. Looking the stream up per line costs one attribute read.
+    """
+
+    def __init__(self, *_args: Any) -> None:
+        pass
+
+    def msg(self, message: str) -> None:
+        """Write one rendered line."""
+        print(message, file=sys.stderr, flush=True)
+
+    log = debug = info = warn = warning = error = critical = exception = fatal = msg
+
+
+def configure_logging(
+    level: int = logging.INFO, json: bool | None = None,
+    kafka_interval_s: float = DEFAULT_INTERVAL_S,
+) -> None:
     """Set structlog up for a worker: JSON lines unless stderr is a terminal.
 
+    Kafka clients' lines (`sinks.kafka_logging`) and other libraries' `logging`
+    records (warnings and above, or `level` if higher) join the same stream, each
+    repeated message logged once and then as a count every `kafka_interval_s`.
+
     Args:
-        level: the lowest level logged.
+        level: the lowest level logged, Kafka client lines included.
         json: force JSON (True) or console lines (False); None decides by `isatty`.
+        kafka_interval_s: how often a repeated library message is logged as a count.
 
     """
+    configure_kafka_logging(level, kafka_interval_s)
+    route_library_logs(max(level, logging.WARNING), kafka_interval_s)
     as_json = not sys.stderr.isatty() if json is None else json
     renderer: Any = (
         structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
@@ -161,6 +266,6 @@ def configure_logging(level: int = logging.INFO, json: bool | None = None) -> No
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=_CurrentStderrLogger,
         cache_logger_on_first_use=True,
     )

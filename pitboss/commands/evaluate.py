@@ -10,8 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from config.settings import ConfigError, load_settings
+from pitboss import preflight
 from pitboss.app import app
+from pitboss.mistakes import fail
 
 
 def evaluation_table(evaluation: dict[str, Any]) -> Table:
@@ -45,18 +46,20 @@ def evaluate(
 ) -> None:
     """Evaluate a run against the truth and write RUN/evaluation.json."""
     from replay.evaluation_truth import evaluate_run
-    from replay.run_store import RunStoreError, StoreLocation, open_store
+    from replay.run_store import StoreLocation, open_store
 
     console = Console()
+    preflight.run_directory(run)
+    settings = preflight.configuration(config)
+    preflight.truth_file(truth)
+    preflight.clickhouse_server(clickhouse)
+    client = None
+    if clickhouse:
+        client = open_store(StoreLocation.of_run(run, clickhouse, settings.clickhouse.database))
     try:
-        settings = load_settings(config)
-        client = None
-        if clickhouse:
-            client = open_store(StoreLocation.of_run(run, clickhouse, settings.clickhouse.database))
         evaluation = evaluate_run(run, truth, settings, client)
-    except (ConfigError, RunStoreError, ValueError, OSError) as exc:
-        Console(stderr=True).print(f"[red]evaluation failed:[/red] {exc}")
-        raise typer.Exit(1) from exc
+    except (ValueError, OSError) as exc:
+        fail(f"evaluation failed: {exc}")
     (run / "evaluation.json").write_bytes(
         orjson.dumps(evaluation, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
     console.print(evaluation_table(evaluation))

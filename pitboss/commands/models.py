@@ -6,7 +6,8 @@ checks such an export (manifest, file hashes, and that it loads under the curren
 configuration) and copies it to `DIR`; `STATE_DIR` is either the export itself or
 a run directory holding `models/`. `import DIR --into STATE_DIR` checks `DIR` the
 same way and installs it as `STATE_DIR/models/`, replacing what was there in one
-rename. Exit status 2 means a bad configuration, 1 a bad or incompatible export.
+rename. Exit status 2 (one line naming the flag and the file) means a bad
+configuration or a missing, bad or incompatible export; 1 a failure to copy it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from config.settings import ConfigError, load_settings
 from models.settings import ModelSettings
 from models.storage import MANIFEST, ModelStoreError, load_models, read_manifest
 from pitboss.app import app
+from pitboss.mistakes import InputError, fail
 
 models_app = typer.Typer(no_args_is_help=True, help="Export and import trained online models.")
 app.add_typer(models_app, name="models")
@@ -71,17 +73,27 @@ def _copy_export(source: Path, target: Path) -> None:
     staging.rename(target)
 
 
-def _run(action: str, config: Path | None, work: Callable[[ModelSettings], str]) -> None:
-    console = Console(stderr=True)
+def checked_export(path: Path, flag: str, settings: ModelSettings) -> tuple[Path, str]:
+    """Find the export at `path` and check it fully; return it and a one-line summary.
+
+    Raises:
+        InputError: naming the flag, the path and what is wrong with the export.
+
+    """
     try:
-        summary = work(model_settings(config))
-    except ConfigError as exc:
-        console.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from exc
-    except (ModelStoreError, OSError) as exc:
-        console.print(f"[red]{action} failed:[/red] {exc}")
-        raise typer.Exit(1) from exc
-    console.print(summary)
+        found = resolve_export(path)
+        return found, check_export(found, settings)
+    except ModelStoreError as exc:
+        raise InputError(f"{flag} {exc}") from exc
+
+
+def _run(action: str, config: Path | None, work: Callable[[ModelSettings], str]) -> None:
+    settings = model_settings(config)
+    try:
+        summary = work(settings)
+    except OSError as exc:
+        fail(f"{action} failed: {exc}")
+    Console(stderr=True).print(summary, soft_wrap=True)
 
 
 @models_app.command("export")
@@ -94,8 +106,7 @@ def export_models(
 ) -> None:
     """Check the models saved in a state or run directory and copy them to DIRECTORY."""
     def work(settings: ModelSettings) -> str:
-        found = resolve_export(source)
-        summary = check_export(found, settings)
+        found, summary = checked_export(source, "--from", settings)
         if directory.resolve() != found.resolve():
             _copy_export(found, directory)
         return f"exported {found} to {directory}: {summary}"
@@ -115,8 +126,7 @@ def import_models(
 ) -> None:
     """Check an export against the configuration and install it as INTO/models/."""
     def work(settings: ModelSettings) -> str:
-        found = resolve_export(directory)
-        summary = check_export(found, settings)
+        found, summary = checked_export(directory, "DIRECTORY", settings)
         into.mkdir(parents=True, exist_ok=True)
         _copy_export(found, into / MODELS_DIR)
         return f"imported {found} into {into / MODELS_DIR}: {summary}"

@@ -1,4 +1,9 @@
-"""`pitboss replay`: run the dataflow over recorded logs, as live workers run it over Kafka."""
+"""`pitboss replay`: run the dataflow over recorded logs, as live workers run it over Kafka.
+
+Everything the operator names is checked before the dataflow starts (`pitboss.preflight`):
+the configuration and policy, each input log's format, the output directory, the
+ClickHouse server and the models export; a mistake is one line and exit code 2.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from config.settings import ConfigError, load_settings
+from pitboss import preflight
 from pitboss.app import app
+from pitboss.mistakes import fail
 
 InputsOption = Annotated[
     list[Path], typer.Option("--input", "-i", help="Recorded log(s): .jsonl or .parquet.")
@@ -47,17 +53,15 @@ def replay(
     models: ModelsOption = None,
 ) -> None:
     """Replay recorded event logs through the full dataflow and summarise the run."""
-    from models.model_set import ModelSet
     from replay.progress import replay_progress
     from replay.runner import ClickHouseTarget, ReplayError, run_replay
 
     console = Console(stderr=True)
-    try:
-        settings = load_settings(config)
-    except ConfigError as exc:
-        console.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from exc
-    warm = ModelSet.load(models, settings.models) if models is not None else None
+    settings = preflight.configuration(config)
+    preflight.recorded_logs(inputs)
+    preflight.output_dir(out, "--out")
+    preflight.clickhouse_server(clickhouse)
+    warm = preflight.model_export(models, settings.models) if models is not None else None
     target = ClickHouseTarget.for_run(out, clickhouse, settings.clickhouse.database)
     try:
         with replay_progress(list(inputs), console) as progress:
@@ -65,8 +69,7 @@ def replay(
                 list(inputs), out, settings, target, workers, progress=progress, models=warm
             )
     except ReplayError as exc:
-        console.print(f"[red]replay failed:[/red] {exc}")
-        raise typer.Exit(1) from exc
+        fail(f"replay failed: {exc}")
     console.print(
         f"replayed {summary['events_in']:,} events "
         f"({summary['events_accepted']:,} accepted, {summary['events_rejected']:,} rejected, "

@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from config.settings import ConfigError, load_settings
+from pitboss import preflight
 from pitboss.app import app
+from pitboss.mistakes import fail
 
 
 @app.command()
@@ -27,16 +28,15 @@ def report(
 ) -> None:
     """Write RUN/report/index.html: activity, actions, scores, models, gate, dead letters."""
     from replay.report import write_report
-    from replay.run_store import RunStoreError
 
     console = Console(stderr=True)
-    if not (run / "summary.json").is_file():
-        console.print(f"[red]{run} is not a run directory (no summary.json)[/red]")
-        raise typer.Exit(2)
+    preflight.run_directory(run)
+    settings = preflight.configuration(config)
+    if truth is not None:
+        preflight.truth_file(truth)
+    preflight.clickhouse_server(clickhouse)
     try:
-        settings = load_settings(config)
         page = write_report(run, truth, settings, dsn=clickhouse)
-    except (ConfigError, RunStoreError, ValueError, OSError) as exc:
-        console.print(f"[red]report failed:[/red] {exc}")
-        raise typer.Exit(1) from exc
+    except (ValueError, OSError) as exc:
+        fail(f"report failed: {exc}")
     console.print(f"report written to {page}")

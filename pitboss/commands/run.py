@@ -1,23 +1,35 @@
 """`pitboss run`: the long-lived live worker, from Kafka topics to action topics and ClickHouse.
 
-Runs the live dataflow (`flows.live`) until SIGTERM or Ctrl-C, which end the input,
-drain the dataflow and flush both sinks (exit 0). With `--recovery-dir` the input
+Start-up serves `/metrics`, `/healthz` and `/readyz` first, then waits up to
+`worker.startup_timeout_s` for the Kafka input topics and a ClickHouse server
+(`pitboss.startup`), then runs the live dataflow (`flows.live`) until SIGTERM or
+Ctrl-C, which end the input, drain the dataflow and flush both sinks (exit 0). A
+stop requested during start-up exits 0 at once. With `--recovery-dir` the input
 offsets and all operator state are kept in Bytewax's SQLite recovery store, so a
 restart (even after `kill -9`) resumes where the last committed epoch ended.
 Several processes form one Bytewax cluster with `--process-id` and `--addresses`.
 Connection settings and secrets come from configuration and `PITBOSS_...`
 environment variables; docs/operations.md is the operator's guide.
+
+Exit codes: 0 stopped on request; 1 a sink or the consumer failed; 2 a
+configuration error (file, flag, variable, refused ClickHouse login, metrics port
+in use); 3 a dependency (Kafka, ClickHouse) did not answer during start-up; 130 a
+second stop signal aborted the stop.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import signal
 import threading
 import time
+from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Annotated
+from urllib.parse import urlsplit
 
 import typer
 
@@ -26,29 +38,77 @@ from pitboss.app import app
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    import structlog
+
     from config.settings import Settings
     from replay.runner import ClickHouseTarget
+    from sinks.health import WorkerHealth
     from sinks.live_outputs import LiveOutputs
     from sinks.metrics import LiveMetrics
 
 # How long a process other than 0 waits for process 0 to create the recovery partitions.
 _RECOVERY_INIT_WAIT_S = 30.0
 
+# Exit codes (docs/operations.md).
+EXIT_STOPPED, EXIT_FAILED, EXIT_CONFIG, EXIT_UNAVAILABLE, EXIT_ABORTED = 0, 1, 2, 3, 130
 
-def _install_stop_handlers(stop: threading.Event) -> None:
-    """First SIGTERM/SIGINT asks for a graceful stop; a second one aborts at once."""
-    import structlog
 
-    log = structlog.get_logger("pitboss.run")
+class LogLevel(StrEnum):
+    """The lowest level a worker logs."""
 
-    def handler(signum: int, frame: FrameType | None) -> None:
-        if stop.is_set():
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
+
+
+class _StopSignals:
+    """First SIGTERM/SIGINT asks for a graceful stop; a second one aborts at once.
+
+    Python runs a signal's handler only in the main thread, between bytecodes: late
+    while the main thread is inside a blocking C call, and able to deadlock if the
+    handler takes a lock the interrupted code holds (logging, `Event.set`). So the
+    handlers here take no lock; the signal's number reaches a thread of its own
+    through `signal.set_wakeup_fd` (written by the C-level handler at once, whatever
+    the main thread is doing), and that thread sets `stop` and logs. On a second
+    signal it makes the main thread raise KeyboardInterrupt.
+    """
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+        self.abort = False
+        read_fd, write_fd = os.pipe()
+        os.set_blocking(write_fd, False)
+        for signum in self.SIGNALS:
+            signal.signal(signum, self._in_main_thread)
+        signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+        threading.Thread(target=self._take, args=(read_fd,), name="stop-signals",
+                         daemon=True).start()  # fmt: skip
+
+    def _in_main_thread(self, signum: int, frame: object) -> None:
+        if self.abort:
             raise KeyboardInterrupt
-        stop.set()
-        log.info("stop requested", signal=signal.Signals(signum).name)
 
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, handler)
+    def _take(self, read_fd: int) -> None:
+        import _thread
+
+        import structlog
+
+        log = structlog.get_logger("pitboss.run")
+        while not self.abort:
+            for signum in os.read(read_fd, 16):
+                if signum not in self.SIGNALS or self.abort:
+                    continue
+                name = signal.Signals(signum).name
+                if self.stop.is_set():
+                    log.warning("second stop signal: aborting", signal=name)
+                    self.abort = True
+                    _thread.interrupt_main(signal.SIGINT)  # runs _in_main_thread there
+                else:
+                    self.stop.set()
+                    log.info("stop requested", signal=name)
 
 
 def _addresses(addresses: str | None) -> list[str] | None:
@@ -100,8 +160,14 @@ EpochInterval = Annotated[float, typer.Option(
     "--epoch-interval-s", min=0.05, help="Seconds per epoch: outputs are flushed and "
     "recovery state committed at each epoch end.")]
 MetricsPort = Annotated[int, typer.Option(
-    "--metrics-port", min=0, max=65535, help="Port of the Prometheus /metrics endpoint; "
-    "0 disables it.")]
+    "--metrics-port", min=0, max=65535, help="Port of /metrics, /healthz and /readyz; "
+    "0 disables them.")]
+MetricsHost = Annotated[str, typer.Option(
+    "--metrics-host", help="Address the metrics and health endpoints bind: 0.0.0.0 (all "
+    "interfaces, as containers need), 127.0.0.1 (this host only), :: (IPv6).")]
+LogLevelOption = Annotated[LogLevel | None, typer.Option(
+    "--log-level", envvar="PITBOSS_LOG_LEVEL", show_envvar=True, case_sensitive=False,
+    help="Lowest level logged; default worker.log_level (info).")]
 Workers = Annotated[int, typer.Option(
     "--workers", "-w", min=1, help="Worker threads in this process (they share the GIL: "
     "prefer processes).")]
@@ -112,18 +178,41 @@ Addresses = Annotated[str | None, typer.Option(
     "in the same order everywhere.")]
 ClickHouseDsn = Annotated[str | None, typer.Option(
     "--clickhouse", envvar="PITBOSS_CLICKHOUSE__DSN", show_envvar=True,
-    help="ClickHouse server DSN (prefer the environment variable: it holds a password).")]
+    help="ClickHouse server DSN. Prefer the environment variable: a password on the command "
+    "line shows in the process list.")]
 ConfigFile = Annotated[Path | None, typer.Option(
     "--config", "-c", help="TOML file overriding config/defaults.toml.")]
 BatchSize = Annotated[int, typer.Option("--batch-size", min=1, help="Most messages per poll.")]
 
 
+@dataclass(frozen=True)
+class WorkerOptions:
+    """The command line of one worker process, checked."""
+
+    data_dir: Path
+    recovery_dir: Path | None
+    epoch_interval_s: float
+    metrics_host: str
+    metrics_port: int
+    log_level: LogLevel | None
+    workers: int
+    process_id: int | None
+    cluster: list[str] | None
+    clickhouse: str | None
+    clickhouse_on_command_line: bool
+    config: Path | None
+    batch_size: int
+
+
 @app.command()
 def run(
+    ctx: typer.Context,
     data_dir: DataDir = Path("runs/live"),
     recovery_dir: RecoveryDir = None,
     epoch_interval_s: EpochInterval = 2.0,
     metrics_port: MetricsPort = 9464,
+    metrics_host: MetricsHost = "0.0.0.0",
+    log_level: LogLevelOption = None,
     workers: Workers = 1,
     process_id: ProcessId = None,
     addresses: Addresses = None,
@@ -132,102 +221,193 @@ def run(
     batch_size: BatchSize = 1000,
 ) -> None:
     """Consume the event topics, decide, and produce actions until SIGTERM or Ctrl-C."""
-    from sinks.metrics import configure_logging
-
-    configure_logging()
     stop = threading.Event()
-    _install_stop_handlers(stop)
+    _StopSignals(stop)
     cluster = _addresses(addresses)
     if (process_id is None) != (cluster is None):
         raise typer.BadParameter("--process-id and --addresses go together")
     if cluster is not None and process_id is not None and process_id >= len(cluster):
         raise typer.BadParameter(f"--process-id {process_id} but only {len(cluster)} addresses")
-    code = _run_worker(
-        stop, data_dir, recovery_dir, epoch_interval_s, metrics_port, workers, process_id,
-        cluster, clickhouse, config, batch_size,
+    source = ctx.get_parameter_source("clickhouse")  # click's ParameterSource, as typer vendors it
+    on_command_line = source is not None and source.name == "COMMANDLINE"
+    options = WorkerOptions(
+        data_dir, recovery_dir, epoch_interval_s, metrics_host, metrics_port, log_level, workers,
+        process_id, cluster, clickhouse, on_command_line, config, batch_size,
+    )  # fmt: skip
+    raise typer.Exit(_run_worker(stop, options))
+
+
+def _level(name: str) -> int:
+    return int(logging.getLevelName(name.upper()))
+
+
+def _load_settings(options: WorkerOptions) -> Settings | None:
+    """Load the configuration and set logging up at the chosen level; None on a config error."""
+    import structlog
+
+    from config.settings import ConfigError, load_settings
+    from sinks.metrics import configure_logging
+
+    flag_level = options.log_level.value if options.log_level is not None else None
+    try:
+        settings = load_settings(options.config)
+    except ConfigError as exc:
+        configure_logging(_level(flag_level or "info"))
+        structlog.get_logger("pitboss.run").error("configuration error", error=str(exc))
+        return None
+    worker = settings.worker
+    configure_logging(_level(flag_level or worker.log_level),
+                      kafka_interval_s=worker.kafka_log_interval_s)  # fmt: skip
+    return settings
+
+
+def _warn_about_password(options: WorkerOptions, log: structlog.BoundLogger) -> None:
+    """Warn once if the DSN with a password came from the command line (`ps` shows it)."""
+    if options.clickhouse_on_command_line and urlsplit(options.clickhouse or "").password:
+        log.warning("--clickhouse holds a password, which every user of this machine can read "
+                    "in the process list: set PITBOSS_CLICKHOUSE__DSN instead")  # fmt: skip
+
+
+def _run_worker(stop: threading.Event, options: WorkerOptions) -> int:
+    import structlog
+
+    from replay.runner import ClickHouseTarget
+    from sinks.health import WorkerHealth
+    from sinks.metrics import LiveMetrics
+
+    settings = _load_settings(options)
+    if settings is None:
+        return EXIT_CONFIG
+    log = structlog.get_logger("pitboss.run")
+    _warn_about_password(options, log)
+    dsn = options.clickhouse or settings.clickhouse.dsn.get_secret_value() or None
+    target = ClickHouseTarget.for_run(options.data_dir, dsn, settings.clickhouse.database)
+    health = WorkerHealth(settings.worker.ready_max_age_s)
+    metrics = LiveMetrics(health)
+    try:
+        server = metrics.serve(options.metrics_port, options.metrics_host)
+    except OSError as exc:
+        log.error("cannot serve the metrics and health endpoints: check --metrics-host and "
+                  "--metrics-port", host=options.metrics_host, port=options.metrics_port,
+                  error=exc.strerror or str(exc))  # fmt: skip
+        return EXIT_CONFIG
+    try:
+        code = _wait_for_dependencies(stop, settings, target, health)
+        if code is None:
+            code = _run_dataflow(stop, options, settings, target, metrics)
+        return code
+    finally:
+        health.stopping()
+        if server is not None:
+            server.close()
+
+
+def _wait_for_dependencies(
+    stop: threading.Event, settings: Settings, target: ClickHouseTarget, health: WorkerHealth
+) -> int | None:
+    """Wait for Kafka and a ClickHouse server; return an exit code, or None to carry on."""
+    import structlog
+
+    from pitboss.startup import (
+        ClickHouseProbe,
+        DependencyUnavailableError,
+        KafkaTopicsProbe,
+        Probe,
+        StartupChecks,
     )
-    raise typer.Exit(code)
+    from sinks.clickhouse_client import ClickHouseConfigError
+
+    log = structlog.get_logger("pitboss.run")
+    kafka = settings.kafka
+    health.waiting_for(f"Kafka at {kafka.bootstrap_servers}")
+    started = time.monotonic()
+    try:
+        probes: list[Probe] = [KafkaTopicsProbe(kafka.connection_config(), kafka.topics.inputs)]
+        if target.dsn:
+            probes.append(ClickHouseProbe(target.dsn))
+        ready = StartupChecks(probes, settings.worker.startup_timeout_s,
+                              on_wait=health.waiting_for).wait(stop)  # fmt: skip
+    except DependencyUnavailableError as exc:
+        log.error("dependency unavailable", error=str(exc))
+        return EXIT_UNAVAILABLE
+    except ClickHouseConfigError as exc:
+        log.error("configuration error", error=str(exc))
+        return EXIT_CONFIG
+    if not ready:
+        log.info("worker stopped during start-up", seconds=round(time.monotonic() - started, 3))
+        return EXIT_STOPPED
+    health.broker_contact()
+    return None
 
 
-def _run_worker(
+def _run_dataflow(
     stop: threading.Event,
-    data_dir: Path,
-    recovery_dir: Path | None,
-    epoch_interval_s: float,
-    metrics_port: int,
-    workers: int,
-    process_id: int | None,
-    cluster: list[str] | None,
-    clickhouse: str | None,
-    config: Path | None,
-    batch_size: int,
+    options: WorkerOptions,
+    settings: Settings,
+    target: ClickHouseTarget,
+    metrics: LiveMetrics,
 ) -> int:
     import structlog
     from bytewax._bytewax import cli_main
     from bytewax.recovery import RecoveryConfig
 
-    from config.settings import ConfigError, load_settings
     from flows.gc_tuning import pipeline_gc
     from flows.live import LiveInputError, build_live_flow
-    from replay.runner import ClickHouseTarget
     from sinks.clickhouse_client import ClickHouseConfigError, ClickHouseUnavailableError
     from sinks.clickhouse_writer import SinkDeliveryError
     from sinks.consumer_lag import ConsumerLagProbe
     from sinks.kafka_actions import ActionDeliveryError
-    from sinks.metrics import LiveMetrics
 
     log = structlog.get_logger("pitboss.run")
-    try:
-        settings = load_settings(config)
-    except ConfigError as exc:
-        log.error("configuration error", error=str(exc))
-        return 2
-    dsn = clickhouse or settings.clickhouse.dsn.get_secret_value() or None
-    target = ClickHouseTarget.for_run(data_dir, dsn, settings.clickhouse.database)
-    metrics = LiveMetrics()
-    metrics.serve(metrics_port)
+    cluster, process_id = options.cluster, options.process_id
     probe = ConsumerLagProbe(settings.kafka.connection_config(), metrics)
     probe.start()
     recovery = None
-    if recovery_dir is not None:
-        partitions = workers * (len(cluster) if cluster else 1)
-        recovery = RecoveryConfig(_prepare_recovery(recovery_dir, partitions, process_id))
+    if options.recovery_dir is not None:
+        partitions = options.workers * (len(cluster) if cluster else 1)
+        recovery = RecoveryConfig(_prepare_recovery(options.recovery_dir, partitions, process_id))
     flow = build_live_flow(
-        settings, _outputs_factory(settings, target, metrics), stop, metrics, batch_size
+        settings, _outputs_factory(settings, target, metrics, stop), stop, metrics,
+        options.batch_size,
     )
     log.info(
         "worker starting", bootstrap_servers=settings.kafka.bootstrap_servers,
         topics=list(dict.fromkeys(settings.kafka.topics.inputs)), process_id=process_id,
-        processes=len(cluster) if cluster else 1, workers=workers,
-        recovery_dir=str(recovery_dir) if recovery_dir else None,
-        clickhouse="server" if dsn else str(target.embedded_path), metrics_port=metrics_port,
-        epoch_interval_s=epoch_interval_s,
+        processes=len(cluster) if cluster else 1, workers=options.workers,
+        recovery_dir=str(options.recovery_dir) if options.recovery_dir else None,
+        clickhouse="server" if target.dsn else str(target.embedded_path),
+        metrics=f"{options.metrics_host}:{options.metrics_port}" if options.metrics_port else None,
+        epoch_interval_s=options.epoch_interval_s,
     )  # fmt: skip
     started = time.monotonic()
+    metrics.health.running(judges_epochs=cluster is None)
     try:
+        if stop.is_set():
+            return EXIT_STOPPED
         with pipeline_gc():
             cli_main(
-                flow, workers_per_process=workers, process_id=process_id, addresses=cluster,
-                epoch_interval=timedelta(seconds=epoch_interval_s), recovery_config=recovery,
+                flow, workers_per_process=options.workers, process_id=process_id,
+                addresses=cluster, epoch_interval=timedelta(seconds=options.epoch_interval_s),
+                recovery_config=recovery,
             )  # fmt: skip
     except BaseException as exc:
         known = _cause(exc, (ActionDeliveryError, SinkDeliveryError, LiveInputError,
                              ClickHouseConfigError, ClickHouseUnavailableError))  # fmt: skip
         if isinstance(exc, KeyboardInterrupt) or _cause(exc, (KeyboardInterrupt,)):
             log.error("aborted by a second stop signal; the last epoch is redone on restart")
-            return 130
+            return EXIT_ABORTED
         log.error("worker stopped on an error", error=str(known or exc),
                   kind=type(known or exc).__name__)
-        return 1
+        return EXIT_FAILED
     finally:
         probe.stop()
     log.info("worker stopped", stop_requested=stop.is_set(),
              seconds=round(time.monotonic() - started, 3))
-    return 0
+    return EXIT_STOPPED
 
 
 def _outputs_factory(
-    settings: Settings, target: ClickHouseTarget, metrics: LiveMetrics
+    settings: Settings, target: ClickHouseTarget, metrics: LiveMetrics, stop: threading.Event
 ) -> Callable[[], LiveOutputs]:
     """Return the builder of the sink's `LiveOutputs` (runs on the worker that owns it)."""
     from sinks.clickhouse_client import open_client
@@ -239,12 +419,15 @@ def _outputs_factory(
     kafka = settings.kafka
 
     def make() -> LiveOutputs:
+        # The outputs live here, so this process's epochs are judged even in a cluster.
+        metrics.health.judge_epochs()
         client = open_client(target.dsn, target.embedded_path, target.database)
         apply_migrations(client, target.database)
         writer = ClickHouseWriter.from_settings(client, settings.clickhouse, background=True)
         producer = ActionProducer.from_settings(kafka)
         # Past message.timeout.ms librdkafka reports the failure itself; wait a bit longer.
         flush_timeout_s = kafka.message_timeout_ms / 1000 + 5.0
-        return LiveOutputs(producer, writer, kafka.topics, metrics, flush_timeout_s)
+        return LiveOutputs(producer, writer, kafka.topics, metrics, flush_timeout_s,
+                           stop=stop, stop_timeout_s=settings.worker.stop_timeout_s)  # fmt: skip
 
     return make

@@ -17,7 +17,9 @@ from rich.console import Console
 from rich.table import Table
 
 from operators.contract import parse_timestamp, wall_clock_ms
+from pitboss import preflight
 from pitboss.app import app
+from pitboss.mistakes import InputError
 
 if TYPE_CHECKING:
     from replay.simulator import SimulationSummary
@@ -47,13 +49,15 @@ def simulate(
     console = Console(stderr=True)
     start_ms = parse_timestamp(start)
     if start_ms is None:
-        console.print(f"[red]--start {start!r} is not RFC 3339 with an offset[/red]")
-        raise typer.Exit(2)
+        raise InputError(f"--start {start!r}: not RFC 3339 with an offset "
+                         "(e.g. 2026-01-05T00:00:00Z)")
     try:
         log_format(out)
     except ValueError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from exc
+        raise InputError(f"--out {exc}") from exc
+    preflight.output_file(out, "--out")
+    if truth is not None:
+        preflight.output_file(truth, "--truth")
     if start_ms + days * _DAY_MS > wall_clock_ms():
         console.print("[yellow]warning:[/yellow] the window ends in the future; the contract "
                       "parser will reject those events as future_timestamp")
