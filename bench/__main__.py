@@ -5,7 +5,8 @@ the ceiling (a bare Bytewax flow), the full pipeline as a ratio of it, each stag
 the instructions per event of the Python stages against the previous run's (a regression
 check that timing noise cannot blur), state per active player at two population sizes,
 memory over a long soak, 1 versus 2 Bytewax processes, and the headroom of an input
-partitioned by player. Live latency comes from `bench/bench_live_latency.py` (it needs
+partitioned by player, and catch-up through a broker on the contract's four topics
+against replay of the same log. Live latency comes from `bench/bench_live_latency.py` (it needs
 a broker and a worker; `--live` runs it here too).
 
 Options: `--events N` (default 1,000,000), `--soak-events N` (default 5,000,000),
@@ -27,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import bare_flow, instructions, machine, memory, partition_headroom, stages
+from bench import bare_flow, catch_up, instructions, machine, memory, partition_headroom, stages
 from config.settings import load_settings
 from replay.runner import ClickHouseTarget, run_replay
 from replay.simulator import simulate_to
@@ -183,11 +184,33 @@ def write_report(results: dict[str, Any]) -> Path:
         "the pipeline: each half has its own models (`bench/partition_headroom.py`).",
         "",
     ]
+    parts += _catch_up_section(results["catch_up"])
     if "live" in results:
         parts += ["## Live latency (event produced to action delivered)", "",
                   "```", results["live"], "```", ""]
     REPORT.write_text("\n".join(parts))
     return REPORT
+
+
+def _catch_up_section(measured: dict[str, Any]) -> list[str]:
+    """Return the broker catch-up part of the report (`bench/catch_up.py`)."""
+    live, batch = measured["catch_up"], measured["replay"]
+    return [
+        "## Catch-up through the broker (four topics, four partitions each)", "",
+        f"The same {measured['events']:,} events produced as a backlog before `pitboss run`",
+        "starts, then read until caught up, drained and stopped; against `pitboss replay` of",
+        "the log, start to exit.", "",
+        _table({
+            "catch-up (start to stopped, outputs flushed)":
+                f"{live['events_per_s']:,} events/s ({live['elapsed_s']} s; caught up after "
+                f"{live['caught_up_s']} s)",
+            "replay of the same log":
+                f"{batch['events_per_s']:,} events/s ({batch['elapsed_s']} s)",
+            "ratio to replay": f"{measured['ratio_to_replay']:.2f} (target >= 0.8)",
+            "peak alignment buffer": f"{live['peak_alignment_buffer_messages']:,} messages",
+            "peak resident memory of the worker": f"{live['peak_worker_rss_mib']:,} MiB",
+        }), "",
+    ]
 
 
 def _counted_section(counted: dict[str, Any] | None) -> list[str]:
@@ -243,6 +266,8 @@ def main() -> None:
         partition_headroom.measure(log, events, WORK / "scale-halves",
                                    load_settings().features.shards, ROOT))
     print("scaling", results["scaling"], flush=True)
+    results["catch_up"] = catch_up.measure(log, events, WORK / "catch-up")
+    print("catch_up", results["catch_up"], flush=True)
     if args.live:
         live = subprocess.run([sys.executable, "bench/bench_live_latency.py"], cwd=ROOT,
                               capture_output=True, text=True, env=os.environ.copy())

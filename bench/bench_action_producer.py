@@ -1,14 +1,14 @@
-"""Throughput of ActionProducer against the development Kafka cluster (librdkafka mock).
+"""Throughput of ActionProducer against the development Kafka broker (Tansu, memory storage).
 
 Sends `--messages` actions of `--value-bytes` bytes each, keyed by player, through
 `ActionProducer` with the default `[kafka]` producer settings (idempotent,
 `acks=all`, lz4, linger 5 ms), flushes, and prints messages per second for the
 send phase, the flush, and the whole run (every delivery confirmed).
 
-    .venv/bin/python bench/bench_action_producer.py --messages 200000 --brokers 1
+    .venv/bin/python bench/bench_action_producer.py --messages 200000
 
-The mock broker runs in a helper process on the same machine, so the figures
-bound the client's cost rather than a real cluster's.
+The broker runs in a child process on the same machine, so the figures bound
+the client's cost rather than a real cluster's.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from sinks.kafka_actions import ActionProducer
 from sinks.kafka_dev_cluster import DevKafka
 
 
-def run(messages: int, value_bytes: int, brokers: int, players: int) -> None:
+def run(messages: int, value_bytes: int, players: int) -> None:
     value = b"x" * value_bytes
     keys = [f"player-{n}".encode() for n in range(players)]
     headers = [("schema", b"1"), ("rule", b"loss_chasing")]
-    with DevKafka(brokers=brokers) as kafka:
+    with DevKafka() as kafka:
         producer = ActionProducer.from_settings(KafkaSettings(bootstrap_servers=kafka.bootstrap))
         producer.send("actions.interventions", b"warm-up", value, headers)
         producer.flush(30.0)
@@ -37,7 +37,7 @@ def run(messages: int, value_bytes: int, brokers: int, players: int) -> None:
         done = time.perf_counter()
     counters = producer.counters
     assert counters.delivered == messages + 1 and counters.failed == 0, counters
-    print(f"brokers={brokers} messages={messages} value_bytes={value_bytes}")
+    print(f"messages={messages} value_bytes={value_bytes}")
     print(f"send phase:      {messages / (sent - start):>12,.0f} msg/s")
     print(f"flush:           {done - sent:>12.3f} s")
     print(f"end to end:      {messages / (done - start):>12,.0f} msg/s delivered")
@@ -49,10 +49,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=200_000)
     parser.add_argument("--value-bytes", type=int, default=300)
-    parser.add_argument("--brokers", type=int, default=1)
     parser.add_argument("--players", type=int, default=10_000)
     args = parser.parse_args()
-    run(args.messages, args.value_bytes, args.brokers, args.players)
+    run(args.messages, args.value_bytes, args.players)
 
 
 if __name__ == "__main__":

@@ -1,31 +1,33 @@
 """The live dataflow: Kafka topics through the same pipeline as replay, to Kafka and ClickHouse.
 
-    kafka_events (Bytewax KafkaSource, stoppable) -> kafka_to_raw -> build_pipeline -> live_outputs
+    kafka_input (AlignedKafkaSource, stoppable) -> build_pipeline -> live_outputs
 
-Input offsets live in Bytewax's recovery state (no consumer group commits). Each
-`KafkaSourceMessage` becomes a raw message `(f"{topic}/{partition}", offset, value)`,
-so dead letters name their topic, partition and offset. Errors the consumer
-reports are never dropped: transient ones (broker unreachable, which librdkafka
-retries) are logged and counted, anything else stops the worker with
-`LiveInputError`. End of input only ever means "stop requested", so the pipeline
-runs with `finish_at_eof=False`.
+One source partition reads every partition of the input topics through
+`flows.kafka_reader.AlignedKafkaReader`, which merges them in event time (the
+low watermark over all partitions), so the pipeline sees what a replay of the same
+events sees. Input positions live in Bytewax's recovery state (no consumer group
+commits). Each message becomes a raw message `(f"{topic}/{partition}", offset,
+value)`, so dead letters name their topic, partition and offset. Consumer errors
+are never dropped: transient ones are logged and counted, anything else stops the
+worker with `LiveInputError`. End of input only ever means "stop requested", so
+the pipeline runs with `finish_at_eof=False`.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
-from typing import Any, cast
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import cast
 
 import bytewax.operators as op
-import confluent_kafka
-import structlog
-from bytewax.connectors.kafka import KafkaError, KafkaSource, KafkaSourceMessage
 from bytewax.dataflow import Dataflow
+from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
 from config.kafka import KafkaSettings
 from config.settings import Settings
+from flows.kafka_reader import AlignedKafkaReader, InputObserver, LiveInputError, ReaderResume
 from flows.outputs_sink import OutputsSink
 from flows.pipeline import build_pipeline
 from flows.stoppable_source import StoppableSource
@@ -34,117 +36,95 @@ from sinks.insert_thread import InsertBatch
 from sinks.live_outputs import LiveOutputs
 from sinks.metrics import LiveMetrics
 
-log = structlog.get_logger(__name__)
+__all__ = ["AlignedKafkaSource", "LiveInputError", "MetricsObserver", "build_live_flow"]
 
-KafkaItem = KafkaSourceMessage[bytes | None, bytes | None] | KafkaError[bytes | None, bytes | None]
-
-# Consumer-group keys: Bytewax assigns partitions itself and keeps offsets in recovery state.
-_GROUP_KEYS = frozenset(
-    {"group.id", "enable.auto.commit", "auto.offset.reset", "session.timeout.ms",
-     "max.poll.interval.ms"}
-)  # fmt: skip
-# Errors librdkafka recovers from by itself (reconnecting, retrying).
-_TRANSIENT = frozenset(
-    {
-        confluent_kafka.KafkaError._TRANSPORT,
-        confluent_kafka.KafkaError._ALL_BROKERS_DOWN,
-        confluent_kafka.KafkaError._TIMED_OUT,
-        confluent_kafka.KafkaError._RESOLVE,
-    }
-)
+INPUT_PARTITION = "kafka_input"
 
 
-class LiveInputError(RuntimeError):
-    """The Kafka consumer reported an error the worker cannot carry on after."""
+class MetricsObserver(InputObserver):
+    """Publish what the reader reports as the worker's Prometheus series."""
+
+    def __init__(self, metrics: LiveMetrics, wall_clock_s: Callable[[], float] = time.time) -> None:
+        self.metrics = metrics
+        self.wall_clock_s = wall_clock_s
+
+    def read(self, stream: str, topic: str, messages: int, newest_stamp_ms: int | None) -> None:
+        """Count messages read from a topic; observe how long ago the newest was produced."""
+        self.metrics.events_in.labels(topic).inc(messages)
+        self.metrics.health.input_read()
+        if newest_stamp_ms is not None:
+            delay_s = self.wall_clock_s() - newest_stamp_ms / 1000
+            self.metrics.input_delay.observe(max(delay_s, 0.0))
+
+    def progress(self, positions: dict[str, tuple[int, int]], watermark_ms: int,
+                 buffered: int, caught_up: bool) -> None:
+        """Set positions, lag, the watermark, the alignment buffer and the caught-up flag."""
+        metrics = self.metrics
+        for stream, (position, high) in positions.items():
+            topic, _, partition = stream.rpartition("/")
+            metrics.consumer_position.labels(topic, partition).set(position)
+            metrics.consumer_lag.labels(topic, partition).set(max(high - position, 0))
+        if -(2**53) < watermark_ms < 2**53:
+            metrics.input_watermark.set(watermark_ms / 1000)
+        metrics.alignment_buffered.set(buffered)
+        metrics.input_caught_up.set(1 if caught_up else 0)
+
+    def consumer_error(self, code: str) -> None:
+        """Count a consumer error."""
+        self.metrics.consumer_errors.labels(code).inc()
 
 
-def source_config(kafka: KafkaSettings) -> dict[str, str]:
-    """Return the librdkafka keys for Bytewax's Kafka source: connection, fetch wait, extra.
+class _ReaderPartition(StatefulSourcePartition[RawMessage, ReaderResume]):
+    def __init__(self, reader: AlignedKafkaReader) -> None:
+        self.reader = reader
 
-    Example:
-        >>> sorted(source_config(KafkaSettings(bootstrap_servers="b:9092")))
-        ['bootstrap.servers', 'client.id', 'fetch.wait.max.ms', 'security.protocol']
+    def next_batch(self) -> list[RawMessage]:
+        return self.reader.read()
 
-    """
-    return {k: v for k, v in kafka.consumer_config().items() if k not in _GROUP_KEYS}
+    def next_awake(self) -> datetime | None:
+        # Behind: poll again at once (the consumer fetches meanwhile); caught up: the
+        # stoppable source's idle poll applies.
+        return None if self.reader.caught_up else datetime.now(UTC)
 
+    def snapshot(self) -> ReaderResume:
+        return self.reader.snapshot()
 
-def input_topics(kafka: KafkaSettings) -> list[str]:
-    """Return the distinct input topics in contract order (several event kinds may share one).
-
-    Example:
-        >>> from config.kafka import KafkaTopics
-        >>> topics = KafkaTopics(bets="events", deposits="events", sessions="events",
-        ...                      outcomes="events")
-        >>> input_topics(KafkaSettings(topics=topics))
-        ['events']
-
-    """
-    return list(dict.fromkeys(kafka.topics.inputs))
+    def close(self) -> None:
+        self.reader.close()
 
 
-def kafka_source(kafka: KafkaSettings, batch_size: int = 1000) -> KafkaSource:
-    """Return Bytewax's Kafka source over the configured input topics."""
-    start = (confluent_kafka.OFFSET_BEGINNING if kafka.auto_offset_reset == "earliest"
-             else confluent_kafka.OFFSET_END)  # fmt: skip
-    return KafkaSource(
-        kafka.bootstrap_servers.split(","),
-        input_topics(kafka),
-        tail=True,
-        starting_offset=start,
-        add_config=source_config(kafka),
-        batch_size=batch_size,
-        raise_on_errors=False,
-    )
-
-
-class KafkaToRaw:
-    """Turn a batch of Kafka source items into raw messages, counting and checking errors.
+class AlignedKafkaSource(FixedPartitionedSource[RawMessage, ReaderResume]):
+    """Bytewax source of ONE partition that reads every input partition, aligned in event time.
 
     Args:
-        metrics: where events in, input delay and consumer errors are counted, or None.
-        wall_clock_s: seconds since the epoch, for the input-delay metric only.
+        kafka: brokers, topics and alignment settings.
+        metrics: the process's metrics, or None.
+        batch_size: most messages taken from the consumer per poll.
+        reorder_window_ms: the aligner's bounded out-of-orderness.
 
     """
 
     def __init__(
-        self, metrics: LiveMetrics | None = None, wall_clock_s: Callable[[], float] = time.time
+        self, kafka: KafkaSettings, metrics: LiveMetrics | None = None, batch_size: int = 1000,
+        reorder_window_ms: int = 0,
     ) -> None:
+        self.kafka = kafka
         self.metrics = metrics
-        self.wall_clock_s = wall_clock_s
+        self.batch_size = batch_size
+        self.reorder_window_ms = reorder_window_ms
 
-    def __call__(self, items: Iterable[KafkaItem]) -> list[RawMessage]:
-        """Return the raw messages of `items` in order; handle consumer errors."""
-        out: list[RawMessage] = []
-        positions: dict[tuple[str, int], int] = {}
-        metrics = self.metrics
-        now_ms = self.wall_clock_s() * 1000
-        for item in items:
-            if isinstance(item, KafkaError):
-                self._error(item)
-                continue
-            topic, partition, offset = item.topic or "", item.partition or 0, item.offset or 0
-            out.append((f"{topic}/{partition}", offset, item.value or b""))
-            positions[(topic, partition)] = offset + 1
-            if metrics is not None:
-                metrics.event_in(topic)
-                kind, stamp_ms = item.timestamp or (confluent_kafka.TIMESTAMP_NOT_AVAILABLE, 0)
-                if kind != confluent_kafka.TIMESTAMP_NOT_AVAILABLE:
-                    metrics.input_delay.observe(max(now_ms - stamp_ms, 0.0) / 1000)
-        if metrics is not None:
-            for (topic, partition), position in positions.items():
-                metrics.position(topic, partition, position)
-        return out
+    def list_parts(self) -> list[str]:
+        """Return the one partition that reads all input topics."""
+        return [INPUT_PARTITION]
 
-    def _error(self, item: KafkaError[Any, Any]) -> None:
-        err: confluent_kafka.KafkaError = item.err
-        where = f"{item.msg.topic}/{item.msg.partition}"
-        if self.metrics is not None:
-            self.metrics.consumer_errors.labels(err.name()).inc()
-        if not err.fatal() and (err.code() in _TRANSIENT or err.retriable()):
-            log.warning("kafka consumer error, retrying", source=where, error=err.str())
-            return
-        raise LiveInputError(f"Kafka consumer error on {where}: {err.name()}: {err.str()}")
+    def build_part(
+        self, step_id: str, for_part: str, resume_state: ReaderResume | None
+    ) -> _ReaderPartition:
+        """Connect, check the topics and assign every partition at its resume position."""
+        observer = MetricsObserver(self.metrics) if self.metrics is not None else None
+        return _ReaderPartition(AlignedKafkaReader(
+            self.kafka, resume_state, observer, batch_size=self.batch_size,
+            reorder_window_ms=self.reorder_window_ms))
 
 
 def build_live_flow(
@@ -165,9 +145,11 @@ def build_live_flow(
 
     """
     flow = Dataflow("pitboss_live")
-    source = StoppableSource(kafka_source(settings.kafka, batch_size), stop)
-    items = op.input("kafka_events", flow, source)
-    raw = op.flat_map_batch("kafka_to_raw", items, KafkaToRaw(metrics))
+    window_ms = settings.features.reorder_window_s * 1000
+    source = StoppableSource(
+        AlignedKafkaSource(settings.kafka, metrics, batch_size, window_ms), stop,
+        on_snapshot=metrics.epoch_closed if metrics is not None else None)
+    raw = op.input(INPUT_PARTITION, flow, source)
     build_pipeline(raw, settings, OutputsSink(_resuming(make_outputs)), finish_at_eof=False)
     return flow
 

@@ -30,6 +30,8 @@ def build_replay_flow(
 ) -> Dataflow:
     """Return the replay dataflow over `inputs`, writing through `make_outputs()`."""
     flow = Dataflow("pitboss_replay")
-    raw = op.input("recorded_logs", flow, RecordedLogSource(inputs, batch_size, progress))
+    window_ms = settings.features.reorder_window_s * 1000
+    source = RecordedLogSource(inputs, batch_size, progress, window_ms)
+    raw = op.input("recorded_logs", flow, source)
     build_pipeline(raw, settings, OutputsSink(lambda _resume: make_outputs()), models)
     return flow

@@ -24,17 +24,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from config.section import Section
 
 KINDS: tuple[str, ...] = ("churn", "risk", "fraud")
 DAY_S = 86_400
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
-
-class LearnerSettings(_Section):
+class LearnerSettings(Section):
     """One learned model: `StandardScaler | LogisticRegression`, or a Hoeffding adaptive tree.
 
     `logistic` is scored through a plain-Python fast path (see `models.linear`);
@@ -42,32 +41,49 @@ class LearnerSettings(_Section):
     several times slower to score.
     """
 
-    model: Literal["logistic", "tree"] = "logistic"
-    optimizer: Literal["sgd", "adagrad", "adam"] = "sgd"
-    learning_rate: float = Field(0.05, gt=0)
-    l2: float = Field(1e-4, ge=0)
-    intercept_lr: float = Field(0.05, ge=0)
-    grace_period: int = Field(200, gt=0)
-    """Tree only: labels a leaf sees between split attempts."""
+    model: Literal["logistic", "tree"] = Field(
+        "logistic", description="`logistic` (scaled logistic regression, fast path) or `tree` "
+        "(Hoeffding adaptive tree, several times slower to score).")
+    optimizer: Literal["sgd", "adagrad", "adam"] = Field(
+        "sgd", description="Logistic only: the optimizer of the weights.")
+    learning_rate: float = Field(
+        0.05, gt=0, description="Logistic only: the optimizer's learning rate.")
+    l2: float = Field(1e-4, ge=0, description="Logistic only: L2 regularisation of the weights.")
+    intercept_lr: float = Field(
+        0.05, ge=0, description="Logistic only: learning rate of the intercept.")
+    grace_period: int = Field(
+        200, gt=0, description="Tree only: labels a leaf sees between split attempts.")
 
 
-class KindSettings(_Section):
+class KindSettings(Section):
     """One model kind: threshold, warm-up, blending, learners and rule overrides."""
 
-    threshold: float = Field(0.5, gt=0, lt=1)
-    """Decision threshold: a score at or above it is a positive for precision and recall."""
-    min_labels: int = Field(200, ge=0)
-    min_positives: int = Field(20, ge=0)
-    min_negatives: int = Field(100, ge=0)
-    """Labels of each class a learner must have seen before it is trusted: outcome labels
-    arrive unevenly (risk positives come first, negatives only after the negative horizon),
-    and a model that has seen one class mostly is badly calibrated."""
-    learned_weight: float = Field(1.0, ge=0, le=1)
-    """Churn and fraud once warm: w * learned + (1 - w) * rule. Risk is max(rule, learned)."""
-    champion: LearnerSettings = LearnerSettings()
-    challenger: LearnerSettings | None = LearnerSettings(optimizer="adagrad", learning_rate=0.1)
-    rule: dict[str, float | dict[str, float]] = Field(default_factory=dict)
-    """Overrides of the rule's constructor arguments (thresholds, and a `weights` table)."""
+    threshold: float = Field(
+        0.5, gt=0, lt=1,
+        description="Decision threshold: a score at or above it is a positive for precision "
+        "and recall.")
+    min_labels: int = Field(
+        200, ge=0, description="Labels a learner must have seen before it is trusted (warm).")
+    min_positives: int = Field(
+        20, ge=0, description="Positive labels a learner must have seen before it is trusted.")
+    min_negatives: int = Field(
+        100, ge=0,
+        description="Negative labels a learner must have seen before it is trusted: outcome "
+        "labels arrive unevenly (risk positives come first, negatives only after the negative "
+        "horizon), and a model that has seen one class mostly is badly calibrated.")
+    learned_weight: float = Field(
+        1.0, ge=0, le=1,
+        description="Churn and fraud once warm: w x learned + (1 - w) x rule. Risk is "
+        "max(rule, learned): the rule is always a floor.")
+    champion: LearnerSettings = Field(
+        LearnerSettings(), description="The learner whose score decides.")
+    challenger: LearnerSettings | None = Field(
+        LearnerSettings(optimizer="adagrad", learning_rate=0.1),
+        description="A learner run in shadow beside the champion (recorded, never decides).")
+    rule: dict[str, float | dict[str, float]] = Field(
+        default_factory=dict,
+        description="Overrides of the rule's constructor arguments (thresholds, and a "
+        "`weights` table); see `models.rules`.")
 
 
 KIND_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -79,26 +95,38 @@ KIND_DEFAULTS: dict[str, dict[str, Any]] = {
 """Where a kind's defaults differ from `KindSettings`'; a partial `[models.<kind>]` keeps them."""
 
 
-class ModelSettings(_Section):
+class ModelSettings(Section):
     """The `[models]` section: per-kind settings, seed, anomaly detector, drift.
 
     Label horizons are in `[labels]` (`config.settings.LabelSettings`).
     """
 
-    churn: KindSettings = KindSettings(**KIND_DEFAULTS["churn"])
-    risk: KindSettings = KindSettings(**KIND_DEFAULTS["risk"])
-    fraud: KindSettings = KindSettings(**KIND_DEFAULTS["fraud"])
-    challengers: bool = True
-    """Run the configured challengers in shadow; off: no challenger anywhere."""
-    seed: int = 42
-    max_reasons: int = Field(3, ge=1, le=10)
-    anomaly_trees: int = Field(10, ge=1)
-    anomaly_height: int = Field(8, ge=1, le=16)
-    anomaly_window: int = Field(250, ge=2)
-    anomaly_triggers: tuple[str, ...] = ("deposit", "withdrawal", "bonus_claim")
-    """Triggers of the points the wallet anomaly detector learns from (`ModelSet.observe`)."""
-    drift_delta: float = Field(0.002, gt=0, lt=1)
-    """ADWIN's confidence: smaller detects fewer, surer drifts."""
+    churn: KindSettings = Field(
+        KindSettings(**KIND_DEFAULTS["churn"]), description="The churn model (retention offers).")
+    risk: KindSettings = Field(
+        KindSettings(**KIND_DEFAULTS["risk"]),
+        description="The gambling-harm risk model (interventions).")
+    fraud: KindSettings = Field(
+        KindSettings(**KIND_DEFAULTS["fraud"]), description="The fraud model (reviews).")
+    challengers: bool = Field(
+        True, description="Run each kind's challenger in shadow (recorded, never decides); "
+        "off: no challenger anywhere.")
+    seed: int = Field(42, description="Seed of every random choice of the models.")
+    max_reasons: int = Field(
+        3, ge=1, le=10, description="Reason codes kept with each score, strongest first.")
+    anomaly_trees: int = Field(
+        10, ge=1, description="Trees of the wallet anomaly detector (HalfSpaceTrees, fraud).")
+    anomaly_height: int = Field(8, ge=1, le=16, description="Height of each anomaly tree.")
+    anomaly_window: int = Field(
+        250, ge=2, description="Points in the anomaly detector's reference window.")
+    anomaly_triggers: tuple[str, ...] = Field(
+        ("deposit", "withdrawal", "bonus_claim"),
+        description="Triggers of the points the wallet anomaly detector learns from "
+        "(`ModelSet.observe`).")
+    drift_delta: float = Field(
+        0.002, gt=0, lt=1,
+        description="ADWIN's confidence on each model's error stream: smaller detects fewer, "
+        "surer drifts.")
 
     def kind(self, kind: str) -> KindSettings:
         """Return the settings of model kind `kind` (`churn`, `risk` or `fraud`)."""

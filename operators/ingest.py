@@ -42,8 +42,8 @@ class Parser(Protocol):
         ...
 
 
-class _SourceClock:
-    """Event-time progress of one input source, and what each shard has been told.
+class _InputClock:
+    """Event-time progress of the input (all sources together), and what each shard was told.
 
     After ticks are sent, `next_check` is above `max_ts` (every shard has then been
     told something newer than `max_ts - tick_ms`), so ticks can only be due when
@@ -78,7 +78,7 @@ class IngestRouter:
         self.shards = shards
         self.tick_ms = tick_ms
         self.names = shard_names(shards)
-        self._clocks: dict[str, _SourceClock] = {}
+        self._clock = _InputClock(shards)
         self._shard_of: dict[str, int] = {}
         self._max_players = max_players
 
@@ -89,7 +89,7 @@ class IngestRouter:
         counts: dict[str, IngestCount] = {}
         parse, names, shard_of = self.parser.parse, self.names, self._shard_of
         source_now: str | None = None  # the first message looks its source up
-        count, clock = IngestCount("", 0), _SourceClock(0)
+        count, clock = IngestCount("", 0), self._clock
         last = clock.last_sent
         for source, position, raw in batch:
             if source is not source_now:  # a batch usually comes from a single source
@@ -137,16 +137,13 @@ class IngestRouter:
 
     def _source(
         self, source: str, counts: dict[str, IngestCount], out: list[tuple[str, object]]
-    ) -> tuple[IngestCount, _SourceClock]:
-        """Return the batch's message count and the event-time clock of `source`."""
+    ) -> tuple[IngestCount, _InputClock]:
+        """Return the batch's message count of `source` and the input's event-time clock."""
         count = counts.get(source)
         if count is None:
             count = counts[source] = IngestCount(source, 0)
             out.append((self.names[0], count))
-        clock = self._clocks.get(source)
-        if clock is None:
-            clock = self._clocks[source] = _SourceClock(self.shards)
-        return count, clock
+        return count, self._clock
 
     def _shard_index(self, player_id: str) -> int:
         """Work out (and remember) the shard number of a player."""
@@ -155,7 +152,7 @@ class IngestRouter:
         index = self._shard_of[player_id] = shard_index(player_id, self.shards)
         return index
 
-    def _tick(self, clock: _SourceClock, out: list[tuple[str, object]]) -> None:
+    def _tick(self, clock: _InputClock, out: list[tuple[str, object]]) -> None:
         """Tick every shard told nothing for `tick_ms` of the source's event time."""
         last = clock.last_sent
         horizon = clock.max_ts - self.tick_ms

@@ -260,7 +260,7 @@ class PlayerShard:
             player.last_snapshot_ts = event.ts_ms
         reason = self._reject_reason(player, event)
         if reason is not None:
-            out.append(_dead_letter(event, reason))
+            out.append(_dead_letter(event, reason, self._rejection_detail(player, event, reason)))
             return
         label = self.labels.outcome_label(event) if self.scoring else None
         if label is not None:
@@ -333,6 +333,19 @@ class PlayerShard:
         cutoff = max(player.max_ts, event.ts_ms) - self.dedup_window
         remember(player.recent_ids, h, event.ts_ms, cutoff)
         return None
+
+    def _rejection_detail(self, player: PlayerState, event: Event, reason: str) -> str:
+        """Say what was rejected; for `late`, how late and against which event of the player.
+
+        The shard's watermark is left out on purpose: live, it depends on how the inputs
+        happened to interleave, and the dead-letter rows must be the same as in replay.
+        """
+        detail = f"{event.event_type} at {event.ts_ms}"
+        if reason != "late":
+            return detail
+        behind = player.max_ts - event.ts_ms
+        return (f"{detail}: {behind} ms behind the player's latest event at {player.max_ts}, "
+                f"{behind - self.lateness} ms beyond the allowed {self.lateness} ms")
 
     # -- event-time timers ------------------------------------------------------------
     # Each player has at most one live entry in the shard's heap: its next wake-up, the
@@ -418,7 +431,7 @@ def compact(player: PlayerState, now_ms: int) -> None:
     player.fraud_point = None
 
 
-def _dead_letter(event: Event, reason: str) -> DeadLetter:
+def _dead_letter(event: Event, reason: str, detail: str) -> DeadLetter:
     return DeadLetter(
         reason=reason,
         field="event_id" if reason == "duplicate" else "ts",
@@ -427,5 +440,5 @@ def _dead_letter(event: Event, reason: str) -> DeadLetter:
         source=event.source,
         position=event.position,
         excerpt=event.raw[:200].decode("utf-8", "replace"),
-        detail=f"{event.event_type} at {event.ts_ms}",
+        detail=detail,
     )

@@ -1,8 +1,11 @@
 """Watch the action topics as a downstream consumer would: counts, recent actions, latency.
 
-`ActionWatch` reads `actions.interventions`, `actions.offers` and
-`actions.reviews` from the beginning in a consumer group of its own (so it never
-takes partitions from a real consumer), in a daemon thread, and keeps what the
+`ActionWatch` reads every partition of `actions.interventions`,
+`actions.offers` and `actions.reviews` from the beginning by assignment, in a
+daemon thread: it joins no consumer group, so it never takes partitions from a
+real consumer and starts reading at once (a group join can take seconds; on the
+development broker, half the session timeout). Partitions are those the topics
+have when it starts; a missing topic is reported under `errors`. It keeps what the
 demo shows and the benchmark measures: actions by (kind, action), the latest few
 actions, and for every action the wall-clock time it was read, handed to an
 optional `on_action` callback with the decoded record. A message that is not an
@@ -88,7 +91,8 @@ class ActionWatch:
     Args:
         kafka: connection settings and topic names.
         on_action: called in the watch's thread with every action read.
-        group_id: the consumer group; a fresh one per process by default.
+        group_id: the client's group id (never joined, nothing committed); a fresh
+            one per process by default.
         now_ms: the wall clock, read when each batch of messages arrives.
 
     """
@@ -101,7 +105,6 @@ class ActionWatch:
         now_ms: Callable[[], int] = wall_clock_ms,
     ) -> None:
         config = kafka.consumer_config(group_id or f"pitboss-watch-{os.getpid()}-{time.time_ns()}")
-        config["auto.offset.reset"] = "earliest"
         self._consumer = confluent_kafka.Consumer(config)
         self._topics = list(kafka.topics.actions)
         self._on_action = on_action
@@ -114,9 +117,22 @@ class ActionWatch:
         self._errors: deque[str] = deque(maxlen=5)
         self._thread = threading.Thread(target=self._run, name="action-watch", daemon=True)
 
-    def start(self) -> None:
-        """Subscribe and start reading in the background."""
-        self._consumer.subscribe(self._topics)
+    def start(self, timeout_s: float = 10.0) -> None:
+        """Assign every partition of the action topics from the beginning; read in the background.
+
+        Args:
+            timeout_s: how long to wait for the topics' metadata.
+
+        """
+        partitions = []
+        for topic in self._topics:
+            about = self._consumer.list_topics(topic, timeout=timeout_s).topics[topic]
+            if about.error is not None or not about.partitions:
+                self._errors.append(f"topic {topic!r}: {about.error or 'no partitions'}")
+            beginning = confluent_kafka.OFFSET_BEGINNING
+            partitions += [confluent_kafka.TopicPartition(topic, p, beginning)
+                           for p in about.partitions]  # fmt: skip
+        self._consumer.assign(partitions)
         self._thread.start()
 
     def _run(self) -> None:

@@ -91,20 +91,26 @@ def load_truth(path: Path) -> Truth:
     """Read a truth file: `.json` (one document) or `.jsonl` (one player per line).
 
     Raises:
-        ValueError: the file is not a truth file.
+        ValueError: the file is not a truth file (the message names it and what is wrong).
+        OSError: the file cannot be read.
 
     """
     data = path.read_bytes()
-    if path.suffix == ".jsonl":
-        records = [orjson.loads(line) for line in data.splitlines() if line.strip()]
-        ends = [r["last_event_ms"] for r in records if r.get("last_event_ms") is not None]
-        start, end = 0, max(ends, default=0)
-    else:
-        document = orjson.loads(data)
-        if not isinstance(document, dict) or "truth" not in document:
-            raise ValueError(f"{path}: not a truth file (no 'truth' list)")
-        records, start, end = document["truth"], document["start_ms"], document["end_ms"]
-    players = {r["player_id"]: _player(r) for r in records}
+    try:
+        if path.suffix == ".jsonl":
+            records = [orjson.loads(line) for line in data.splitlines() if line.strip()]
+            ends = [r["last_event_ms"] for r in records if r.get("last_event_ms") is not None]
+            start, end = 0, max(ends, default=0)
+        else:
+            document = orjson.loads(data)
+            if not isinstance(document, dict) or "truth" not in document:
+                raise ValueError(f"{path}: not a truth file (no 'truth' list)")
+            records, start, end = document["truth"], document["start_ms"], document["end_ms"]
+        players = {r["player_id"]: _player(r) for r in records}
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not a truth file (not JSON: {exc})") from exc
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{path}: not a truth file (missing or malformed {exc})") from exc
     return Truth(players, int(start), int(end))
 
 
@@ -414,7 +420,7 @@ def _latency_summary(lat: Latencies) -> dict[str, Any]:
 
 def policy_of(settings: Settings) -> PolicySettings:
     """Return the policy a run with `settings` used (`policy_file`, or the packaged one)."""
-    return load_policy(Path(settings.policy_file) if settings.policy_file else None)
+    return load_policy(settings.policy_path)
 
 
 def lowest_thresholds(policy: PolicySettings, jurisdictions: Iterable[str]) -> tuple[float, float]:

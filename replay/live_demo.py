@@ -1,7 +1,7 @@
 """The embedded live demo: broker, producer, worker and action consumer, then a clean stop.
 
-`LiveDemo.run` starts, in order: the development Kafka cluster (`DevKafka`,
-librdkafka's mock brokers in a helper process), the live worker (`pitboss run` in
+`LiveDemo.run` starts, in order: the development Kafka broker (`DevKafka`,
+Tansu with memory storage in a child process), the live worker (`pitboss run` in
 a subprocess with a fresh data and recovery directory), a consumer of the action
 topics (`ActionWatch`) and the producer of simulated players at a steady rate
 (`LiveProducer`, in a thread). Every `refresh_s` it hands a `DemoFrame` (what was
@@ -125,12 +125,12 @@ def _sigterm_stops_cleanly() -> Iterator[None]:
 
 @contextlib.contextmanager
 def _children_ignore_ctrl_c() -> Iterator[None]:
-    """Block SIGINT while starting a child, so the terminal's Ctrl-C reaches only the demo.
+    """Block SIGINT while starting the broker, so a Ctrl-C cannot cut its start-up short.
 
-    A blocked signal mask is inherited across fork and exec: the broker helper
-    then keeps serving while the demo stops the worker, which still needs it to
-    flush its last actions. The demo itself unblocks at once (a pending Ctrl-C
-    is then delivered to it).
+    The broker runs in a session of its own, so the terminal's Ctrl-C never
+    reaches it: it keeps serving while the demo stops the worker, which still
+    needs it to flush its last actions. The demo itself unblocks at once (a
+    pending Ctrl-C is then delivered to it).
     """
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:

@@ -137,7 +137,8 @@ class LiveStamper:
         value = orjson.dumps(body)
         event_id = body.get("event_id")
         event_id = event_id if type(event_id) is str else None
-        topic = self.topics.get(body.get("event_type"))  # type: ignore[arg-type]
+        event_type = body.get("event_type")
+        topic = self.topics.get(event_type) if type(event_type) is str else None
         player_id = body.get("player_id")
         if topic is None or type(player_id) is not str:
             return self._follow(value, event_id, now_ms)

@@ -90,6 +90,84 @@ def log_format(path: Path) -> LogFormat:
     return fmt
 
 
+class RecordedLogError(ValueError):
+    """A file that cannot be read as a recorded log at all; the message names the file.
+
+    Bad *messages* inside a readable log are not this error: they are handed on and
+    dead-lettered downstream, like bad live traffic.
+    """
+
+
+def check_log(path: Path) -> LogFormat:
+    """Check, before reading it, that `path` is a recorded log the readers can stream.
+
+    The file must exist and be readable, and a Parquet log must be a Parquet file
+    with a `value` column of binary or string values. Nothing but the first bytes
+    (JSONL) or the footer (Parquet) is read.
+
+    Args:
+        path: the log to check.
+
+    Returns:
+        Its format.
+
+    Raises:
+        RecordedLogError: naming the file and what is wrong with it.
+
+    Example:
+        >>> check_log(Path("no/such/log.jsonl"))
+        Traceback (most recent call last):
+        ...
+        replay.recorded_log.RecordedLogError: no/such/log.jsonl: no such file
+
+    """
+    try:
+        fmt = log_format(path)
+    except ValueError as exc:
+        raise RecordedLogError(str(exc)) from exc
+    if not path.exists():
+        raise RecordedLogError(f"{path}: no such file")
+    if not path.is_file():
+        raise RecordedLogError(f"{path}: not a file")
+    try:
+        if fmt == "parquet":
+            _check_parquet(path)
+        else:
+            with path.open("rb") as stream:
+                stream.read(1)
+    except OSError as exc:
+        raise RecordedLogError(f"{path}: cannot read: {exc.strerror}") from exc
+    return fmt
+
+
+def _check_parquet(path: Path) -> None:
+    """Check that `path` is Parquet with a `value` column the reader can hand on as bytes."""
+    try:
+        schema = pq.read_schema(path)
+    except (pa.ArrowInvalid, pa.ArrowException) as exc:
+        raise RecordedLogError(f"{path}: not a Parquet file ({_first_line(exc)})") from exc
+    if VALUE_COLUMN not in schema.names:
+        columns = ", ".join(schema.names) or "none"
+        raise RecordedLogError(
+            f"{path}: no {VALUE_COLUMN!r} column (a recorded log has one {VALUE_COLUMN!r} "
+            f"column of binary or string messages; this file has: {columns})"
+        )
+    kind = schema.field(VALUE_COLUMN).type
+    if not _is_message_type(kind):
+        raise RecordedLogError(
+            f"{path}: column {VALUE_COLUMN!r} is {kind}, not binary or string messages"
+        )
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _is_message_type(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_binary(kind) or pa.types.is_large_binary(kind)
+                or pa.types.is_string(kind) or pa.types.is_large_string(kind))
+
+
 def read_log(path: Path, start: int = 0) -> Iterator[Record]:
     """Stream the messages of a recorded log one by one.
 

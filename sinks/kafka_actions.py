@@ -20,6 +20,7 @@ Example (against a running cluster, see `sinks.kafka_dev_cluster`):
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -31,9 +32,13 @@ import orjson
 
 from config.kafka import KafkaSettings
 from operators.events import DeadLetter
+from sinks.kafka_logging import kafka_client_logger
 
 # How many failed deliveries are kept for the error message; the rest are only counted.
 _KEPT_FAILURES = 10
+
+# A flush waits in slices this long, so a stop request is noticed between them.
+_FLUSH_SLICE_S = 0.5
 
 _IDEMPOTENCE_VALUES = {"true", "True", "1", True}
 _ACKS_VALUES = {"all", "-1", -1}
@@ -154,6 +159,8 @@ class ActionProducer:
         config: confluent_kafka.Producer settings (librdkafka dotted keys), e.g.
             `KafkaSettings.producer_config()`. `enable.idempotence` and `acks`
             are forced on; a config that asks for weaker guarantees is refused.
+            librdkafka's log lines go to `kafka_client_logger("producer")` unless
+            the config names another `logger`.
         queue_full_timeout_s: how long `send` waits for room in the client's
             local queue before giving up with `ActionDeliveryError`.
 
@@ -171,8 +178,8 @@ class ActionProducer:
         self.queue_full_timeout_s = queue_full_timeout_s
         self._ledger = DeliveryLedger()
         self._producer = confluent_kafka.Producer(
-            {**config, "enable.idempotence": "true", "acks": "all",
-             "error_cb": self._ledger.on_error}
+            {"logger": kafka_client_logger("producer"), **config, "enable.idempotence": "true",
+             "acks": "all", "error_cb": self._ledger.on_error}
         )  # fmt: skip
 
     @classmethod
@@ -183,7 +190,13 @@ class ActionProducer:
         return cls(settings.producer_config(), queue_full_timeout_s=queue_full_timeout_s)
 
     def send(
-        self, topic: str, key: bytes, value: bytes, headers: Sequence[tuple[str, bytes]] = ()
+        self,
+        topic: str,
+        key: bytes,
+        value: bytes,
+        headers: Sequence[tuple[str, bytes]] = (),
+        *,
+        timestamp_ms: int = 0,
     ) -> None:
         """Hand one message to the client; delivery is checked later, never skipped.
 
@@ -193,6 +206,8 @@ class ActionProducer:
                 partition and stay in order. An empty key goes to a random partition.
             value: the encoded action.
             headers: Kafka headers, e.g. `[("schema", b"1")]`.
+            timestamp_ms: the record's CreateTime in epoch milliseconds; 0 lets the
+                client stamp it with the time of sending.
 
         Raises:
             ActionDeliveryError: an earlier message failed, this one was refused
@@ -201,7 +216,7 @@ class ActionProducer:
         """
         self._ledger.raise_if_failed()
         deadline = time.monotonic() + self.queue_full_timeout_s
-        while not self._produce(topic, key, value, headers):
+        while not self._produce(topic, key, value, headers, timestamp_ms):
             if time.monotonic() >= deadline:
                 raise ActionDeliveryError(
                     f"local queue full for {self.queue_full_timeout_s} s: cannot send to "
@@ -214,7 +229,12 @@ class ActionProducer:
         self._producer.poll(0)
 
     def _produce(
-        self, topic: str, key: bytes, value: bytes, headers: Sequence[tuple[str, bytes]]
+        self,
+        topic: str,
+        key: bytes,
+        value: bytes,
+        headers: Sequence[tuple[str, bytes]],
+        timestamp_ms: int,
     ) -> bool:
         try:
             self._producer.produce(
@@ -223,6 +243,7 @@ class ActionProducer:
                 key=key,
                 headers=list(headers),
                 on_delivery=self._ledger.on_delivery,
+                timestamp=timestamp_ms,
             )
         except BufferError:
             return False
@@ -249,24 +270,42 @@ class ActionProducer:
         self._ledger.raise_if_failed()
         return served
 
-    def flush(self, timeout_s: float) -> None:
+    def flush(
+        self, timeout_s: float, stop: threading.Event | None = None, stop_timeout_s: float = 10.0
+    ) -> None:
         """Wait until every message sent so far is delivered.
 
         Args:
             timeout_s: the most to wait.
+            stop: a stop request: once it is set, wait at most `stop_timeout_s` more, so
+                a worker asked to stop does not wait out `message.timeout.ms` for
+                brokers that are gone.
+            stop_timeout_s: see `stop`.
 
         Raises:
             ActionDeliveryError: a delivery failed, or messages are still
-                undelivered when `timeout_s` runs out.
+                undelivered when the time runs out.
 
         """
-        self._producer.flush(timeout_s)
-        self._ledger.raise_if_failed()
+        started = time.monotonic()
+        deadline, stopping = started + timeout_s, False
+        while True:
+            if stop is not None and stop.is_set() and not stopping:
+                stopping, deadline = True, min(deadline, time.monotonic() + stop_timeout_s)
+            remaining = deadline - time.monotonic()
+            self._producer.flush(max(min(remaining, _FLUSH_SLICE_S), 0.0))
+            self._ledger.raise_if_failed()
+            if remaining <= _FLUSH_SLICE_S or not self._ledger.in_flight.total():
+                break
+        self._raise_if_undelivered(time.monotonic() - started, stopping)
+
+    def _raise_if_undelivered(self, waited_s: float, stopping: bool) -> None:
         in_flight = self._ledger.in_flight
         if in_flight.total():
             waiting = ", ".join(f"{topic}: {n}" for topic, n in sorted(in_flight.items()))
+            after = " after a stop request" if stopping else ""
             raise ActionDeliveryError(
-                f"{in_flight.total()} message(s) not delivered within {timeout_s} s "
+                f"{in_flight.total()} message(s) not delivered within {waited_s:.1f} s{after} "
                 f"({waiting}){self._ledger.client_error_note()}"
             )
 

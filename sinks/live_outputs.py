@@ -18,6 +18,7 @@ Engine-agnostic: the Bytewax adapter is `flows.outputs_sink`.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
@@ -79,6 +80,10 @@ class LiveOutputs:
             the undelivered messages are an error.
         wall_clock_s: seconds since the epoch, for the output-delay metric (sink-side
             wall time: the operators never see it).
+        stop: the worker's stop request: once set, a checkpoint or close waits at most
+            `stop_timeout_s` more for Kafka deliveries, then fails (the epoch is not
+            committed, so a restart redoes it).
+        stop_timeout_s: see `stop`.
 
     """
 
@@ -90,8 +95,13 @@ class LiveOutputs:
         metrics: LiveMetrics | None = None,
         flush_timeout_s: float = 60.0,
         wall_clock_s: Callable[[], float] = time.time,
+        stop: threading.Event | None = None,
+        stop_timeout_s: float = 10.0,
     ) -> None:
         self.producer = producer
+        self.stop = stop
+        self.stop_timeout_s = stop_timeout_s
+        self.failure: BaseException | None = None
         self.writer = writer
         self.metrics = metrics
         self.flush_timeout_s = flush_timeout_s
@@ -143,13 +153,13 @@ class LiveOutputs:
 
         """
         started = time.monotonic()
-        self._guarded("kafka", self.producer.flush, self.flush_timeout_s)
+        self._guarded("kafka", self._deliver)
         pending: list[InsertBatch] = []
         if self.writer is not None:
             self._guarded("clickhouse", self.writer.handover)
             pending = self.writer.unconfirmed()
         if self.metrics is not None:
-            self.metrics.checkpoint_latency.observe(time.monotonic() - started)
+            self.metrics.checkpointed(time.monotonic() - started)
         self._observe()
         return pending
 
@@ -159,11 +169,21 @@ class LiveOutputs:
             self._guarded("clickhouse", self.writer.resubmit, pending)
 
     def close(self) -> None:
-        """Deliver everything and close the writer (the input has stopped)."""
-        self._guarded("kafka", self.producer.flush, self.flush_timeout_s)
+        """Deliver everything and close the writer (the input has stopped).
+
+        After a failure nothing more is tried: the error already on its way out is
+        the one to report (Bytewax closes the sink while unwinding from it, and a
+        second error there aborts the process).
+        """
+        if self.failure is not None:
+            return
+        self._guarded("kafka", self._deliver)
         if self.writer is not None:
             self._guarded("clickhouse", self.writer.close)
         self._observe()
+
+    def _deliver(self) -> None:
+        self.producer.flush(self.flush_timeout_s, self.stop, self.stop_timeout_s)
 
     def _decision(self, decision: Decision) -> tuple[Any, ...]:
         action = decision.action
@@ -204,11 +224,13 @@ class LiveOutputs:
                 self.writer.add(table, rows, columns[table])
 
     def _guarded(self, sink: str, call: Any, *args: Any) -> Any:
-        """Run `call`, counting a sink failure in the metrics before it propagates."""
+        """Run `call`, keeping what interrupted it and counting sink failures in the metrics."""
         try:
             return call(*args)
-        except (ActionDeliveryError, SinkDeliveryError):
-            if self.metrics is not None:
+        except BaseException as exc:  # KeyboardInterrupt too: an aborted stop
+            self.failure = exc
+            delivery = isinstance(exc, ActionDeliveryError | SinkDeliveryError)
+            if self.metrics is not None and delivery:
                 self.metrics.sink_errors.labels(sink).inc()
             raise
 

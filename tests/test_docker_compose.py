@@ -2,7 +2,8 @@
 
 Docker cannot run here, so the stack is checked as data: services and their
 dependencies, pinned images, healthchecks, persistent volumes, credentials only
-from the environment, the read-only analyst user, Grafana's provisioning, and
+from the environment, the read-only analyst user (only SELECT on the pitboss database,
+read with ClickHouse's own parser), Grafana's provisioning, and
 that the worker's and producer's command lines parse as `pitboss` commands and
 the dashboard's SQL runs against the real schema (chDB, macros expanded).
 """
@@ -20,7 +21,9 @@ import typer.main
 import yaml
 
 from config.kafka import KafkaSettings
+from config.settings import load_settings
 from pitboss.cli import app
+from replay.query_guard import EngineParser, check_query
 from sinks.clickhouse_client import open_client
 from sinks.migrations import apply_migrations
 
@@ -146,10 +149,45 @@ def test_analyst_user_is_read_only_with_its_password_from_the_environment() -> N
     assert password is not None and not (password.text or "").strip()
     assert password.get("from_env") == "CLICKHOUSE_ANALYST_PASSWORD"
     assert "CLICKHOUSE_ANALYST_PASSWORD" in _environment("clickhouse")
-    assert analyst.findtext("access_management") == "0"
-    assert [d.text for d in analyst.iterfind("allow_databases/database")] == ["pitboss"]
     mounted = {v.split(":")[1] for v in SERVICES["clickhouse"]["volumes"]}
     assert "/etc/clickhouse-server/users.d/analyst.xml" in mounted
+
+
+def test_analyst_holds_only_select_on_the_pitboss_database(
+    chdb_path: Path, clickhouse_database: str
+) -> None:
+    analyst = ET.parse(ANALYST_XML).getroot().find("users/analyst")
+    assert analyst is not None
+    # ClickHouse refuses these beside <grants>; and allow_databases would keep every global
+    # privilege (FILE, URL, REMOTE, ...), which is what let table functions run.
+    for element in ("allow_databases", "allow_dictionaries", "access_management",
+                    "named_collection_control", "show_named_collections_secrets"):
+        assert analyst.find(element) is None, element
+    grants = [q.text or "" for q in analyst.iterfind("grants/query")]
+    client = open_client(None, chdb_path, clickhouse_database)
+    try:  # read each grant the way the server does: with ClickHouse's parser
+        canonical = [client.query("SELECT formatQuerySingleLine({q:String})",
+                                  parameters={"q": f"{grant} TO analyst"}).result_rows[0][0]
+                     for grant in grants]
+    finally:
+        client.close()
+    database = _environment("clickhouse")["CLICKHOUSE_DB"]
+    assert canonical == [f"GRANT SELECT ON {database}.* TO analyst"]
+    assert database == load_settings().clickhouse.database
+    (source_file,) = (PROVISIONING / "datasources").glob("*.yaml")
+    (source,) = yaml.safe_load(source_file.read_text(encoding="utf-8"))["datasources"]
+    assert source["jsonData"]["defaultDatabase"] == database
+
+
+def test_system_tables_need_a_grant_on_the_server() -> None:
+    mounts = dict(v.split(":")[:2] for v in SERVICES["clickhouse"]["volumes"])
+    source = mounts["./deploy/clickhouse/config.d/access_control.xml"]
+    assert source == "/etc/clickhouse-server/config.d/access_control.xml"
+    access = ET.parse(ROOT / "deploy" / "clickhouse" / "config.d" / "access_control.xml")
+    improvements = access.getroot().find("access_control_improvements")
+    assert improvements is not None
+    assert improvements.findtext("select_from_system_db_requires_grant") == "true"
+    assert improvements.findtext("select_from_information_schema_requires_grant") == "true"
 
 
 def test_grafana_uses_the_clickhouse_plugin_as_the_analyst() -> None:
@@ -194,7 +232,10 @@ def test_dashboard_queries_run_against_the_schema(
                 sql = re.sub(r"\$__timeInterval\((\w+)\)",
                              r"toStartOfInterval(\1, INTERVAL 60 SECOND)", sql)
                 assert "$" not in sql, panel["title"]
-                client.query(sql)  # raises on an unknown column, table or function
+                # Grafana reads as the analyst: the query guard's rules (project tables only,
+                # no table function) mean GRANT SELECT ON pitboss.* is enough for it.
+                statement = check_query(sql, EngineParser(client), clickhouse_database)
+                client.query(statement)  # raises on an unknown column, table or function
     finally:
         client.close()
 
@@ -219,7 +260,15 @@ def test_service_command_lines_parse_as_pitboss_commands(service: str) -> None:
 def test_dockerfile_builds_the_package_on_python_3_11_and_runs_the_worker() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     assert re.search(r"^FROM python:3\.11[.\d]*-slim", dockerfile, re.MULTILINE)
-    assert "pip install ." in dockerfile
+    locked = dockerfile.index("pip install --quiet --require-hashes -r requirements.lock")
+    assert dockerfile.index("pip install --quiet --no-deps .") > locked
     assert re.search(r'^ENTRYPOINT \["pitboss"\]', dockerfile, re.MULTILINE)
     assert re.search(r'^CMD \["run",', dockerfile, re.MULTILINE)
     assert re.search(r"^USER ", dockerfile, re.MULTILINE)
+
+
+def test_the_worker_is_healthy_when_ready_and_reachable_from_other_containers() -> None:
+    command = [str(arg) for arg in SERVICES["worker"]["command"]]
+    port = command[command.index("--metrics-port") + 1]
+    assert command[command.index("--metrics-host") + 1] == "0.0.0.0"
+    assert f"http://127.0.0.1:{port}/readyz" in " ".join(SERVICES["worker"]["healthcheck"]["test"])

@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, model_validator
 
 import config
+from config.section import Section
 from config.settings import ConfigError
 from operators.features import FEATURE_INDEX
 
@@ -40,68 +41,94 @@ LadderAction = Literal[
 OfferType = Literal["free_spins", "deposit_match", "cashback"]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class RolloutSettings(_Section):
+class RolloutSettings(Section):
     """How decisions reach players: `live` emits, `shadow` only audits; the offer holdout."""
 
-    mode: Literal["live", "shadow"] = "live"
-    holdout_share: float = Field(0.05, ge=0.0, le=1.0)
-    holdout_salt: str = Field("pitboss-holdout-1", min_length=1)
+    mode: Literal["live", "shadow"] = Field(
+        "live", description="`live` emits; `shadow` decides and audits, emits nothing.")
+    holdout_share: float = Field(
+        0.05, ge=0.0, le=1.0,
+        description="Share of players who never receive offers (the uplift control group).")
+    holdout_salt: str = Field(
+        "pitboss-holdout-1", min_length=1,
+        description="Salt of the holdout draw; change it to draw a new holdout group.")
 
 
-class ThresholdSettings(_Section):
+class ThresholdSettings(Section):
     """Score thresholds in [0, 1] that start reviews and offers, or block offers."""
 
-    rg_review: float = Field(0.9, ge=0.0, le=1.0)
-    fraud_review: float = Field(0.7, ge=0.0, le=1.0)
-    churn_offer: float = Field(0.6, ge=0.0, le=1.0)
-    reactivation_churn: float = Field(0.3, ge=0.0, le=1.0)
-    offer_block_risk: float = Field(0.45, ge=0.0, le=1.0)
-    min_risk_increase: float = Field(0.05, ge=0.0, le=1.0)
+    rg_review: float = Field(
+        0.9, ge=0.0, le=1.0,
+        description="Risk at which a human is asked to approve a mandatory cool-off.")
+    fraud_review: float = Field(
+        0.7, ge=0.0, le=1.0,
+        description="Fraud score at which a human is asked to hold withdrawals and bonuses.")
+    churn_offer: float = Field(
+        0.6, ge=0.0, le=1.0,
+        description="Churn score, rising to at least this, that earns a retention offer.")
+    reactivation_churn: float = Field(
+        0.3, ge=0.0, le=1.0,
+        description="Churn score that earns a re-activation offer on an inactivity timer.")
+    offer_block_risk: float = Field(
+        0.45, ge=0.0, le=1.0,
+        description="Risk at or above this blocks offers for `gaps.rg_offer_block_days`.")
+    min_risk_increase: float = Field(
+        0.05, ge=0.0, le=1.0,
+        description="Rise in risk since the last intervention that counts as growth.")
 
 
-class EscalationStep(_Section):
+class EscalationStep(Section):
     """One rung of the intervention ladder: reached at `min_risk`, one rung at a time."""
 
-    action: LadderAction
-    severity: Severity
-    min_risk: float = Field(ge=0.0, le=1.0)
+    action: LadderAction = Field(description="The intervention of this rung.")
+    severity: Severity = Field(description="Its severity, as the action record carries it.")
+    min_risk: float = Field(ge=0.0, le=1.0, description="Risk from which the rung is reached.")
 
 
-class GapSettings(_Section):
+class GapSettings(Section):
     """Minimum gaps and lifetimes, all in event time."""
 
-    min_intervention_gap_hours: float = Field(24.0, ge=0.0)
-    ladder_reset_days: float = Field(30.0, gt=0.0)
-    rg_offer_block_days: float = Field(30.0, ge=0.0)
-    review_min_gap_days: float = Field(7.0, ge=0.0)
-    review_expiry_days: float = Field(14.0, gt=0.0)
-    offer_validity_days: float = Field(7.0, ge=0.0)
-    mandatory_cool_off_days: float = Field(7.0, gt=0.0)
-    fraud_hold_days: float = Field(30.0, gt=0.0)
+    min_intervention_gap_hours: float = Field(
+        24.0, ge=0.0, description="Least time between two RG interventions of a player.")
+    ladder_reset_days: float = Field(
+        30.0, gt=0.0, description="No intervention for this long: the ladder starts over.")
+    rg_offer_block_days: float = Field(
+        30.0, ge=0.0, description="No offers this long after a medium or high intervention.")
+    review_min_gap_days: float = Field(
+        7.0, ge=0.0, description="Least time between two reviews of the same kind for a player.")
+    review_expiry_days: float = Field(
+        14.0, gt=0.0, description="An unanswered review stops blocking a new one after this.")
+    offer_validity_days: float = Field(
+        7.0, ge=0.0, description="An offer is pending (no second of its kind) this long.")
+    mandatory_cool_off_days: float = Field(
+        7.0, gt=0.0, description="Length of an approved mandatory cool-off.")
+    fraud_hold_days: float = Field(
+        30.0, gt=0.0, description="Length of an approved withdrawal and bonus hold.")
 
 
-class CapSettings(_Section):
+class CapSettings(Section):
     """Fatigue caps on offers."""
 
-    max_offers_per_7d: int = Field(2, ge=0)
+    max_offers_per_7d: int = Field(
+        2, ge=0, description="Most offers a player receives in any 7 days.")
 
 
-class OfferTypeSettings(_Section):
+class OfferTypeSettings(Section):
     """One offer type: whether it may be sent, from what worth, and its value bounds.
 
     The value is `worth_multiplier` x the player's average daily theoretical win,
     clamped to [`min_value`, `max_value`] in the policy currency.
     """
 
-    enabled: bool = True
-    min_adt: float = Field(0.0, ge=0.0)
-    worth_multiplier: float = Field(1.0, gt=0.0)
-    min_value: float = Field(0.0, ge=0.0)
-    max_value: float = Field(gt=0.0)
+    enabled: bool = Field(True, description="Whether this offer type may be sent.")
+    min_adt: float = Field(
+        0.0, ge=0.0,
+        description="Worth (average daily theoretical win) from which the type is chosen.")
+    worth_multiplier: float = Field(
+        1.0, gt=0.0, description="Offer value = this x the player's average daily theoretical "
+        "win, within [min_value, max_value].")
+    min_value: float = Field(0.0, ge=0.0, description="Smallest value, in the policy currency.")
+    max_value: float = Field(gt=0.0, description="Largest value, in the policy currency.")
 
     @model_validator(mode="after")
     def _bounds_in_order(self) -> OfferTypeSettings:
@@ -110,23 +137,35 @@ class OfferTypeSettings(_Section):
         return self
 
 
-class OfferSettings(_Section):
+class OfferSettings(Section):
     """Offer eligibility and types; the type chosen is the highest `min_adt` reached."""
 
-    default_consent: bool = False
-    types: dict[OfferType, OfferTypeSettings] = Field(min_length=1)
+    default_consent: bool = Field(
+        False, description="Whether players never seen consenting may get offers.")
+    types: dict[OfferType, OfferTypeSettings] = Field(
+        min_length=1, description="The offer types (`free_spins`, `deposit_match`, "
+        "`cashback`), one table each.")
 
 
-class PolicyRules(_Section):
+class PolicyRules(Section):
     """The rules in force for one jurisdiction (the base rules merged with its override)."""
 
-    rollout: RolloutSettings = RolloutSettings()
-    thresholds: ThresholdSettings = ThresholdSettings()
-    escalation: tuple[EscalationStep, ...] = Field(min_length=1)
-    gaps: GapSettings = GapSettings()
-    caps: CapSettings = CapSettings()
-    offers: OfferSettings
-    markers: dict[str, float] = Field(default_factory=dict)
+    rollout: RolloutSettings = Field(
+        RolloutSettings(), description="How decisions reach players, and the offer holdout.")
+    thresholds: ThresholdSettings = Field(
+        ThresholdSettings(), description="Score thresholds that start reviews and offers.")
+    escalation: tuple[EscalationStep, ...] = Field(
+        min_length=1, description="The intervention ladder, weakest rung first (`[[escalation]]` "
+        "tables): a player's next intervention is at most one rung above the last.")
+    gaps: GapSettings = Field(
+        GapSettings(), description="Minimum gaps and lifetimes, in event time.")
+    caps: CapSettings = Field(CapSettings(), description="Fatigue caps on offers.")
+    offers: OfferSettings = Field(description="Offer eligibility and types.")
+    markers: dict[str, float] = Field(
+        default_factory=dict,
+        description="Markers of harm: feature -> level at or above which it counts. Markers "
+        "met are reason codes of interventions; more met than at the last intervention is "
+        "growth.")
 
     @model_validator(mode="after")
     def _ladder_rises(self) -> PolicyRules:
@@ -152,9 +191,16 @@ class PolicySettings(PolicyRules):
     decisions. Overrides are validated when the settings are built.
     """
 
-    version: str = Field(min_length=1)
-    currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
-    jurisdictions: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    version: str = Field(
+        min_length=1, description="Yours to bump; decisions carry `policy_version` = version + "
+        "a short hash of the effective policy.")
+    currency: str = Field(
+        "EUR", pattern=r"^[A-Z]{3}$",
+        description="Currency of offer values; keep it equal to `[contract] base_currency`.")
+    jurisdictions: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="`[jurisdictions.<CODE>...]` overrides any subset of the sections above "
+        "for players of that jurisdiction (deep-merged; lists are replaced).")
     _effective: dict[str, PolicyRules] = PrivateAttr(default_factory=dict)
     _version: str = PrivateAttr("")
 

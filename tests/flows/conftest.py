@@ -1,7 +1,7 @@
 """Fixtures and helpers for the live worker tests: Kafka, worker processes, reference runs.
 
 Every worker runs as its own process (`python -m pitboss.cli run ...`) against a
-librdkafka mock cluster in another process (`DevKafka`), with its own data and
+Tansu broker in another process (`DevKafka`), with its own data and
 recovery directories. chDB allows one data directory per process, so ClickHouse
 tables of a worker or of the reference replay are read by a short-lived helper
 process (`dump_tables`) once the writer has exited.
@@ -81,11 +81,12 @@ _DUMP = r"""
 import sys, orjson
 from pathlib import Path
 from sinks.clickhouse_client import open_client
-path, database, spec = Path(sys.argv[1]), sys.argv[2], orjson.loads(sys.argv[3])
+path, database, spec, exclude = (Path(sys.argv[1]), sys.argv[2], orjson.loads(sys.argv[3]),
+                                 sys.argv[4])
 client = open_client(None, path, database)
 out = {}
 for table, (order, where) in spec.items():
-    columns = "* EXCEPT (source)" if table == "rejected_events" else "*"
+    columns = f"* EXCEPT ({exclude})" if table == "rejected_events" else "*"
     sql = f"SELECT {columns} FROM {database}.{table} FINAL"
     sql += f" WHERE {where}" if where else ""
     rows = client.query(sql + f" ORDER BY {order}").result_rows
@@ -94,10 +95,20 @@ sys.stdout.buffer.write(orjson.dumps(out, option=orjson.OPT_NON_STR_KEYS))
 """
 
 
-def dump_tables(clickhouse_dir: Path, database: str = "pitboss") -> dict[str, list[Any]]:
-    """Return the compared rows (FINAL) of every table in a chDB directory, via a subprocess."""
+def dump_tables(clickhouse_dir: Path, database: str = "pitboss",
+                exclude: tuple[str, ...] = ("source",)) -> dict[str, list[Any]]:
+    """Return the compared rows (FINAL) of every table in a chDB directory, via a subprocess.
+
+    `exclude` names the columns of `rejected_events` left out: always its `source` (a
+    file or a topic partition), and `position` too when the input was spread over
+    partitions (offsets are then not line numbers); rows are then ordered by content.
+    """
+    spec = dict(TABLES)
+    if "position" in exclude:
+        spec["rejected_events"] = ("reason, event_id, excerpt", "")
     done = subprocess.run(
-        [sys.executable, "-c", _DUMP, str(clickhouse_dir), database, orjson.dumps(TABLES)],
+        [sys.executable, "-c", _DUMP, str(clickhouse_dir), database, orjson.dumps(spec),
+         ", ".join(exclude)],
         capture_output=True, check=False, timeout=60,
     )
     assert done.returncode == 0, done.stderr.decode()[-3000:]
@@ -130,19 +141,32 @@ class Reference:
 @pytest.fixture(scope="session")
 def reference(sim_messages: list[bytes], tmp_path_factory: pytest.TempPathFactory) -> Reference:
     """Replay the log in a subprocess (its own chDB) and keep its actions and rows."""
-    base = tmp_path_factory.mktemp("reference")
+    return replay_reference(sim_messages, tmp_path_factory.mktemp("reference"))
+
+
+def replay_reference(messages: list[bytes], base: Path, env: dict[str, str] | None = None,
+                     exclude: tuple[str, ...] = ("source",)) -> Reference:
+    """Replay `messages` as one log in a subprocess; keep its actions and compared rows.
+
+    Args:
+        messages: the log's lines.
+        base: a fresh directory for the log and the run.
+        env: `PITBOSS_...` settings for the replay (a live worker must get the same).
+        exclude: columns of `rejected_events` left out of the comparison.
+
+    """
     log = base / "log.jsonl"
-    log.write_bytes(b"\n".join(sim_messages) + b"\n")
+    log.write_bytes(b"\n".join(messages) + b"\n")
     done = subprocess.run(
         [sys.executable, "-m", "pitboss.cli", "replay", "-i", str(log), "-o", str(base / "run")],
-        capture_output=True, check=False, timeout=120, env=_clean_env(),
+        capture_output=True, check=False, timeout=300, env={**_clean_env(), **(env or {})},
     )
     assert done.returncode == 0, done.stderr.decode()[-3000:]
     actions = {}
     for line in (base / "run" / "actions.jsonl").read_bytes().splitlines():
         actions[orjson.loads(line)["decision_id"]] = line
     assert actions, "the reference run decided nothing: the test would prove nothing"
-    return Reference(actions, dump_tables(base / "run" / "clickhouse"))
+    return Reference(actions, dump_tables(base / "run" / "clickhouse", exclude=exclude))
 
 
 def _clean_env() -> dict[str, str]:
@@ -211,9 +235,15 @@ class ActionLog:
         if self._consumer is None:
             self._consumer = confluent_kafka.Consumer({
                 "bootstrap.servers": self.bootstrap, "group.id": f"reader-{time.monotonic_ns()}",
-                "auto.offset.reset": "earliest", "enable.auto.commit": "false",
+                "enable.auto.commit": "false",
             })
-            self._consumer.subscribe(list(ACTION_TOPICS))
+            # Every partition from the beginning, by assignment: a consumer group's
+            # join would first wait half the session timeout on the development broker.
+            self._consumer.assign([
+                confluent_kafka.TopicPartition(topic, p, confluent_kafka.OFFSET_BEGINNING)
+                for topic in ACTION_TOPICS
+                for p in self._consumer.list_topics(topic, timeout=10).topics[topic].partitions
+            ])
         deadline = time.monotonic() + timeout_s
         while not done(self):
             assert time.monotonic() < deadline, f"gave up after {timeout_s} s: {self.ids()}"
@@ -223,7 +253,7 @@ class ActionLog:
                 self.records.append(message)
 
     def close(self) -> None:
-        """Leave the group."""
+        """Close the consumer."""
         if self._consumer is not None:
             self._consumer.close()
 
@@ -297,7 +327,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def kafka() -> Iterator[DevKafka]:
-    """Run a fresh mock cluster with one partition per configured topic."""
+    """Run a fresh development broker with one partition per configured topic."""
     with DevKafka(partitions=1) as cluster:
         yield cluster
 

@@ -1,4 +1,4 @@
-"""The live input's pieces without Kafka: the stoppable source and the Kafka-to-raw step."""
+"""The live input's pieces without Kafka: the stoppable source, errors and metrics."""
 
 from __future__ import annotations
 
@@ -6,24 +6,12 @@ import threading
 
 import confluent_kafka
 import pytest
-from bytewax.connectors.kafka import KafkaError, KafkaSourceMessage
 from bytewax.testing import TestingSource
 
-from flows.live import KafkaToRaw, LiveInputError
+from flows.kafka_reader import InputObserver, LiveInputError, check_consumer_error
+from flows.live import MetricsObserver
 from flows.stoppable_source import StoppableSource
 from sinks.metrics import LiveMetrics
-
-Message = KafkaSourceMessage[bytes | None, bytes | None]
-
-
-def message(offset: int, value: bytes, partition: int = 2) -> Message:
-    """Build a message of topic `bets` as Bytewax's Kafka source emits it."""
-    return Message(key=b"p1", value=value, topic="bets", partition=partition, offset=offset)
-
-
-def consumer_error(code: int) -> KafkaError[bytes | None, bytes | None]:
-    """Build a consumer error as Bytewax's Kafka source emits it."""
-    return KafkaError(confluent_kafka.KafkaError(code), message(-1, b""))
 
 
 def test_a_stopped_source_ends_its_partitions_and_keeps_their_position() -> None:
@@ -49,24 +37,31 @@ def test_a_resumed_partition_continues_after_the_last_item() -> None:
     assert source.build_part("inp", name, first.snapshot()).next_batch() == [3, 4, 5]
 
 
-def test_messages_become_raw_messages_named_by_topic_and_partition() -> None:
+def test_reader_reports_become_metrics() -> None:
     metrics = LiveMetrics()
-    raw = KafkaToRaw(metrics)([message(40, b"{}"), message(41, b"x")])
-    assert raw == [("bets/2", 40, b"{}"), ("bets/2", 41, b"x")]
+    observer = MetricsObserver(metrics, wall_clock_s=lambda: 100.0)
+    observer.read("bets/2", "bets", 2, newest_stamp_ms=99_500)
+    observer.progress({"bets/2": (42, 50), "bets/3": (7, 7)}, 1_795_176_000_123, 12, False)
     sample = metrics.registry.get_sample_value
     assert sample("pitboss_events_in_total", {"topic": "bets"}) == 2
+    assert sample("pitboss_input_delay_seconds_sum") == 0.5
     assert sample("pitboss_consumer_position", {"topic": "bets", "partition": "2"}) == 42
+    assert sample("pitboss_consumer_lag", {"topic": "bets", "partition": "2"}) == 8
+    assert sample("pitboss_consumer_lag", {"topic": "bets", "partition": "3"}) == 0
+    assert sample("pitboss_input_watermark_seconds") == 1_795_176_000.123
+    assert sample("pitboss_alignment_buffered_messages") == 12
+    assert sample("pitboss_input_caught_up") == 0
 
 
 def test_a_transient_consumer_error_is_counted_not_fatal() -> None:
     metrics = LiveMetrics()
-    error = consumer_error(confluent_kafka.KafkaError._TRANSPORT)
-    assert KafkaToRaw(metrics)([error, message(5, b"{}")]) == [("bets/2", 5, b"{}")]
+    error = confluent_kafka.KafkaError(confluent_kafka.KafkaError._TRANSPORT)
+    check_consumer_error(error, "bets/2", MetricsObserver(metrics))
     assert metrics.registry.get_sample_value(
         "pitboss_kafka_consumer_errors_total", {"code": "_TRANSPORT"}) == 1
 
 
 def test_any_other_consumer_error_stops_the_worker_with_its_name() -> None:
-    error = consumer_error(confluent_kafka.KafkaError.TOPIC_AUTHORIZATION_FAILED)
+    error = confluent_kafka.KafkaError(confluent_kafka.KafkaError.TOPIC_AUTHORIZATION_FAILED)
     with pytest.raises(LiveInputError, match=r"bets/2.*TOPIC_AUTHORIZATION_FAILED"):
-        KafkaToRaw()([error])
+        check_consumer_error(error, "bets/2", InputObserver())

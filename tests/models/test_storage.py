@@ -79,5 +79,7 @@ def test_cli_refuses_a_bad_export(tmp_path: Path) -> None:
     (tmp_path / "m" / "manifest.json").write_text(json.dumps(manifest))
     result = CliRunner().invoke(app, ["models", "import", str(tmp_path / "m"),
                                       "--into", str(tmp_path / "state")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "manifest" in result.stderr
+    assert f"DIRECTORY {tmp_path / 'm'}" in result.stderr
     assert not (tmp_path / "state" / "models").exists()

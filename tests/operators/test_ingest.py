@@ -24,10 +24,17 @@ class _StubParser:
         return SessionEnd(f"e{position}", "session_end", player, int(ts), "UK", None, "s")
 
 
+INPUT = "input"
+
+
 def _reference(
     batches: list[list[RawMessage]], shards: int, tick_ms: int
 ) -> list[list[tuple[str, object]]]:
-    """Route message by message, checking for due ticks after every event."""
+    """Route message by message, checking for due ticks after every event.
+
+    One event-time clock covers the whole input, whichever source a message came from:
+    the sources arrive already merged in event time (`operators.alignment`).
+    """
     names = shard_names(shards)
     max_ts: dict[str, int] = {}
     last: dict[str, list[int]] = {}
@@ -47,16 +54,16 @@ def _reference(
                 continue
             index = shard_index(item.player_id, shards)
             out.append((names[index], item))
-            sent = last.setdefault(source, [NO_TIME] * shards)
+            sent = last.setdefault(INPUT, [NO_TIME] * shards)
             sent[index] = max(sent[index], item.ts_ms)
-            max_ts[source] = max(max_ts.get(source, NO_TIME), item.ts_ms)
-            if max_ts[source] < next_check.get(source, NO_TIME):
+            max_ts[INPUT] = max(max_ts.get(INPUT, NO_TIME), item.ts_ms)
+            if max_ts[INPUT] < next_check.get(INPUT, NO_TIME):
                 continue
             for shard in range(shards):
-                if sent[shard] <= max_ts[source] - tick_ms:
-                    out.append((names[shard], ClockTick(max_ts[source], names[shard])))
-                    sent[shard] = max_ts[source]
-            next_check[source] = min(sent) + tick_ms
+                if sent[shard] <= max_ts[INPUT] - tick_ms:
+                    out.append((names[shard], ClockTick(max_ts[INPUT], names[shard])))
+                    sent[shard] = max_ts[INPUT]
+            next_check[INPUT] = min(sent) + tick_ms
         routed.append(out)
     return routed
 

@@ -72,10 +72,14 @@ def kafka() -> Iterator[DevKafka]:
 
 def _consume_all(bootstrap: str, topics: list[str], expected: int) -> list[confluent_kafka.Message]:
     consumer = confluent_kafka.Consumer({
-        "bootstrap.servers": bootstrap, "group.id": "test-producer",
-        "auto.offset.reset": "earliest", "enable.auto.commit": "false",
+        "bootstrap.servers": bootstrap, "group.id": "test-producer", "enable.auto.commit": "false",
     })  # fmt: skip
-    consumer.subscribe(topics)
+    # By assignment, from the beginning: no consumer group to wait for.
+    consumer.assign([
+        confluent_kafka.TopicPartition(topic, p, confluent_kafka.OFFSET_BEGINNING)
+        for topic in topics
+        for p in consumer.list_topics(topic, timeout=10).topics[topic].partitions
+    ])
     received: list[confluent_kafka.Message] = []
     try:
         for _ in range(200):
@@ -127,13 +131,15 @@ def test_a_message_without_its_own_route_follows_the_one_before() -> None:
     first = stamper.stamp(b'{"event_type":"deposit","player_id":"p7","event_id":"e1"}', 10)
     no_player = stamper.stamp(b'{"event_type":"bet","event_id":"e1-bad"}', 11)
     truncated = stamper.stamp(b'{"event_type":"bet","player_id":"p8"', 12)
+    listed = stamper.stamp(b'{"event_type":["bet"],"player_id":"p9"}', 13)  # not a type at all
 
     assert (first.topic, first.key, first.event_id) == ("deposits", b"p7", "e1")
     assert (no_player.topic, no_player.key, no_player.event_id) == ("deposits", b"p7", "e1-bad")
     assert orjson.loads(no_player.value)["ts"] == 11
     assert truncated == LiveMessage("deposits", b"p7", b'{"event_type":"bet","player_id":"p8"',
                                     None, 12)  # fmt: skip
-    assert stamper.unrouted == 2
+    assert (listed.topic, listed.key) == ("deposits", b"p7")
+    assert stamper.unrouted == 3
 
 
 def test_renamed_input_topics_are_used() -> None:

@@ -1,4 +1,4 @@
-"""Fixtures for sink tests: a development Kafka cluster in a helper process."""
+"""Fixtures for sink tests: a development Kafka broker (Tansu) in a child process."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from sinks.kafka_dev_cluster import DevKafka
 
 @pytest.fixture(scope="session")
 def dev_kafka() -> Iterator[DevKafka]:
-    """One mock Kafka cluster (3 brokers) for the session, served by `pitboss dev-kafka`."""
-    # 3 partitions, not librdkafka's auto-create default of 4, so tests can tell
+    """One development broker for the session."""
+    # 3 partitions, not Tansu's auto-create default of 4, so tests can tell
     # Pitboss's pre-created topics from auto-created ones.
-    with DevKafka(brokers=3, partitions=3) as kafka:
+    with DevKafka(partitions=3) as kafka:
         yield kafka

@@ -1,9 +1,10 @@
-"""ActionProducer and DeadLetterProducer against the mock cluster: all delivered, or an error."""
+"""ActionProducer and DeadLetterProducer against the development broker: delivered, or an error."""
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
+import threading
 import time
 from collections.abc import Iterator
 
@@ -29,7 +30,7 @@ _topic_numbers = itertools.count()
 
 
 def fresh_topic(kind: str) -> str:
-    """Return a topic no other test uses, auto-created by the mock cluster on first produce."""
+    """Return a topic no other test uses, auto-created by the broker on first produce."""
     return f"test.{kind}.{next(_topic_numbers)}.{time.monotonic_ns()}"
 
 
@@ -115,7 +116,10 @@ def test_consumer_group_reads_and_commits_actions(dev_kafka: DevKafka) -> None:
     with producer_for(dev_kafka.bootstrap) as producer:
         for n in range(10):
             producer.send(topic, f"p{n}".encode(), b"%d" % n, [("schema", b"1")])
-    config = KafkaSettings(bootstrap_servers=dev_kafka.bootstrap).consumer_config(topic)
+    # Tansu holds a JoinGroup for half the session timeout (members may still come):
+    # Kafka's smallest default session timeout keeps that to 3 s.
+    settings = KafkaSettings(bootstrap_servers=dev_kafka.bootstrap, session_timeout_ms=6000)
+    config = settings.consumer_config(topic)
     consumer = confluent_kafka.Consumer(config)
     consumer.subscribe([topic])
     try:
@@ -166,6 +170,19 @@ def test_flush_deadline_with_messages_outstanding_is_an_error(doomed_kafka: DevK
     with pytest.raises(ActionDeliveryError, match=rf"1 message\(s\) not delivered.*{topic}: 1"):
         producer.flush(0.5)
     assert producer.counters.outstanding == 1
+
+
+def test_a_stop_request_cuts_a_flush_short(doomed_kafka: DevKafka) -> None:
+    """A stopping worker waits `stop_timeout_s`, not the hour left of its flush deadline."""
+    topic = fresh_topic("offers")
+    producer = producer_for(doomed_kafka.bootstrap)  # default message.timeout.ms: 5 minutes
+    doomed_kafka.stop()
+    producer.send(topic, b"p1", b"stuck", [])
+    stop = threading.Event()
+    stop.set()
+    expected = rf"1 message\(s\) not delivered .* after a stop request \({topic}: 1\)"
+    with pytest.raises(ActionDeliveryError, match=expected):
+        producer.flush(3600.0, stop, stop_timeout_s=0.5)  # the test's timeout bounds the wait
 
 
 def test_full_local_queue_is_an_error_not_a_drop(doomed_kafka: DevKafka) -> None:

@@ -7,7 +7,6 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-import confluent_kafka
 import pytest
 
 from config.kafka import KafkaSettings, KafkaTopics
@@ -17,7 +16,7 @@ from operators.outputs import Ordered
 from sinks.clickhouse_client import open_client
 from sinks.clickhouse_writer import ClickHouseWriter
 from sinks.kafka_actions import ActionDeliveryError, ActionProducer
-from sinks.kafka_dev_cluster import DevKafka
+from sinks.kafka_dev_cluster import DevKafka, count_messages
 from sinks.live_outputs import LiveOutputs
 from sinks.metrics import LiveMetrics
 from sinks.migrations import apply_migrations
@@ -33,16 +32,8 @@ def dead_letter(position: int, reason: str = "malformed_json") -> DeadLetter:
 
 
 def messages_in(bootstrap: str, topic: str) -> int:
-    """Return how many messages `topic` holds over all its partitions."""
-    consumer = confluent_kafka.Consumer({"bootstrap.servers": bootstrap, "group.id": "hw"})
-    try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        return sum(
-            consumer.get_watermark_offsets(confluent_kafka.TopicPartition(topic, p), timeout=10)[1]
-            for p in partitions
-        )
-    finally:
-        consumer.close()
+    """Return how many messages `topic` holds over all its partitions, read to their end."""
+    return count_messages(bootstrap, topic)
 
 
 def test_checkpoint_delivers_to_kafka_and_inserts_into_clickhouse(
@@ -139,3 +130,16 @@ def test_an_undeliverable_message_fails_the_checkpoint(doomed_kafka: DevKafka) -
         outputs.checkpoint()
 
     assert metrics.registry.get_sample_value("pitboss_sink_errors_total", {"sink": "kafka"}) == 1
+
+
+def test_after_a_failed_checkpoint_close_does_not_fail_again(doomed_kafka: DevKafka) -> None:
+    """Bytewax closes the sink while unwinding from the failure; a second error would abort."""
+    settings = KafkaSettings(bootstrap_servers=doomed_kafka.bootstrap, message_timeout_ms=1000)
+    outputs = LiveOutputs(ActionProducer.from_settings(settings), None, settings.topics,
+                          flush_timeout_s=20)
+    assert doomed_kafka.stop() == 0
+    outputs.write([dead_letter(7)])
+    with pytest.raises(ActionDeliveryError) as raised:
+        outputs.checkpoint()
+    outputs.close()
+    assert outputs.failure is raised.value
