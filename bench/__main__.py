@@ -201,12 +201,14 @@ def _catch_up_section(measured: dict[str, Any]) -> list[str]:
         "starts, then read until caught up, drained and stopped; against `pitboss replay` of",
         "the log, start to exit.", "",
         _table({
-            "catch-up (start to stopped, outputs flushed)":
+            "catch-up (start to stopped, outputs flushed, recovery on)":
                 f"{live['events_per_s']:,} events/s ({live['elapsed_s']} s; caught up after "
-                f"{live['caught_up_s']} s)",
+                f"{live['caught_up_s']} s); {live['events_per_cpu_s']:,} events per CPU second",
             "replay of the same log":
-                f"{batch['events_per_s']:,} events/s ({batch['elapsed_s']} s)",
-            "ratio to replay": f"{measured['ratio_to_replay']:.2f} (target >= 0.8)",
+                f"{batch['events_per_s']:,} events/s ({batch['elapsed_s']} s); "
+                f"{batch['events_per_cpu_s']:,} events per CPU second",
+            "ratio to replay": f"{measured['ratio_to_replay']:.2f} wall, "
+                               f"{measured['cpu_ratio_to_replay']:.2f} CPU (target >= 0.8)",
             "peak alignment buffer": f"{live['peak_alignment_buffer_messages']:,} messages",
             "peak resident memory of the worker": f"{live['peak_worker_rss_mib']:,} MiB",
         }), "",
