@@ -53,9 +53,9 @@ def produce_log(bootstrap: str, log: Path) -> dict[str, Any]:
                           check=False)  # fmt: skip
     if done.returncode != 0:
         raise RuntimeError(f"pitboss produce failed: {done.stderr.strip()[-2000:]}")
-    sent = re.search(r"sent ([\d,]+) messages", done.stdout)
+    sent = re.search(r"sent ([\d,]+) messages", done.stderr)
     if sent is None:
-        raise RuntimeError(f"pitboss produce said: {done.stdout.strip()[-500:]}")
+        raise RuntimeError(f"pitboss produce said: {done.stderr.strip()[-500:]}")
     return {"messages": int(sent.group(1).replace(",", "")),
             "produce_s": round(time.perf_counter() - started, 1)}
 
