@@ -242,15 +242,18 @@ def _level(name: str) -> int:
 
 
 def _load_settings(options: WorkerOptions) -> Settings | None:
-    """Load the configuration and set logging up at the chosen level; None on a config error."""
+    """Load the configuration and its policy file, and set logging up; None on a config error."""
     import structlog
 
-    from config.settings import ConfigError, load_settings
+    from config.settings import ConfigError
+    from pitboss.preflight import configuration
     from sinks.metrics import configure_logging
 
     flag_level = options.log_level.value if options.log_level is not None else None
     try:
-        settings = load_settings(options.config)
+        # The policy file too: the dataflow loads it deep inside Bytewax, where a mistake
+        # would be a long traceback rather than one line.
+        settings = configuration(options.config)
     except ConfigError as exc:
         configure_logging(_level(flag_level or "info"))
         structlog.get_logger("pitboss.run").error("configuration error", error=str(exc))
