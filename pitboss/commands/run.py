@@ -363,6 +363,14 @@ def _run_dataflow(
 
     log = structlog.get_logger("pitboss.run")
     cluster, process_id = options.cluster, options.process_id
+    from replay.runner import prepare_store
+
+    try:
+        compliance = prepare_store(target, settings)
+    except (ClickHouseConfigError, ClickHouseUnavailableError) as exc:
+        log.error("cannot read the durable compliance facts", error=str(exc))
+        return EXIT_CONFIG if isinstance(exc, ClickHouseConfigError) else EXIT_UNAVAILABLE
+    log.info("durable compliance facts read", players=len(compliance))
     probe = ConsumerLagProbe(settings.kafka.connection_config(), metrics)
     probe.start()
     recovery = None
@@ -371,7 +379,7 @@ def _run_dataflow(
         recovery = RecoveryConfig(_prepare_recovery(options.recovery_dir, partitions, process_id))
     flow = build_live_flow(
         settings, _outputs_factory(settings, target, metrics, stop), stop, metrics,
-        options.batch_size,
+        options.batch_size, compliance,
     )
     log.info(
         "worker starting", bootstrap_servers=settings.kafka.bootstrap_servers,
