@@ -1,4 +1,4 @@
-"""An external self-exclusion register, read from the CSV file a national or state register gives.
+r"""An external self-exclusion register, read from the CSV file a national or state register gives.
 
 The file is UTF-8 CSV with a header row naming its columns (any order, case ignored):
 
@@ -18,7 +18,7 @@ Example:
     >>> from pathlib import Path
     >>> import tempfile
     >>> path = Path(tempfile.mkdtemp()) / "register.csv"
-    >>> _ = path.write_text("player_id\\np1\\n")
+    >>> _ = path.write_text("player_id\np1\n")
     >>> [(c.player_id, c.fact, c.at_ms) for c in read_register(path)]
     [('p1', 'external_register', 0)]
 

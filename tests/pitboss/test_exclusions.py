@@ -1,4 +1,4 @@
-"""`pitboss exclusions import`: a register file into the durable store, read back as the gate reads it.
+"""`pitboss exclusions import`: a register into the durable store, read back as the gate does.
 
 The command and the read-back run as processes of their own (chDB allows one data
 directory per process, and the test process has its own).
