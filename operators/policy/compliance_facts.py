@@ -70,7 +70,7 @@ def hashed_id(player_id: str) -> str:
 
     Example:
         >>> hashed_id("p1")[:15]
-        'sha256:f64551f'
+        'sha256:f64551fc'
 
     """
     return HASHED_PREFIX + hashlib.sha256(player_id.encode("utf-8")).hexdigest()
