@@ -93,7 +93,7 @@ def before_restart() -> list[bytes]:
 
 
 def after_restart() -> list[bytes]:
-    """A month on: both consent and play three days, then go quiet; time moves two weeks."""
+    """Return a month on: both consent, play three days and go quiet; time moves two weeks."""
     out = [_event(p, "consent-b", AFTER_MS, "consent", marketing=True)
            for p in (EXCLUDED, CONTROL)]
     for day in range(3):
@@ -106,7 +106,7 @@ def after_restart() -> list[bytes]:
 
 @pytest.fixture
 def policy_env(tmp_path: Path) -> dict[str, str]:
-    """A policy whose re-activation offer follows three quiet days, and its environment."""
+    """Return the environment of a policy whose re-activation offer follows three quiet days."""
     text = (Path(__file__).parents[2] / "config" / "policy.toml").read_text(encoding="utf-8")
     assert "reactivation_churn = 0.3 " in text
     path = tmp_path / "policy.toml"
