@@ -161,6 +161,21 @@ CASES: dict[str, Case] = {
     "replay-missing-input-flag": Case(
         lambda ws: ["replay", "-o", str(ws.path("o"))],
         lambda ws: ["--input"]),
+    # pitboss erase
+    "erase-nobody": Case(
+        lambda ws: ["erase", "--data-dir", str(ws.path("d"))],
+        lambda ws: ["PLAYER or --file"]),
+    "erase-missing-file": Case(
+        lambda ws: ["erase", "--file", str(ws.path("ids.txt")), "--data-dir", str(ws.path("d"))],
+        lambda ws: ["--file", "ids.txt", "no such file"]),
+    "erase-no-store": Case(
+        lambda ws: ["erase", "p1", "--data-dir", str(ws.path("d"))],
+        lambda ws: ["--data-dir", "no store"]),
+    # pitboss exclusions import
+    "exclusions-bad-register": Case(
+        lambda ws: ["exclusions", "import", str(ws.text("reg.csv", "id\n1\n")),
+                    "--data-dir", str(ws.path("d"))],
+        lambda ws: ["FILE", "reg.csv:1", "player_id or sha256"]),
     # pitboss simulate
     "simulate-unknown-extension": Case(
         lambda ws: ["simulate", "--out", str(ws.path("log.csv"))],
