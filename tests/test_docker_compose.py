@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
