@@ -291,10 +291,25 @@ def test_dashboard_queries_run_against_the_schema(
 
 
 def test_topic_initialisation_creates_every_configured_topic() -> None:
+    """Every topic field is a settings variable, defaulting to the setting, used everywhere."""
     script = " ".join(SERVICES["kafka-init"]["command"])
-    for topic in KafkaSettings().topics.all:
-        assert re.search(rf"(^|\s){re.escape(topic)}(\s|;|\\)", script), topic
+    topics = KafkaSettings().topics
+    for name in type(topics).model_fields:
+        variable = f"PITBOSS_KAFKA__TOPICS__{name.upper()}"
+        for service in ("kafka-init", "worker", "producer"):
+            assert _environment(service)[variable] == f"${{{variable}:-{getattr(topics, name)}}}"
+        assert f'"$${variable}"' in script, variable
     assert "--if-not-exists" in script
+
+
+def test_topics_get_a_configurable_retention_applied_on_every_start() -> None:
+    script = " ".join(SERVICES["kafka-init"]["command"])
+    env = _environment("kafka-init")
+    assert env["INPUT_RETENTION_MS"] == "${PITBOSS_INPUT_RETENTION_MS:-604800000}"
+    assert env["OUTPUT_RETENTION_MS"] == "${PITBOSS_OUTPUT_RETENTION_MS:-2592000000}"
+    assert "--config retention.ms=" in script and "--add-config retention.ms=" in script
+    assert 'create "$$topic" "$$INPUT_RETENTION_MS"' in script
+    assert 'create "$$topic" "$$OUTPUT_RETENTION_MS"' in script
 
 
 @pytest.mark.parametrize("service", ["worker", "producer"])
