@@ -36,6 +36,7 @@ from operators.model_step import ModelStep
 from operators.ordered_merge import ShardProgress, Stamped
 from operators.outputs import ScoredPoint
 from operators.player_shard import PlayerShard, ShardState
+from operators.policy.compliance_facts import EMPTY_FACTS, ComplianceFacts
 from operators.policy.engine import PolicyEngine
 from operators.policy.settings import load_policy
 from operators.policy_shard import PolicyShard
@@ -86,6 +87,7 @@ def build_pipeline(
     sink: Sink[Any],
     models: ModelSet | None = None,
     finish_at_eof: bool = True,
+    compliance: ComplianceFacts = EMPTY_FACTS,
 ) -> None:
     """Wire the whole pipeline after `raw`, ending in `sink`.
 
@@ -96,6 +98,8 @@ def build_pipeline(
         models: warm-started models, or None to start from scratch.
         finish_at_eof: True (replay) when end of input means the input is complete;
             False (live) when it only means the worker stops and will resume later.
+        compliance: the durable compliance facts read at start, which the compliance
+            gate consults beside each player's state (replay and live alike).
     """
     features, shards = settings.features, settings.features.shards
     router = IngestRouter(EventParser(settings.contract, wall_clock_ms), shards,
@@ -131,7 +135,7 @@ def build_pipeline(
     scored = op.branch("split_scored", model_out, _is_scored)
 
     policy_settings = load_policy(_policy_path(settings))
-    engine = PolicyEngine(policy_settings)
+    engine = PolicyEngine(policy_settings, compliance)
 
     def build_policy(resume: bytes | None) -> _PickledLogic:
         state = pickle.loads(resume) if resume is not None else None

@@ -37,6 +37,7 @@ from operators.policy.actions import (
     ActionRecord,
     Offer,
 )
+from operators.policy.compliance_facts import EMPTY_FACTS, ComplianceFacts
 from operators.policy.decision_ids import decision_id
 from operators.policy.gate import (
     APPROVED,
@@ -145,12 +146,13 @@ class PolicyEngine:
 
     Args:
         settings: the policy (thresholds, caps, ladder, rollout, per jurisdiction).
+        facts: the durable compliance facts the gate consults (read at start).
 
     """
 
-    def __init__(self, settings: PolicySettings) -> None:
+    def __init__(self, settings: PolicySettings, facts: ComplianceFacts = EMPTY_FACTS) -> None:
         self.settings = settings
-        self.gate = ComplianceGate(settings)
+        self.gate = ComplianceGate(settings, facts)
         self.policy_version = settings.policy_version
         # Each jurisdiction's rules, indexed once (`_Rules`): reading a point looks up
         # thresholds and harm-marker positions without walking the pydantic models.

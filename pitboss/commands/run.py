@@ -242,15 +242,18 @@ def _level(name: str) -> int:
 
 
 def _load_settings(options: WorkerOptions) -> Settings | None:
-    """Load the configuration and set logging up at the chosen level; None on a config error."""
+    """Load the configuration and its policy file, and set logging up; None on a config error."""
     import structlog
 
-    from config.settings import ConfigError, load_settings
+    from config.settings import ConfigError
+    from pitboss.preflight import configuration
     from sinks.metrics import configure_logging
 
     flag_level = options.log_level.value if options.log_level is not None else None
     try:
-        settings = load_settings(options.config)
+        # The policy file too: the dataflow loads it deep inside Bytewax, where a mistake
+        # would be a long traceback rather than one line.
+        settings = configuration(options.config)
     except ConfigError as exc:
         configure_logging(_level(flag_level or "info"))
         structlog.get_logger("pitboss.run").error("configuration error", error=str(exc))
@@ -360,6 +363,14 @@ def _run_dataflow(
 
     log = structlog.get_logger("pitboss.run")
     cluster, process_id = options.cluster, options.process_id
+    from replay.runner import prepare_store
+
+    try:
+        compliance = prepare_store(target, settings)
+    except (ClickHouseConfigError, ClickHouseUnavailableError) as exc:
+        log.error("cannot read the durable compliance facts", error=str(exc))
+        return EXIT_CONFIG if isinstance(exc, ClickHouseConfigError) else EXIT_UNAVAILABLE
+    log.info("durable compliance facts read", players=len(compliance))
     probe = ConsumerLagProbe(settings.kafka.connection_config(), metrics)
     probe.start()
     recovery = None
@@ -368,7 +379,7 @@ def _run_dataflow(
         recovery = RecoveryConfig(_prepare_recovery(options.recovery_dir, partitions, process_id))
     flow = build_live_flow(
         settings, _outputs_factory(settings, target, metrics, stop), stop, metrics,
-        options.batch_size,
+        options.batch_size, compliance,
     )
     log.info(
         "worker starting", bootstrap_servers=settings.kafka.bootstrap_servers,
