@@ -23,6 +23,8 @@ from pitboss.mistakes import InputError, fail
 
 def evaluation_table(evaluation: dict[str, Any]) -> Table:
     """Return the evaluation's headline numbers as a rich table."""
+    from replay.report import operator_rows
+
     table = Table("measure", "value", title=f"policy {evaluation['policy_version']}")
     for section in ("rg", "fraud", "scores"):
         for name, v in evaluation[section].items():
@@ -35,6 +37,8 @@ def evaluation_table(evaluation: dict[str, Any]) -> Table:
                       f"{lat['undetected']} undetected")
     auc = evaluation["models"]["churn_progressive_roc_auc"]
     table.add_row("models.churn_progressive_roc_auc", "n/a" if auc is None else f"{auc:.3f}")
+    for key, text in operator_rows(evaluation.get("operator")):
+        table.add_row(key, text)
     for rule, n in evaluation["suppressions_by_rule"].items():
         table.add_row(f"suppressed_by.{rule}", f"{n:,}")
     return table
