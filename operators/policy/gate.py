@@ -8,15 +8,20 @@ this module, so there is no path from a candidate to an emitted action around th
 
 Offers meet every rule in `OFFER_RULES` order (the first that fails names the
 suppression); RG interventions never meet marketing rules, only the minimum gap;
-reviews meet the pending and gap rules. Then offers to holdout players are held back
-(`holdout`), and in shadow mode what would be emitted is recorded as `shadow`.
+reviews meet the pending and gap rules. Every kind meets the self-exclusion rules
+first (after `external_register` for offers and interventions): while a
+self-exclusion is in force nothing reaches the player or the specialists, and what
+was decided is audited as suppressed by `self_excluded` (or
+`durable_self_exclusion`, known only from the store). Then offers to
+holdout players are held back (`holdout`), and in shadow mode what would be emitted
+is recorded as `shadow`.
 The gate reads the player's state and never changes it.
 
 Beside the state, the gate consults the durable compliance facts read at start
 (`operators.policy.compliance_facts`), so a player whose state was lost (an empty
 recovery directory, an expired topic) stays protected: an offer or intervention to a
-player on an external self-exclusion register is held back as `external_register`, an
-offer to a player the store knows to be self-excluded as `durable_self_exclusion`
+player on an external self-exclusion register is held back as `external_register`,
+anything for a player the store knows to be self-excluded as `durable_self_exclusion`
 (`self_excluded` when the state or features know it too); a durable cool-off and
 consent count as the state's do (see docs/policy.md).
 """
@@ -200,6 +205,8 @@ def _intervention_gap(c: Candidate, p: PlayerPolicyState, r: PolicyRules, f: Pla
 
 INTERVENTION_RULES: tuple[tuple[str, Rule], ...] = (
     ("external_register", _external_register),
+    ("self_excluded", _self_excluded),
+    ("durable_self_exclusion", _durable_exclusion),
     ("unknown_review", _unknown_review),
     ("min_gap", _intervention_gap),
 )
@@ -216,11 +223,14 @@ def _review_gap(c: Candidate, p: PlayerPolicyState, r: PolicyRules, f: PlayerFac
 
 
 def _in_force(c: Candidate, p: PlayerPolicyState, r: PolicyRules, f: PlayerFacts) -> bool:
+    """Whether what the review proposes (a cool-off, a hold) is already running."""
     until = p.cool_off_until_ms if c.action.action == RG_REVIEW else p.hold_until_ms
     return until > c.action.decided_at_ms
 
 
 REVIEW_RULES: tuple[tuple[str, Rule], ...] = (
+    ("self_excluded", _self_excluded),
+    ("durable_self_exclusion", _durable_exclusion),
     ("pending_decision", _pending_review),
     ("min_gap", _review_gap),
     ("already_in_force", _in_force),
