@@ -71,7 +71,10 @@ class _StopSignals:
     handlers here take no lock; the signal's number reaches a thread of its own
     through `signal.set_wakeup_fd` (written by the C-level handler at once, whatever
     the main thread is doing), and that thread sets `stop` and logs. On a second
-    signal it makes the main thread raise KeyboardInterrupt.
+    signal it logs and ends the process at once with exit code 130: an abort must not
+    wait on anything (a KeyboardInterrupt in the main thread could land in any frame,
+    and the sinks' close would then wait for Kafka again). Nothing is lost: the epoch
+    in progress was not committed, so a restart redoes it, as after `kill -9`.
     """
 
     SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -88,12 +91,9 @@ class _StopSignals:
                          daemon=True).start()  # fmt: skip
 
     def _in_main_thread(self, signum: int, frame: object) -> None:
-        if self.abort:
-            raise KeyboardInterrupt
+        """Do nothing here: the wakeup fd has already told the signals thread."""
 
     def _take(self, read_fd: int) -> None:
-        import _thread
-
         import structlog
 
         log = structlog.get_logger("pitboss.run")
@@ -103,9 +103,10 @@ class _StopSignals:
                     continue
                 name = signal.Signals(signum).name
                 if self.stop.is_set():
-                    log.warning("second stop signal: aborting", signal=name)
                     self.abort = True
-                    _thread.interrupt_main(signal.SIGINT)  # runs _in_main_thread there
+                    log.error("aborted by a second stop signal; the last epoch is redone "
+                              "on restart", signal=name)
+                    os._exit(EXIT_ABORTED)
                 else:
                     self.stop.set()
                     log.info("stop requested", signal=name)
@@ -404,9 +405,6 @@ def _run_dataflow(
     except BaseException as exc:
         known = _cause(exc, (ActionDeliveryError, SinkDeliveryError, LiveInputError,
                              ClickHouseConfigError, ClickHouseUnavailableError))  # fmt: skip
-        if isinstance(exc, KeyboardInterrupt) or _cause(exc, (KeyboardInterrupt,)):
-            log.error("aborted by a second stop signal; the last epoch is redone on restart")
-            return EXIT_ABORTED
         log.error("worker stopped on an error", error=str(known or exc),
                   kind=type(known or exc).__name__)
         return EXIT_FAILED
