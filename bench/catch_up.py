@@ -87,7 +87,9 @@ def _rss_mib(pid: int) -> float:
     return 0.0
 
 
-def catch_up(bootstrap: str, work: Path, messages: int) -> dict[str, Any]:
+def catch_up(
+    bootstrap: str, work: Path, messages: int, extra_args: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """Time `pitboss run` over the backlog until caught up, drained and stopped."""
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -97,7 +99,7 @@ def catch_up(bootstrap: str, work: Path, messages: int) -> dict[str, Any]:
     started = time.perf_counter()
     worker = subprocess.Popen(
         [sys.executable, "-m", "pitboss.cli", "run", "--data-dir", str(work / "data"),
-         "--recovery-dir", str(work / "recovery"), "--metrics-port", str(port)],
+         "--recovery-dir", str(work / "recovery"), "--metrics-port", str(port), *extra_args],
         env=env, stdout=(work / "worker.log").open("wb"), stderr=subprocess.STDOUT)
     peak_buffer, peak_rss, metrics = 0.0, 0.0, {}
     try:
