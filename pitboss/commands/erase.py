@@ -16,6 +16,7 @@ from rich.console import Console
 from pitboss import preflight
 from pitboss.app import app
 from pitboss.mistakes import InputError
+from pitboss.options import ConfigOption, ServerDsnOption, StoreDataDirOption
 
 
 def _ids_from(file: Path) -> list[str]:
@@ -33,14 +34,9 @@ def erase(
     players: Annotated[list[str] | None, typer.Argument(help="Player ids to erase.")] = None,
     file: Annotated[Path | None, typer.Option(
         "--file", help="A file of player ids, one a line.")] = None,
-    data_dir: Annotated[Path, typer.Option(
-        "--data-dir", help="The data directory (embedded store DATA_DIR/clickhouse) unless a "
-        "ClickHouse DSN is set; a replay's run directory works too.")] = Path("runs/live"),
-    clickhouse: Annotated[str | None, typer.Option(
-        "--clickhouse", envvar="PITBOSS_CLICKHOUSE__DSN", show_envvar=True,
-        help="ClickHouse server DSN (prefer the environment variable).")] = None,
-    config: Annotated[Path | None, typer.Option(
-        "--config", "-c", help="TOML file overriding config/defaults.toml.")] = None,
+    data_dir: StoreDataDirOption = Path("runs/live"),
+    clickhouse: ServerDsnOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Erase players' personal data; keep the audit trail and self-exclusions (by law)."""
     from replay.runner import ClickHouseTarget

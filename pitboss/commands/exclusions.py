@@ -19,6 +19,7 @@ from rich.console import Console
 from pitboss import preflight
 from pitboss.app import app
 from pitboss.mistakes import InputError
+from pitboss.options import ConfigOption, ServerDsnOption, StoreDataDirOption
 
 exclusions = typer.Typer(no_args_is_help=True,
                          help="External self-exclusion registers (docs/policy.md).")
@@ -29,14 +30,9 @@ app.add_typer(exclusions, name="exclusions")
 def import_register(
     file: Annotated[Path, typer.Argument(
         help="Register CSV: a header naming player_id or sha256 (of the id), optional since.")],
-    data_dir: Annotated[Path, typer.Option(
-        "--data-dir", help="The worker's data directory (embedded store DATA_DIR/clickhouse) "
-        "unless a ClickHouse DSN is set.")] = Path("runs/live"),
-    clickhouse: Annotated[str | None, typer.Option(
-        "--clickhouse", envvar="PITBOSS_CLICKHOUSE__DSN", show_envvar=True,
-        help="ClickHouse server DSN (prefer the environment variable).")] = None,
-    config: Annotated[Path | None, typer.Option(
-        "--config", "-c", help="TOML file overriding config/defaults.toml.")] = None,
+    data_dir: StoreDataDirOption = Path("runs/live"),
+    clickhouse: ServerDsnOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Import FILE into the durable compliance store: offers and interventions are held back."""
     from operators.policy.exclusion_register import RegisterError, read_register
