@@ -75,7 +75,7 @@ POLICY_EVENTS = frozenset({
 ACTIVITY = (Bet, BetSettled, Deposit, Withdrawal, BonusClaim, SessionStart, SessionEnd)
 
 
-STATE_FORMAT = 3
+STATE_FORMAT = 4
 """Layout of a shard's pickled state (`ShardState`, `PlayerState`, `PaneLevels`).
 
 Raised whenever one of them changes shape, so that recovery state written by another
@@ -83,8 +83,10 @@ layout is refused with a clear message instead of failing deep inside unpickling
 Format 2: sparse pane records, tracked ids and running amounts in one array each.
 Format 3: a player quiet for `QUIET_MS` may be kept pickled (`ShardState.players`
 values are `PlayerState` or its pickle); format 2 is format 3 with none so kept.
+Format 4: `PlayerState.open_stakes` (stakes of unsettled bets, for loss chasing); a
+player pickled in format 2 or 3 loads with none.
 """
-READABLE_FORMATS = frozenset({2, 3})
+READABLE_FORMATS = frozenset({2, 3, 4})
 
 QUIET_MS = HOUR_MS
 """A player with no event for this long (by the shard's clock) is kept pickled between

@@ -125,6 +125,9 @@ class PlayerSimulation:
         harm = population.harm
         self._harm_ramp_ms = int(harm.ramp_days * DAY_MS)
         self._harm_from = harm.onset_strength if harm.onset == "abrupt" else 0.0
+        # A play is harmful once the markers are as strong as an abrupt onset starts them:
+        # right after onset when abrupt, part-way up the ramp when gradual.
+        self._harmful_at = harm.onset_strength * harm.amplitude
         self._night_curve = night_curve(harm.night_boost)
         self._stake_noise = population.stakes.noise
         self.start_ms = start_ms
@@ -375,7 +378,7 @@ class PlayerSimulation:
                     break
             bet, won = self._bet(t, session_id, game_type, game_id, stake)
             yield bet
-            if harm > 0 and self.first_harmful_play_ms is None:
+            if harm > 0 and harm >= self._harmful_at and self.first_harmful_play_ms is None:
                 self.first_harmful_play_ms, self.first_harmful_session = t, session_id
             lost_last = not won
             last = t

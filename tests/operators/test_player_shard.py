@@ -324,4 +324,23 @@ def test_recovery_state_of_format_2_still_loads() -> None:
     shard.process([f.session_start(ts=T0), f.bet(ts=T0 + MINUTE)])
     state = load_state(pickle.dumps((2, shard.state)))
 
-    assert isinstance(state.players["p1"], PlayerState) and STATE_FORMAT == 3
+    assert isinstance(state.players["p1"], PlayerState) and STATE_FORMAT == 4
+
+
+def test_players_pickled_in_format_3_load_without_open_stakes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from operators.player_state import _FORMAT_3
+
+    shard = new_shard()
+    shard.process([f.session_start(ts=T0), f.bet(ts=T0 + MINUTE, stake=4)])
+    monkeypatch.setattr(PlayerState, "__getstate__",
+                        lambda self: tuple(getattr(self, n) for n in _FORMAT_3))
+    data = pickle.dumps((3, shard.state))
+    monkeypatch.undo()
+
+    player = load_state(data).players["p1"]
+
+    assert isinstance(player, PlayerState) and player.open_stakes is None
+    assert player.panes.lifetime_sums()[1] == 4
+    assert pickle.loads(pickle.dumps(player)).panes.lifetime_sums()[1] == 4

@@ -92,3 +92,21 @@ def test_the_command_names_a_bad_sweep_file(tmp_path: Path) -> None:
 
     assert result.exit_code == 2
     assert f"--sweep {bad}: harm.onset" in result.output
+
+
+def test_a_population_gets_the_same_figures_however_many_run_at_once(tmp_path: Path) -> None:
+    from replay.sweep import run_sweep
+
+    (tmp_path / "s.toml").write_text(
+        "[sweep]\nplayers = 40\ndays = 3\nseed = 5\n"
+        '[[population]]\nname = "a"\n[[population]]\nname = "b"\nharm = { amplitude = 0.5 }\n')
+    populations = load_sweep(tmp_path / "s.toml")
+
+    both = run_sweep(populations, tmp_path / "both", jobs=2)
+    alone = run_sweep(populations[:1], tmp_path / "alone", jobs=1)
+
+    assert both["figures"]["a"] == alone["figures"]["a"]
+    evaluations = [(tmp_path / d / "a" / "run" / "evaluation.json").read_bytes()
+                   for d in ("both", "alone")]
+    assert evaluations[0] == evaluations[1]
+    assert (tmp_path / "both" / "sweep.md").read_text().count("\n| ") == 1 + len(MEASURES)
