@@ -28,7 +28,8 @@ Example:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from operators.events import Consent, LimitSet, SelfExclusion
@@ -235,3 +236,39 @@ class ComplianceFacts:
 
 EMPTY_FACTS = ComplianceFacts()
 """No durable facts: what a run sees when its store holds none."""
+
+
+class DeferredFacts(ComplianceFacts):
+    """Compliance facts read on first use, by `load`, instead of when the flow is built.
+
+    Processes other than the first of a cluster use it: the first reads the store
+    (and brings its tables up to date) before it joins the cluster, and no process
+    decides anything before the cluster has formed, so a read at first use sees what
+    the first process saw.
+
+    Args:
+        load: returns the snapshot; called once, at the first lookup.
+
+    Example:
+        >>> calls = []
+        >>> facts = DeferredFacts(lambda: calls.append(1) or ComplianceFacts())
+        >>> calls
+        []
+        >>> len(facts), len(facts), calls
+        (0, 0, [1])
+
+    """
+
+    def __init__(self, load: Callable[[], ComplianceFacts]) -> None:
+        self._load: Callable[[], ComplianceFacts] | None = load
+        self._loading = threading.Lock()  # worker threads of one process share it
+
+    def __getattr__(self, name: str) -> object:
+        """Load the snapshot the first time its contents are looked at."""
+        if name not in ("players", "_hashed") or "_loading" not in self.__dict__:
+            raise AttributeError(name)
+        with self._loading:
+            if self._load is not None:
+                loaded = self._load()
+                self.players, self._hashed, self._load = loaded.players, loaded._hashed, None
+        return self.__dict__[name]

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     import structlog
 
     from config.settings import Settings
+    from operators.policy.compliance_facts import ComplianceFacts
     from replay.runner import ClickHouseTarget
     from sinks.health import WorkerHealth
     from sinks.live_outputs import LiveOutputs
@@ -357,6 +358,7 @@ def _run_dataflow(
 
     from flows.gc_tuning import pipeline_gc
     from flows.live import LiveInputError, build_live_flow
+    from operators.policy.compliance_facts import DeferredFacts
     from sinks.clickhouse_client import ClickHouseConfigError, ClickHouseUnavailableError
     from sinks.clickhouse_writer import SinkDeliveryError
     from sinks.consumer_lag import ConsumerLagProbe
@@ -366,12 +368,18 @@ def _run_dataflow(
     cluster, process_id = options.cluster, options.process_id
     from replay.runner import prepare_store
 
-    try:
-        compliance = prepare_store(target, settings)
-    except (ClickHouseConfigError, ClickHouseUnavailableError) as exc:
-        log.error("cannot read the durable compliance facts", error=str(exc))
-        return EXIT_CONFIG if isinstance(exc, ClickHouseConfigError) else EXIT_UNAVAILABLE
-    log.info("durable compliance facts read", players=len(compliance))
+    if process_id:
+        # The store belongs to process 0, which reads it before joining the cluster.
+        compliance: ComplianceFacts = DeferredFacts(_facts_of_process_0(target, settings))
+    else:
+        try:
+            compliance = prepare_store(target, settings)
+        except (ClickHouseConfigError, ClickHouseUnavailableError) as exc:
+            log.error("cannot read the durable compliance facts", error=str(exc))
+            return EXIT_CONFIG if isinstance(exc, ClickHouseConfigError) else EXIT_UNAVAILABLE
+        log.info("durable compliance facts read", players=len(compliance))
+        if cluster is not None and target.dsn is None:
+            _share_facts(compliance, target)
     probe = ConsumerLagProbe(settings.kafka.connection_config(), metrics)
     probe.start()
     recovery = None
@@ -413,6 +421,55 @@ def _run_dataflow(
     log.info("worker stopped", stop_requested=stop.is_set(),
              seconds=round(time.monotonic() - started, 3))
     return EXIT_STOPPED
+
+
+def _shared_facts_path(target: ClickHouseTarget) -> Path:
+    """Return where process 0 leaves the facts it read from an embedded store for the others."""
+    assert target.embedded_path is not None
+    return target.embedded_path.parent / "compliance-facts.pickle"
+
+
+def _share_facts(facts: ComplianceFacts, target: ClickHouseTarget) -> None:
+    """Write the facts for the cluster's other processes (atomically: they may be reading)."""
+    import pickle
+
+    path = _shared_facts_path(target)
+    partial = path.with_suffix(".partial")
+    partial.write_bytes(pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL))
+    os.replace(partial, path)
+
+
+def _facts_of_process_0(
+    target: ClickHouseTarget, settings: Settings
+) -> Callable[[], ComplianceFacts]:
+    """Return how a process other than 0 reads the facts, at first use.
+
+    From a server, the store itself (process 0 brought its tables up to date before it
+    joined the cluster); from an embedded store, which only process 0 may open, the
+    copy process 0 wrote beside it (`_share_facts`), on the same machine.
+    """
+
+    def from_server() -> ComplianceFacts:
+        from sinks.clickhouse_client import open_client
+        from sinks.compliance_store import load_facts
+
+        client = open_client(target.dsn, None, target.database)
+        try:
+            return load_facts(client, settings.compliance.facts_database or target.database)
+        finally:
+            client.close()
+
+    def from_process_0() -> ComplianceFacts:
+        import pickle
+
+        from operators.policy.compliance_facts import ComplianceFacts
+
+        facts = pickle.loads(_shared_facts_path(target).read_bytes())
+        if not isinstance(facts, ComplianceFacts):
+            raise TypeError(f"{_shared_facts_path(target)} holds no compliance facts")
+        return facts
+
+    return from_server if target.dsn else from_process_0
 
 
 def _outputs_factory(
