@@ -258,7 +258,7 @@ def test_recovery_state_of_another_layout_is_refused_with_a_clear_error() -> Non
 from operators.contract import EventParser  # noqa: E402
 from operators.ingest import IngestRouter  # noqa: E402
 from operators.player_shard import QUIET_MS  # noqa: E402
-from operators.player_state import PlayerState  # noqa: E402
+from operators.player_state import N_AMOUNTS, PlayerState  # noqa: E402
 from replay.simulator import simulate  # noqa: E402
 
 
@@ -324,4 +324,18 @@ def test_recovery_state_of_format_2_still_loads() -> None:
     shard.process([f.session_start(ts=T0), f.bet(ts=T0 + MINUTE)])
     state = load_state(pickle.dumps((2, shard.state)))
 
-    assert isinstance(state.players["p1"], PlayerState) and STATE_FORMAT == 3
+    assert isinstance(state.players["p1"], PlayerState) and STATE_FORMAT == 4
+
+
+def test_a_player_of_format_3_loads_with_empty_baselines() -> None:
+    shard = new_shard()
+    shard.process([f.session_start(ts=T0), f.bet(ts=T0 + MINUTE, stake=4)])
+    player = shard.state.players["p1"]
+    assert isinstance(player, PlayerState)
+    player.amounts = player.amounts[:6]  # format 3 kept six running amounts
+    state = load_state(pickle.dumps((3, shard.state)))
+    loaded = state.players["p1"]
+
+    assert isinstance(loaded, PlayerState) and len(loaded.amounts) == N_AMOUNTS
+    assert list(loaded.amounts[6:]) == [0.0] * (N_AMOUNTS - 6)
+    assert loaded.amounts[:6] == player.amounts

@@ -51,11 +51,11 @@ def test_more_markers_met_is_growth_even_at_the_same_risk() -> None:
     eng = engine()
     state = eng.new_state("p1")
     eng.decide(state, scored(risk=0.7))
-    decisions = eng.decide(state, scored(ts=T0 + DAY, risk=0.7, chase_share_24h=0.5))
+    decisions = eng.decide(state, scored(ts=T0 + DAY, risk=0.7, deposits_24h=4.0))
     (decision,) = [d for d in decisions if d.action.kind == "intervention"]
     assert decision.action.action == "reality_check"
-    assert {"marker:chase_share_24h", "indicators_grew"} <= set(decision.action.reasons)
-    assert decision.features["chase_share_24h"] == 0.5
+    assert {"marker:deposit_frequency", "indicators_grew"} <= set(decision.action.reasons)
+    assert decision.features["deposits_24h"] == 4.0
 
 
 def test_falling_risk_steps_down_to_the_rung_it_reaches() -> None:
