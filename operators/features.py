@@ -302,6 +302,8 @@ class FeatureEngine:
             state.last_bet_ts = ts
             amounts[m.LAST_BET_STAKE] = stake
             state.last_bet_lost = payout is not None and payout < stake
+        if payout is None and bet.bet_id:
+            _keep_open_stake(state, bet.bet_id, stake)
         state.session_bets += 1
         amounts[m.SESSION_STAKE] += stake
         amounts[m.SESSION_XY] += state.session_bets * stake
@@ -310,6 +312,12 @@ class FeatureEngine:
     def _settled(self, state: PlayerState, event: BetSettled) -> None:
         state.panes.add(event.ts_ms, m.PAYOUT, event.payout_base, state.max_ts)
         self._month_usage(state, event.ts_ms)[m.MONTH_LOSS] -= event.payout_base
+        stake = state.open_stakes.pop(event.bet_id, None) if state.open_stakes else None
+        if stake is not None and event.payout_base < stake and event.ts_ms >= state.last_bet_ts:
+            # The loss is known from now: a raised stake soon after it is chasing.
+            state.last_bet_ts = event.ts_ms
+            state.amounts[m.LAST_BET_STAKE] = stake
+            state.last_bet_lost = True
 
     def _deposit(self, state: PlayerState, dep: Deposit) -> None:
         ts = dep.ts_ms
@@ -506,3 +514,13 @@ class FeatureEngine:
                 used = s[m.STAKE] - s[m.PAYOUT] if kind == "loss" else s[_LIMIT_USAGE[kind]]
             smallest = min(smallest, (amount - used) / amount)
         return smallest, smallest <= 0.0
+
+
+def _keep_open_stake(state: PlayerState, bet_id: str, stake: float) -> None:
+    """Remember an unsettled bet's stake until its `bet_settled` (the oldest go beyond a cap)."""
+    stakes = state.open_stakes
+    if stakes is None:
+        stakes = state.open_stakes = {}
+    stakes[bet_id] = stake
+    if len(stakes) > m.MAX_OPEN_BETS:
+        del stakes[next(iter(stakes))]

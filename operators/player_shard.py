@@ -89,8 +89,9 @@ layout is refused with a clear message instead of failing deep inside unpickling
 Format 2: sparse pane records, tracked ids and running amounts in one array each.
 Format 3: a player quiet for `QUIET_MS` may be kept pickled (`ShardState.players`
 values are `PlayerState` or its pickle); format 2 is format 3 with none so kept.
-Format 4: a player's own baselines and when they were last scored, in `amounts`; a
-format 2 or 3 player loads with empty baselines (`PlayerState.__setstate__`).
+Format 4: `PlayerState.open_stakes` (stakes of unsettled bets, for loss chasing) and a
+player's own baselines and when they were last scored, in `amounts`; a player pickled
+in format 2 or 3 loads with neither (`PlayerState.__setstate__`).
 """
 READABLE_FORMATS = frozenset({2, 3, 4})
 

@@ -61,6 +61,7 @@ SCORED_BETS = 13
 N_AMOUNTS = 14
 
 MAX_TRACKED_IDS = 8  # distinct instruments / devices kept per player (counts saturate here)
+MAX_OPEN_BETS = 16  # unsettled bets whose stake is kept until `bet_settled` (oldest dropped)
 NO_TIME = -(2**62)
 
 
@@ -90,6 +91,7 @@ class PlayerState:
         "limits",
         "max_ts",
         "month",
+        "open_stakes",
         "panes",
         "player_id",
         "recent_ids",
@@ -117,6 +119,9 @@ class PlayerState:
         self.session_bets = 0
         self.last_bet_ts = NO_TIME
         self.last_bet_lost = False
+        # Stakes (base currency) of unsettled bets by bet id, so that a bet settled as
+        # lost counts for loss chasing; None when there is none.
+        self.open_stakes: dict[str, float] | None = None
         # (fingerprint, last seen) pairs of payment instruments and devices in one array
         # (operators.features._track), None when empty.
         self.tracked_ids: array | None = None
@@ -139,13 +144,18 @@ class PlayerState:
         return _SLOT_VALUES(self)
 
     def __setstate__(self, state: tuple[object, ...]) -> None:
-        for name, value in zip(PlayerState.__slots__, state, strict=True):
+        names = PlayerState.__slots__ if len(state) == len(PlayerState.__slots__) else _FORMAT_3
+        for name, value in zip(names, state, strict=True):
             setattr(self, name, value)
-        if len(self.amounts) < N_AMOUNTS:  # state format 3: no baselines yet, they start empty
+        if names is _FORMAT_3:
+            self.open_stakes = None
+        if len(self.amounts) < N_AMOUNTS:  # before format 4: no baselines yet, they start empty
             self.amounts = self.amounts + array("d", (0.0,) * (N_AMOUNTS - len(self.amounts)))
         self.jurisdiction = sys.intern(self.jurisdiction)  # one string per code again
 
 
+_FORMAT_3 = tuple(name for name in PlayerState.__slots__ if name != "open_stakes")
+"""The slots of a player's state as state formats 2 and 3 pickled it (no `open_stakes`)."""
 _SLOT_VALUES = attrgetter(*PlayerState.__slots__)
 """Every slot's value in `__slots__` order, read in one C call: a live worker pickles every
 player of a shard at each epoch end, and a loop of `getattr` was a quarter of that."""

@@ -8,8 +8,11 @@ this module, so there is no path from a candidate to an emitted action around th
 
 Offers meet every rule in `OFFER_RULES` order (the first that fails names the
 suppression); RG interventions never meet marketing rules, only the minimum gap;
-reviews meet the pending and gap rules. Then offers to holdout players are held back
-(`holdout`), and in shadow mode what would be emitted is recorded as `shadow`.
+reviews meet the pending and gap rules. Every kind meets `self_excluded` first:
+while a self-exclusion is in force nothing reaches the player or the specialists,
+and what was decided is audited as suppressed by `self_excluded`. Then offers to
+holdout players are held back (`holdout`), and in shadow mode what would be emitted
+is recorded as `shadow`.
 The gate reads the player's state and never changes it.
 """
 
@@ -171,6 +174,7 @@ def _intervention_gap(c: Candidate, p: PlayerPolicyState, r: PolicyRules) -> boo
 
 
 INTERVENTION_RULES: tuple[tuple[str, Rule], ...] = (
+    ("self_excluded", _self_excluded),
     ("unknown_review", _unknown_review),
     ("min_gap", _intervention_gap),
 )
@@ -187,11 +191,13 @@ def _review_gap(c: Candidate, p: PlayerPolicyState, r: PolicyRules) -> bool:
 
 
 def _in_force(c: Candidate, p: PlayerPolicyState, r: PolicyRules) -> bool:
+    """Whether what the review proposes (a cool-off, a hold) is already running."""
     until = p.cool_off_until_ms if c.action.action == RG_REVIEW else p.hold_until_ms
     return until > c.action.decided_at_ms
 
 
 REVIEW_RULES: tuple[tuple[str, Rule], ...] = (
+    ("self_excluded", _self_excluded),
     ("pending_decision", _pending_review),
     ("min_gap", _review_gap),
     ("already_in_force", _in_force),

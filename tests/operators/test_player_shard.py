@@ -327,15 +327,24 @@ def test_recovery_state_of_format_2_still_loads() -> None:
     assert isinstance(state.players["p1"], PlayerState) and STATE_FORMAT == 4
 
 
-def test_a_player_of_format_3_loads_with_empty_baselines() -> None:
+def test_players_pickled_in_format_3_load_without_open_stakes_or_baselines(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from operators.player_state import _FORMAT_3
+
     shard = new_shard()
     shard.process([f.session_start(ts=T0), f.bet(ts=T0 + MINUTE, stake=4)])
     player = shard.state.players["p1"]
     assert isinstance(player, PlayerState)
     player.amounts = player.amounts[:6]  # format 3 kept six running amounts
-    state = load_state(pickle.dumps((3, shard.state)))
-    loaded = state.players["p1"]
+    monkeypatch.setattr(PlayerState, "__getstate__",
+                        lambda self: tuple(getattr(self, n) for n in _FORMAT_3))
+    data = pickle.dumps((3, shard.state))
+    monkeypatch.undo()
 
-    assert isinstance(loaded, PlayerState) and len(loaded.amounts) == N_AMOUNTS
-    assert list(loaded.amounts[6:]) == [0.0] * (N_AMOUNTS - 6)
-    assert loaded.amounts[:6] == player.amounts
+    player = load_state(data).players["p1"]
+
+    assert isinstance(player, PlayerState) and player.open_stakes is None
+    assert len(player.amounts) == N_AMOUNTS and not any(player.amounts[6:])
+    assert player.panes.lifetime_sums()[1] == 4
+    assert pickle.loads(pickle.dumps(player)).panes.lifetime_sums()[1] == 4
