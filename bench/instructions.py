@@ -152,7 +152,7 @@ def run_stages(log: Path, events: int, config: Path | None = None) -> StagesRun:
                 shard = shards[key] = PlayerShard.from_settings(features, settings.labels)
             out.extend(shard.process(items))
         scored = models.process([o for o in out if isinstance(o, (Stamped, ShardProgress))])
-        ready = [o for o in scored if isinstance(o, ScoredPoint)]
+        ready: list[object] = [o for o in scored if isinstance(o, ScoredPoint)]
         points += len(ready)
         policy.process(ready)
     return StagesRun(seen, points)

@@ -22,7 +22,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.instructions import measure, run_stages
+from bench.instructions import Count, measure, run_stages
 
 OFF = "[features]\nsession_score_bets = 0\nsession_score_interval_s = 0\n"
 
@@ -61,11 +61,16 @@ class SessionScoringCost:
         }
 
 
-def measure_cost(log: Path, events: int) -> SessionScoringCost:
+def measure_cost(log: Path, events: int, on: Count | None = None) -> SessionScoringCost:
     """Count the Python stages on `log`'s first `events` messages, in-session scoring on and off.
 
     "On" is the default configuration; "off" is it with `session_score_bets` and
     `session_score_interval_s` set to 0.
+
+    Args:
+        log: the recorded log.
+        events: how many of its first messages to run.
+        on: the count with the defaults, if already made (`make bench` makes it).
 
     Raises:
         RuntimeError: valgrind is not installed, or a counted run failed.
@@ -73,7 +78,8 @@ def measure_cost(log: Path, events: int) -> SessionScoringCost:
     with tempfile.TemporaryDirectory() as tmp:
         off_config = Path(tmp) / "off.toml"
         off_config.write_text(OFF)
-        on, off = measure(log, events), measure(log, events, off_config)
+        on = on if on is not None else measure(log, events)
+        off = measure(log, events, off_config)
         on_run, off_run = run_stages(log, events), run_stages(log, events, off_config)
     return SessionScoringCost(on.events, on.per_event, off.per_event, on_run.points,
                               off_run.points)

@@ -19,7 +19,8 @@ def test_first_intervention_is_the_lowest_rung_however_high_the_risk() -> None:
 
 def test_risk_below_the_first_rung_gives_no_intervention() -> None:
     eng = engine()
-    assert eng.decide(eng.new_state("p1"), scored(risk=0.49)) == []
+    first = eng.settings.escalation[0].min_risk
+    assert eng.decide(eng.new_state("p1"), scored(risk=first - 0.01)) == []
 
 
 def test_rising_risk_climbs_one_rung_per_intervention() -> None:
