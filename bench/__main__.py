@@ -28,7 +28,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import bare_flow, catch_up, instructions, machine, memory, partition_headroom, stages
+from bench import (
+    bare_flow,
+    catch_up,
+    instructions,
+    machine,
+    memory,
+    partition_headroom,
+    session_scoring,
+    stages,
+)
 from config.settings import load_settings
 from replay.runner import ClickHouseTarget, run_replay
 from replay.simulator import simulate_to
@@ -131,8 +140,12 @@ def counted(log: Path, events: int) -> dict[str, Any]:
     except RuntimeError as exc:
         return {"skipped": str(exc).splitlines()[0]}
     label, value = count.row()
-    return {"row": {label: value, "against the previous BENCHMARKS.md": count.versus(previous)},
-            "per_event": count.per_event, "events": count.events}
+    rows = {label: value, "against the previous BENCHMARKS.md": count.versus(previous)}
+    try:  # the in-session scoring of issue 17: what it costs per event
+        rows.update(session_scoring.measure_cost(log, events, count).rows())
+    except RuntimeError as exc:
+        rows["cost of in-session scoring"] = f"not counted: {str(exc).splitlines()[0]}"
+    return {"row": rows, "per_event": count.per_event, "events": count.events}
 
 
 def _table(rows: dict[str, Any]) -> str:

@@ -126,6 +126,28 @@ class FeatureSettings(Section):
         description="A feature row is written at least this often while a player is active.")
     clock_tick_s: int = Field(
         300, gt=0, description="Idle shards learn event-time progress at least this often.")
+    session_score_bets: int = Field(
+        25, ge=0,
+        description="Within a session, a player is scored at least every this many bets "
+        "(0: not by bet count), so that harm is seen in the session it starts in.")
+    session_score_interval_s: int = Field(
+        600, ge=0,
+        description="Within a session, a player is scored at their next bet once this long "
+        "has passed since they were last scored (0: not by time).")
+    chase_gap_s: int = Field(
+        1800, gt=0, description="A raised stake counts as loss chasing only this soon after "
+        "a lost bet.")
+    chase_stake_spreads: float = Field(
+        1.5, gt=0,
+        description="A raise after a loss is chasing when it exceeds this many of the "
+        "player's own stake spreads (exponentially weighted standard deviation of their "
+        "stakes), so ordinary stake noise is not chasing.")
+    stake_baseline_bets: int = Field(
+        50, ge=1, description="The player's stake mean and spread weigh about this many "
+        "recent bets.")
+    session_baseline_sessions: int = Field(
+        10, ge=1, description="The player's usual session length and deposits per session "
+        "weigh about this many recent sessions.")
     night_start_hour: int = Field(
         0, ge=0, le=23, description="Local hour at which night play begins.")
     night_end_hour: int = Field(

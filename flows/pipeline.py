@@ -121,12 +121,14 @@ def build_pipeline(
 
     names = shard_names(shards)
     start_models = models
+    policy_settings = load_policy(_policy_path(settings))
+    markers = policy_settings.marker_book()  # one table for the risk rule and the policy
 
     def build_models(resume: bytes | None) -> _PickledLogic:
         if resume is not None:
             step = pickle.loads(resume)
         else:
-            initial = start_models or ModelSet(settings.models)
+            initial = start_models or ModelSet(settings.models, markers)
             step = ModelStep(pickle.loads(pickle.dumps(initial)), names)
         return _PickledLogic(step, lambda s: s, finish_at_eof)
 
@@ -134,7 +136,6 @@ def build_pipeline(
     model_out = op.stateful_batch("models", cast(KeyedStream[object], to_models), build_models)
     scored = op.branch("split_scored", model_out, _is_scored)
 
-    policy_settings = load_policy(_policy_path(settings))
     engine = PolicyEngine(policy_settings, compliance)
 
     def build_policy(resume: bytes | None) -> _PickledLogic:

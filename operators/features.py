@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from zlib import crc32
 
 from operators import player_state as m
+from operators.baselines import Baselines
 from operators.events import (
     Bet,
     BetSettled,
@@ -44,13 +45,12 @@ from operators.events import (
     Withdrawal,
 )
 from operators.local_time import NightClock
-from operators.panes import DAY_MS, MINUTE_MS, WINDOW_NAMES
+from operators.panes import DAY_MS, WINDOW_NAMES
 from operators.player_state import NO_TIME, PlayerState
 
 if TYPE_CHECKING:
     from config.settings import FeatureSettings
 
-CHASE_GAP_MS = 30 * MINUTE_MS  # a raised stake within this gap after a lost bet is chasing
 INDEFINITE_MS = 2**62
 
 WINDOW_FEATURES: tuple[str, ...] = (
@@ -98,6 +98,9 @@ PLAYER_FEATURES: tuple[str, ...] = (
     "tenure_days",
     "self_excluded",
     "marketing_consent",
+    "session_minutes_vs_usual",
+    "session_deposits_vs_usual",
+    "baseline_sessions",
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(
     f"{name}_{window}" for window in WINDOW_NAMES for name in WINDOW_FEATURES
@@ -185,20 +188,26 @@ class FeatureEngine:
         house_edge: game type to house edge (theoretical win = stake x edge).
         night: the local-night clock.
         session_timeout_ms: a session with no activity for this long is closed.
+        baselines: the player's own baselines (stake spread for loss chasing, usual
+            session length and deposits per session); the defaults when None.
     """
 
     def __init__(
-        self, house_edge: Mapping[str, float], night: NightClock, session_timeout_ms: int
+        self, house_edge: Mapping[str, float], night: NightClock, session_timeout_ms: int,
+        baselines: Baselines | None = None,
     ) -> None:
         self.house_edge = dict(house_edge)
         self.night = night
         self.session_timeout_ms = session_timeout_ms
+        self.baselines = baselines if baselines is not None else Baselines()
 
     @classmethod
     def from_settings(cls, settings: FeatureSettings) -> FeatureEngine:
         """Build the engine from the `[features]` configuration."""
         night = NightClock(settings.timezones, settings.night_start_hour, settings.night_end_hour)
-        return cls(settings.house_edge, night, settings.session_timeout_s * 1000)
+        baselines = Baselines(settings.chase_gap_s * 1000, settings.chase_stake_spreads,
+                              settings.stake_baseline_bets, settings.session_baseline_sessions)
+        return cls(settings.house_edge, night, settings.session_timeout_s * 1000, baselines)
 
     def new_state(self, player_id: str, jurisdiction: str) -> PlayerState:
         """Return the empty state of a player seen for the first time."""
@@ -267,12 +276,14 @@ class FeatureEngine:
         if state.session_id is None:
             self._open_session(state, bet.session_id or "", ts)
         in_order = ts >= state.last_bet_ts
+        baselines = self.baselines
         chase = (
             in_order
             and state.last_bet_lost
-            and ts - state.last_bet_ts <= CHASE_GAP_MS
-            and stake > state.amounts[m.LAST_BET_STAKE]
+            and ts - state.last_bet_ts <= baselines.chase_gap_ms
+            and baselines.is_chase(state.amounts, stake)
         )
+        baselines.add_stake(state.amounts, stake)
         payout = bet.payout_base
         state.panes.add_bet(
             ts,
@@ -313,7 +324,9 @@ class FeatureEngine:
         if dep.status == "approved":
             state.panes.add_many(ts, {m.DEPOSITS: 1.0, m.DEPOSIT_AMOUNT: dep.amount_base},
                                  state.max_ts)
-            self._month_usage(state, ts)[m.MONTH_DEPOSITS] += dep.amount_base
+            amounts = self._month_usage(state, ts)
+            amounts[m.MONTH_DEPOSITS] += dep.amount_base
+            amounts[m.SESSION_DEPOSITS] += 1.0
         else:
             state.panes.add(ts, m.DECLINED, 1.0, state.max_ts)
         if dep.instrument_id:
@@ -339,8 +352,10 @@ class FeatureEngine:
         state.session_start = ts
         state.session_last = ts
         state.session_bets = 0
-        state.amounts[m.SESSION_STAKE] = 0.0
-        state.amounts[m.SESSION_XY] = 0.0
+        amounts = state.amounts
+        amounts[m.SESSION_STAKE] = amounts[m.SESSION_XY] = amounts[m.SESSION_DEPOSITS] = 0.0
+        amounts[m.SCORED_BETS] = 0.0
+        amounts[m.SCORED_MS] = float(ts)
         state.panes.add(ts, m.SESSIONS, 1.0, state.max_ts)
 
     def close_session(self, state: PlayerState, end_ms: int) -> None:
@@ -354,6 +369,7 @@ class FeatureEngine:
         state.session_last = max(state.session_last, end_ms)
         seconds = max(0, end_ms - state.session_start) / 1000.0
         state.panes.add(end_ms, m.SESSION_SECONDS, seconds, max(state.max_ts, end_ms))
+        self.baselines.add_session(state.amounts, seconds / 60.0)
         state.session_id = None
 
     def _session_start(self, state: PlayerState, event: SessionStart) -> str | None:
@@ -447,12 +463,14 @@ class FeatureEngine:
         session_slope = _session_slope(state.session_bets, state.amounts[m.SESSION_STAKE],
                                        state.amounts[m.SESSION_XY])
         session_known = state.session_start != NO_TIME
+        session_minutes = ((state.session_last - state.session_start) / 60_000.0
+                           if session_known else 0.0)
         idle = now_ms - state.last_active_ts if state.last_active_ts != NO_TIME else 0
         excluded = state.excluded_until is not None and state.excluded_until > now_ms
         return [
             float(state.session_bets),
             state.amounts[m.SESSION_STAKE],
-            (state.session_last - state.session_start) / 60_000.0 if session_known else 0.0,
+            session_minutes,
             session_slope,
             escalation,
             float(len(state.limits or ())),
@@ -470,7 +488,13 @@ class FeatureEngine:
             (now_ms - state.first_ts) / DAY_MS if state.first_ts != NO_TIME else 0.0,
             1.0 if excluded else 0.0,
             -1.0 if state.consent is None else float(state.consent),
+            *self.baselines.session_ratios(state.amounts, session_minutes),
+            state.amounts[m.BASELINE_SESSIONS],
         ]
+
+    def at_limit(self, state: PlayerState, now_ms: int) -> bool:
+        """Return whether a money limit of the player is used up at `now_ms`."""
+        return self._limit_headroom(state, state.panes.windows_at(now_ms))[1]
 
     def _limit_headroom(
         self, state: PlayerState, windows: list[list[float]]

@@ -39,13 +39,26 @@ N_METRICS = 18
 # Running amounts, one float each in `PlayerState.amounts`: this calendar month's
 # deposits, net loss and wagers (for limits), the open session's stake and sum of bet
 # number x stake (for the within-session slope), and the stake of the latest bet.
+# Then the player's own baselines (`operators.baselines`, state format 4): the
+# exponentially weighted mean and variance of their stakes, of their session length
+# in minutes and of their approved deposits per session, how many sessions those
+# baselines have seen, the open session's approved deposits, and when (event time)
+# and at which bet of the session the player was last scored.
 MONTH_DEPOSITS = 0
 MONTH_LOSS = 1
 MONTH_WAGER = 2
 SESSION_STAKE = 3
 SESSION_XY = 4
 LAST_BET_STAKE = 5
-N_AMOUNTS = 6
+STAKE_EWM = 6
+STAKE_EWV = 7
+SESSION_MINUTES_EWM = 8
+SESSION_DEPOSITS_EWM = 9
+BASELINE_SESSIONS = 10
+SESSION_DEPOSITS = 11
+SCORED_MS = 12
+SCORED_BETS = 13
+N_AMOUNTS = 14
 
 MAX_TRACKED_IDS = 8  # distinct instruments / devices kept per player (counts saturate here)
 MAX_OPEN_BETS = 16  # unsettled bets whose stake is kept until `bet_settled` (oldest dropped)
@@ -136,6 +149,8 @@ class PlayerState:
             setattr(self, name, value)
         if names is _FORMAT_3:
             self.open_stakes = None
+        if len(self.amounts) < N_AMOUNTS:  # before format 4: no baselines yet, they start empty
+            self.amounts = self.amounts + array("d", (0.0,) * (N_AMOUNTS - len(self.amounts)))
         self.jurisdiction = sys.intern(self.jurisdiction)  # one string per code again
 
 

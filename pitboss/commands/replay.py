@@ -59,7 +59,12 @@ def replay(
     preflight.recorded_logs(inputs)
     preflight.output_dir(out, "--out")
     preflight.clickhouse_server(clickhouse)
-    warm = preflight.model_export(models, settings.models) if models is not None else None
+    warm = None
+    if models is not None:
+        from operators.policy.settings import load_policy
+
+        markers = load_policy(settings.policy_path).marker_book()
+        warm = preflight.model_export(models, settings.models, markers=markers)
     target = ClickHouseTarget.for_run(out, clickhouse, settings.clickhouse.database)
     try:
         with replay_progress(list(inputs), console) as progress:
