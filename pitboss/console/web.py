@@ -31,7 +31,14 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pitboss.console import explain
-from pitboss.console.auth import CSRF_FIELD, Gatekeeper, Refused, check_csrf, csrf_token
+from pitboss.console.auth import (
+    CSRF_FIELD,
+    SESSION_CSRF,
+    Gatekeeper,
+    Refused,
+    check_csrf,
+    csrf_token,
+)
 from pitboss.console.cases import CaseBook
 from pitboss.console.charts import time_chart
 from pitboss.console.store import TIMELINE_FEATURES, QueueFilter
@@ -133,10 +140,12 @@ class _Pages:
         self.templates = templates
 
     def render(self, request: Request, name: str, status_code: int = 200,
-               **context: Any) -> Response:
+               mint_csrf: bool = True, **context: Any) -> Response:
+        """Render a template; `mint_csrf=False` never starts a session (refusals)."""
         gate = self.console.gate
+        token = csrf_token(request) if mint_csrf else request.session.get(SESSION_CSRF, "")
         base = {"user": gate.user(request), "csrf_field": CSRF_FIELD,
-                "csrf": csrf_token(request), "live": self.console.desk is not None,
+                "csrf": token, "live": self.console.desk is not None,
                 "demo_note": self.console.demo_note}  # fmt: skip
         return self.templates.TemplateResponse(request, name, {**base, **context},
                                                status_code=status_code)
@@ -145,8 +154,10 @@ class _Pages:
         assert isinstance(exc, Refused)
         if exc.status_code == 401 and request.method == "GET":
             return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+        # A refused request must not touch the session: a cross-site request that got
+        # a fresh session cookie back would log the user out.
         return self.render(request, "error.html", status_code=exc.status_code,
-                           message=exc.message)
+                           mint_csrf=False, message=exc.message)
 
     # Login and logout -------------------------------------------------------------
     def login_form(self, request: Request) -> Response:
