@@ -1,10 +1,9 @@
 """Page load time of the review console's queue and case page: `python -m bench.console_pages`.
 
 Serves a read-only console (`pitboss console serve --run DIR`) over a replay's store
-and times, after one warm-up, the full response of the queue and of case pages (the
-oldest open reviews, then the review of the player with the most decisions) over
-HTTP, median and worst of `--repeat` loads each; with `--browser`, also the load in
-headless Chromium (navigation to the `load` event, styles and script included) and
+and times, after one warm-up, the full response of the queue and of the case pages
+of the three oldest open reviews over HTTP, median and worst of `--repeat` loads
+each; with `--browser`, also the load in headless Chromium (navigation to the `load` event, styles and script included) and
 screenshots of both pages into `--shots`.
 
 Options: `--run DIR` (a replay's run directory: `pitboss simulate --players 10000

@@ -14,7 +14,14 @@ from datetime import datetime
 from typing import Any
 
 from pitboss.console.feed import LiveFeed, SeenVerdict
-from pitboss.console.store import CaseStore, DecisionRow, PlayerStory, QueueFilter, Review
+from pitboss.console.store import (
+    QUEUE_LIMIT,
+    CaseStore,
+    DecisionRow,
+    PlayerStory,
+    QueueFilter,
+    Review,
+)
 
 _ANSWER_STATUSES = ("approved", "denied")
 
@@ -86,7 +93,7 @@ class CaseBook:
         newest_first = wanted.sort == "newest"
         ordered = sorted(reviews.values(), key=lambda r: (r.decided_at, r.decision_id),
                          reverse=newest_first)  # fmt: skip
-        return Queue(tuple(ordered), counts, facets, as_of)
+        return Queue(tuple(ordered[:QUEUE_LIMIT]), counts, facets, as_of)
 
     def review(self, decision_id: str) -> Review | None:
         """Return the review with this decision id, from the store or the feed."""

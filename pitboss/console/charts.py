@@ -1,8 +1,9 @@
 """Timeline charts for the case page, as numbers an SVG template draws (no JavaScript).
 
 A `TimeChart` holds one or more series over a shared time axis, each scaled to its
-own maximum (stake and minutes differ by orders of magnitude; the legend gives each
-series' maximum), and vertical marks for decisions. Everything here is numbers and
+own range from min(0, lowest) to its highest value (stake and minutes differ by
+orders of magnitude; the legend gives each series' maximum) unless the chart has a
+fixed range (scores: 0 to 1), and vertical marks for decisions. Everything here is numbers and
 fixed colours; the template escapes the labels like any other text.
 
 Example:
@@ -65,6 +66,7 @@ def time_chart(
     title: str, start: datetime, end: datetime,
     series: Sequence[tuple[str, Sequence[tuple[datetime, float]]]],
     marks: Sequence[tuple[datetime, str, str]],
+    fixed_range: tuple[float, float] | None = None,
 ) -> TimeChart:  # fmt: skip
     """Scale series and marks between `start` and `end` into SVG coordinates.
 
@@ -74,6 +76,7 @@ def time_chart(
         end: the right edge's time.
         series: (name, [(time, value)]) per line; each scaled to its own maximum.
         marks: (time, label, status) per decision row.
+        fixed_range: (low, high) shared by every series (scores), else each its own.
 
     """
     span = max((end - start).total_seconds(), 1.0)
@@ -84,11 +87,14 @@ def time_chart(
     lines = []
     for index, (name, values) in enumerate(series):
         values = _thin(values)
-        top = max((v for _, v in values), default=0.0) or 1.0
+        low, top = fixed_range or (min(0.0, *(v for _, v in values)) if values else 0.0,
+                                   max((v for _, v in values), default=0.0))
+        span_y = (top - low) or 1.0
         points = " ".join(
-            f"{x_of(at)},{round(HEIGHT - BOTTOM - (HEIGHT - TOP - BOTTOM) * v / top, 1)}"
+            f"{x_of(at)},{round(HEIGHT - BOTTOM - (HEIGHT - TOP - BOTTOM) * (v - low) / span_y, 1)}"
             for at, v in values)  # fmt: skip
-        lines.append(Series(name, PALETTE[index % len(PALETTE)], top, points))
+        highest = max((v for _, v in values), default=0.0)
+        lines.append(Series(name, PALETTE[index % len(PALETTE)], highest, points))
     drawn = tuple(Mark(x_of(at), label, STATUS_COLOURS.get(status, "#000000"))
                   for at, label, status in marks)  # fmt: skip
     return TimeChart(title, start, end, tuple(lines), drawn)

@@ -41,7 +41,7 @@ from pitboss.console.auth import (
 )
 from pitboss.console.cases import CaseBook
 from pitboss.console.charts import time_chart
-from pitboss.console.store import TIMELINE_FEATURES, QueueFilter
+from pitboss.console.store import QUEUE_LIMIT, TIMELINE_FEATURES, QueueFilter
 from pitboss.console.verdicts import VerdictDesk, VerdictRefused
 from sinks.kafka_actions import ActionDeliveryError
 
@@ -189,7 +189,8 @@ class _Pages:
                              sort=params.get("sort", "oldest"))  # fmt: skip
         queue = self.console.book.queue(wanted)
         ages = {r.decision_id: _age(r.decided_at, queue.as_of) for r in queue.reviews}
-        return self.render(request, "queue.html", queue=queue, wanted=wanted, ages=ages)
+        return self.render(request, "queue.html", queue=queue, wanted=wanted, ages=ages,
+                           queue_limit=QUEUE_LIMIT)
 
     def case(self, request: Request) -> Response:
         user = self.console.gate.require(request)
@@ -271,8 +272,9 @@ class _Pages:
             marks = [(row["decided_at"], f"{row['action']} ({row['status']})", row["status"])
                      for row in story.decisions]  # fmt: skip
             charts = [
-                time_chart("Scores", start, end, [(k, [(t, v[k]) for t, v in story.scores])
-                                                  for k in ("risk", "fraud", "churn")], marks),
+                time_chart("Scores (0 to 1)", start, end,
+                           [(k, [(t, v[k]) for t, v in story.scores])
+                            for k in ("risk", "fraud", "churn")], marks, fixed_range=(0.0, 1.0)),
                 time_chart("Play (24-hour windows)", start, end,
                            [(k, [(t, v[k]) for t, v in story.features])
                             for k in TIMELINE_FEATURES], marks),
