@@ -3,8 +3,8 @@
 Serves a read-only console (`pitboss console serve --run DIR`) over a replay's store
 and times, after one warm-up, the full response of the queue and of the case pages
 of the three oldest open reviews over HTTP, median and worst of `--repeat` loads
-each; with `--browser`, also the load in headless Chromium (navigation to the `load` event, styles and script included) and
-screenshots of both pages into `--shots`.
+each; with `--browser`, also the load in headless Chromium (navigation to the
+`load` event, styles and script included) and screenshots of both pages into `--shots`.
 
 Options: `--run DIR` (a replay's run directory: `pitboss simulate --players 10000
 --days 30` then `pitboss replay` makes the reference store), `--repeat N` (default 10),
