@@ -14,7 +14,7 @@ UV_VERSION := 0.13.9
 LOCK   := $(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes --universal \
           --python-version 3.11 --custom-compile-command "make lock" $(LOCK_ARGS)
 
-.PHONY: run test lint bench docs clean venv lock
+.PHONY: run test lint bench docs clean venv lock chromium
 
 venv: $(STAMP)
 
@@ -35,7 +35,11 @@ lock:
 run: $(STAMP)
 	$(BIN)/pitboss demo
 
-test: $(STAMP)
+# The console's browser tests drive Debian's chromium (Playwright's own download is not used).
+chromium:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 lint: $(STAMP)

@@ -176,6 +176,8 @@ class LiveDemo:
         show: called with every `DemoFrame` (the rich view, or plain lines).
         clock: monotonic seconds, for the demo's length and rates.
         sleep: how the demo waits between frames.
+        beside: given the broker's bootstrap address, a context manager run for as long
+            as the worker (`make run` starts the review console this way).
 
     """
 
@@ -185,8 +187,10 @@ class LiveDemo:
         show: Callable[[DemoFrame], None],
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        beside: Callable[[str], contextlib.AbstractContextManager[object]] | None = None,
     ) -> None:
         self.settings = settings
+        self.beside = beside
         self.show = show
         self.clock = clock
         self.sleep = sleep
@@ -206,7 +210,9 @@ class LiveDemo:
                                    config=settings.config)
             worker.start()
             try:
-                return self._run_with(kafka, worker)
+                with self.beside(kafka.bootstrap_servers) if self.beside \
+                        else contextlib.nullcontext():
+                    return self._run_with(kafka, worker)
             finally:
                 worker.stop()
         finally:

@@ -15,6 +15,8 @@ producer, the worker and the action reader use them.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -78,14 +80,26 @@ def _live_demo(
                   f"worker output in {run_dir}")  # fmt: skip
     if interactive:
         with Live(console=console, auto_refresh=False, transient=False) as live:
-            result = LiveDemo(settings, lambda f: live.update(render_frame(f), refresh=True)).run()
+            beside = _review_console(run_dir, live.console.print, config)
+            result = LiveDemo(settings, lambda f: live.update(render_frame(f), refresh=True),
+                              beside=beside).run()
     else:
-        result = LiveDemo(settings, lambda f: print(plain_line(f), flush=True)).run()
+        beside = _review_console(run_dir, lambda text: print(text, flush=True), config)
+        result = LiveDemo(settings, lambda f: print(plain_line(f), flush=True),
+                          beside=beside).run()
     audit = audit_counts(result.data_dir, database) if result.worker_exit_code == 0 else None
     # soft_wrap: the query commands must stay on one line each, to be copied.
     console.print(render_summary(result, audit, config), soft_wrap=True)
     if result.worker_exit_code != 0 or result.problems:
         raise typer.Exit(1)
+
+
+def _review_console(run_dir: Path, announce: Callable[[str], None], config: Path | None
+                    ) -> Callable[[str], AbstractContextManager[object]]:
+    """Return what starts the review console on the demo's broker (it prints URL and login)."""
+    from pitboss.console.demo_console import demo_console
+
+    return lambda bootstrap: demo_console(bootstrap, run_dir, announce, config)
 
 
 def _replay_demo(

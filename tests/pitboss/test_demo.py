@@ -40,6 +40,9 @@ def test_live_demo_runs_stops_cleanly_and_summarises(tmp_path: Path) -> None:
     assert _count("worker exit code", output) == 0
     # Not a terminal: periodic plain lines instead of the live view.
     assert re.search(r"^t=\d+s produced=", done.stdout, re.MULTILINE)
+    # The review console ran beside the worker, with a login made up for the run.
+    assert re.search(r"^review console: http://127\.0\.0\.1:\d+/  \(login demo-reviewer / ",
+                     done.stdout, re.MULTILINE), output
     (run_dir,) = tmp_path.glob("live-*")
     assert f"pitboss query --run {run_dir / 'data'} " in output
     assert (run_dir / "data" / "clickhouse").is_dir()

@@ -1,0 +1,142 @@
+"""Page load time of the review console's queue and case page: `python -m bench.console_pages`.
+
+Serves a read-only console (`pitboss console serve --run DIR`) over a replay's store
+and times, after one warm-up, the full response of the queue and of the case pages
+of the three oldest open reviews over HTTP, median and worst of `--repeat` loads
+each; with `--browser`, also the load in headless Chromium (navigation to the
+`load` event, styles and script included) and screenshots of both pages into `--shots`.
+
+Options: `--run DIR` (a replay's run directory: `pitboss simulate --players 10000
+--days 30` then `pitboss replay` makes the reference store), `--repeat N` (default 10),
+`--browser`, `--shots DIR` (default /tmp/console-shots).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.cookiejar
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from pitboss.console.users import add_user
+
+USER, PASSWORD = "bench-reviewer", "bench-password-1"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start(run: Path, work: Path) -> tuple[subprocess.Popen[bytes], str]:
+    users = work / "users.json"
+    add_user(users, USER, "reviewer", PASSWORD)
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pitboss.cli", "console", "serve", "--users", str(users),
+         "--run", str(run), "--port", str(port), "--audit-log", str(work / "audit.jsonl")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(url + "/healthz", timeout=1).close()
+            return process, url
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("the console did not start")
+
+
+def _opener(url: str) -> urllib.request.OpenerDirector:
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    page = opener.open(url + "/login").read().decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token, "no CSRF token on the login page"
+    form = urllib.parse.urlencode({"csrf_token": token.group(1), "username": USER,
+                                   "password": PASSWORD, "next": "/"}).encode()
+    request = urllib.request.Request(url + "/login", data=form, headers={"Origin": url})
+    opener.open(request).read()
+    return opener
+
+
+def _time(opener: urllib.request.OpenerDirector, url: str, repeat: int) -> tuple[float, float]:
+    opener.open(url).read()  # warm-up
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        body = opener.open(url).read()
+        times.append(time.perf_counter() - started)
+        assert b"<html" in body
+    return statistics.median(times) * 1000, max(times) * 1000
+
+
+def _case_urls(opener: urllib.request.OpenerDirector, url: str) -> list[str]:
+    queue = opener.open(url + "/").read().decode()
+    return [url + path for path in re.findall(r'href="(/case/[0-9a-f]{32})"', queue)]
+
+
+def _browser(url: str, case_url: str, shots: Path) -> dict[str, float]:
+    from playwright.sync_api import sync_playwright
+
+    shots.mkdir(parents=True, exist_ok=True)
+    figures = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
+                                             args=CHROMIUM_ARGS)  # fmt: skip
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url + "/login")
+        page.fill("input[name=username]", USER)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("form.login button[type=submit]")
+        page.wait_for_selector("table.queue")
+        for name, target in (("queue", url + "/"), ("case", case_url)):
+            page.goto(target)  # warm-up
+            started = time.perf_counter()
+            page.goto(target, wait_until="load")
+            figures[f"browser_{name}_ms"] = (time.perf_counter() - started) * 1000
+            page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+        browser.close()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", type=Path, required=True)
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--browser", action="store_true")
+    parser.add_argument("--shots", type=Path, default=Path("/tmp/console-shots"))
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as work:
+        process, url = _start(args.run, Path(work))
+        try:
+            opener = _opener(url)
+            median, worst = _time(opener, url + "/", args.repeat)
+            print(f"queue: median {median:.0f} ms, worst {worst:.0f} ms")
+            cases = _case_urls(opener, url)
+            print(f"{len(cases)} open reviews in the queue")
+            for case_url in cases[:3]:
+                median, worst = _time(opener, case_url, args.repeat)
+                print(f"case {case_url.rsplit('/', 1)[1]}: median {median:.0f} ms, "
+                      f"worst {worst:.0f} ms")
+            if args.browser and cases:
+                for name, value in _browser(url, cases[0], args.shots).items():
+                    print(f"{name}: {value:.0f} ms")
+        finally:
+            process.terminate()
+            process.wait(10)
+
+
+if __name__ == "__main__":
+    main()

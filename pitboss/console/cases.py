@@ -1,0 +1,147 @@
+"""One view of review cases over the store and the live feed, whichever the console has.
+
+The store (ClickHouse) knows everything the worker wrote: reviews, their `approved`
+or `denied` rows, every decision and the player's timeline. The live feed (Kafka)
+knows what happened since: new reviews, verdicts on the outcomes topic (from this
+console or elsewhere) and the actions the worker finalised. `CaseBook` merges them:
+a review is open when neither source has an answer for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pitboss.console.feed import LiveFeed, SeenVerdict
+from pitboss.console.store import (
+    QUEUE_LIMIT,
+    CaseStore,
+    DecisionRow,
+    PlayerStory,
+    QueueFilter,
+    Review,
+)
+
+_ANSWER_STATUSES = ("approved", "denied")
+
+
+@dataclass(frozen=True, slots=True)
+class Queue:
+    """The queue page's content: open reviews, counts by status, filter values, the store's now."""
+
+    reviews: tuple[Review, ...]
+    counts: dict[str, int]
+    facets: dict[str, list[str]]
+    as_of: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseState:
+    """Where one review stands: open, answered (and by whom), and what the worker finalised."""
+
+    status: str
+    reviewer: str
+    verdict_seen: SeenVerdict | None
+    finalised: tuple[dict[str, Any], ...]
+    rows: tuple[DecisionRow, ...]
+
+    @property
+    def is_open(self) -> bool:
+        """True while no verdict is known for the review from either source."""
+        return self.status == "open"
+
+
+class CaseBook:
+    """Reviews and stories from the store and/or the live feed (at least one of them).
+
+    Args:
+        store: the ClickHouse store, or None for a console on the live topics only.
+        feed: the live feed, or None for a read-only console over a replay's store.
+
+    """
+
+    def __init__(self, store: CaseStore | None, feed: LiveFeed | None) -> None:
+        if store is None and feed is None:
+            raise ValueError("a console needs a store, a live feed or both")
+        self.store = store
+        self.feed = feed
+
+    def queue(self, wanted: QueueFilter) -> Queue:
+        """Return open reviews (filtered), counts by status, facets and the store's now."""
+        reviews: dict[str, Review] = {}
+        counts = {"open": 0, "approved": 0, "denied": 0, "all": 0}
+        facets: dict[str, list[str]] = {"action": [], "jurisdiction": [], "severity": []}
+        as_of = None
+        if self.store is not None:
+            reviews = {r.decision_id: r for r in self.store.open_reviews(wanted)}
+            counts, facets = self.store.review_counts(), self.store.facets()
+            as_of = self.store.newest_event_time()
+        if self.feed is not None:
+            reviews.update((r.decision_id, r) for r in self.feed.open_reviews()
+                           if _matches(r, wanted))  # fmt: skip
+            answered = self.feed.answered()
+            reviews = {k: r for k, r in reviews.items() if k not in answered}
+            for review in self.feed.open_reviews():
+                for name in ("action", "jurisdiction", "severity"):
+                    value = getattr(review, name)
+                    if value not in facets[name]:
+                        facets[name] = sorted([*facets[name], value])
+            if self.store is None:
+                counts = self.feed.counts()
+        counts = {**counts, "matching": len(reviews)}
+        newest_first = wanted.sort == "newest"
+        ordered = sorted(reviews.values(), key=lambda r: (r.decided_at, r.decision_id),
+                         reverse=newest_first)  # fmt: skip
+        return Queue(tuple(ordered[:QUEUE_LIMIT]), counts, facets, as_of)
+
+    def review(self, decision_id: str) -> Review | None:
+        """Return the review with this decision id, from the store or the feed."""
+        if self.store is not None:
+            for row in self.store.decision_rows(decision_id):
+                if row["kind"] == "review" and row["decision_id"] == decision_id \
+                        and row["status"] in ("pending_review", "emitted"):
+                    return _review_of_row(row)
+        return self.feed.review(decision_id) if self.feed is not None else None
+
+    def state(self, decision_id: str) -> CaseState:
+        """Return where the review stands, from the store's rows and the feed."""
+        rows = tuple(self.store.decision_rows(decision_id)) if self.store is not None else ()
+        answer = next((r for r in rows if r["decision_id"] == decision_id
+                       and r["status"] in _ANSWER_STATUSES), None)  # fmt: skip
+        seen = self.feed.verdict_for(decision_id) if self.feed is not None else None
+        finalised = tuple(self.feed.finalised_for(decision_id)) if self.feed is not None else ()
+        if answer is not None:
+            return CaseState(answer["status"], answer["reviewer"], seen, finalised, rows)
+        if finalised:
+            return CaseState("approved", seen.reviewer if seen else "", seen, finalised, rows)
+        if seen is not None:
+            status = "approve sent" if seen.verdict == "approve" else "deny sent"
+            return CaseState(status, seen.reviewer, seen, finalised, rows)
+        return CaseState("open", "", None, finalised, rows)
+
+    def story(self, player_id: str) -> PlayerStory | None:
+        """Return the player's story from the store (None on a console without one)."""
+        return self.store.player_story(player_id) if self.store is not None else None
+
+    def live_actions(self, player_id: str) -> list[dict[str, Any]]:
+        """Return the player's action records read off the topics (empty without a feed)."""
+        return self.feed.player_actions(player_id) if self.feed is not None else []
+
+
+def _matches(review: Review, wanted: QueueFilter) -> bool:
+    if wanted.player and wanted.player.casefold() not in review.player_id.casefold():
+        return False
+    return all(not getattr(wanted, name) or getattr(wanted, name) == getattr(review, name)
+               for name in ("action", "jurisdiction", "severity"))  # fmt: skip
+
+
+def _review_of_row(row: DecisionRow) -> Review:
+    return Review(
+        decision_id=row["decision_id"], player_id=row["player_id"], action=row["action"],
+        severity=row["severity"], jurisdiction=row["jurisdiction"],
+        decided_at=row["decided_at"], reasons=tuple(row["reasons"]),
+        scores={"risk": row["score_risk"], "fraud": row["score_fraud"],
+                "churn": row["score_churn"]},
+        proposed_action=row["proposed_action"], features=dict(row["features"]),
+    )  # fmt: skip

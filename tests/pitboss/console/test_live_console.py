@@ -1,0 +1,180 @@
+"""The console live, in a real headless Chromium: verdicts reach a real worker through Tansu.
+
+A development broker (Tansu), a `pitboss run` worker and a console on the broker
+(its embedded store is the worker's, locked while it runs, so the console reads
+the topics). The simulated population ends an hour before now, so the verdicts'
+event time (the wall clock) comes right after the data and the reviews are still
+open for the worker. A verdict is finalised once event time moves past it (the
+models step waits for every shard's clock), as continuous live traffic does: a
+heartbeat player starts a session every half second, and the worker sends idle
+shards clock ticks every second of event time. Tests run in file order; the last one
+stops the broker.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import confluent_kafka
+import orjson
+import pytest
+
+from operators.contract import wall_clock_ms
+from replay.simulator import simulate
+from sinks.kafka_dev_cluster import DevKafka
+from tests.flows.conftest import Worker, produce, topic_by_event_type
+from tests.pitboss.console.conftest import (
+    ConsoleProcess,
+    log_in,
+    start_console,
+    stop_console,
+)
+
+pytestmark = pytest.mark.slow
+DAY_MS = 86_400_000
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory, users_file: Path
+         ) -> Iterator[tuple[DevKafka, Worker, ConsoleProcess]]:
+    """Run a broker, a worker fed 150 players x 3 days ending an hour ago, and a console."""
+    base = tmp_path_factory.mktemp("live-console")
+    start_ms = wall_clock_ms() - 3 * DAY_MS - 3_600_000
+    with DevKafka(partitions=1) as kafka:
+        worker = Worker(kafka.bootstrap, base / "worker", {"PITBOSS_FEATURES__CLOCK_TICK_S": "1"},
+                        [])
+        stop = threading.Event()
+        try:
+            produce(kafka.bootstrap, list(simulate(150, 3, 7, start_ms)), topic_by_event_type)
+            threading.Thread(target=_heartbeat, args=(kafka.bootstrap, stop), daemon=True).start()
+            console = start_console(["--users", str(users_file), "--bootstrap",
+                                     kafka.bootstrap], base)
+            yield kafka, worker, console
+            stop_console(console)
+        finally:
+            stop.set()
+            worker.kill()
+
+
+def _heartbeat(bootstrap: str, stop: threading.Event) -> None:
+    """Keep event time moving: a session start of a player of its own every half second."""
+    producer = confluent_kafka.Producer({"bootstrap.servers": bootstrap,
+                                         "message.timeout.ms": "5000"})
+    beat = 0
+    while not stop.wait(0.5):
+        beat += 1
+        event = {"event_id": f"heartbeat-{beat}", "event_type": "session_start",
+                 "player_id": "zz-heartbeat", "ts": wall_clock_ms(), "session_id": "hb"}
+        producer.produce("sessions", orjson.dumps(event), b"zz-heartbeat")
+        producer.poll(0)
+    producer.purge()  # the broker may be gone (the last test stops it): drop what is queued
+    producer.flush(0)
+
+
+def _open_case(page: Any, url: str, action: str, worker: Worker, timeout_s: float = 120) -> str:
+    """Wait until the queue shows a review of `action`; open it; return its decision id."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        page.goto(url + f"/?action={action}")
+        link = page.locator("a.open-case").first
+        if link.count():
+            decision_id = str(link.get_attribute("href")).rsplit("/", 1)[1]
+            link.click()
+            page.wait_for_selector(".case-head")
+            return decision_id
+        worker.alive()
+        assert time.monotonic() < deadline, f"no {action} in the queue"
+        page.wait_for_timeout(1000)
+
+
+def _verdicts(bootstrap: str) -> list[dict[str, Any]]:
+    consumer = confluent_kafka.Consumer({"bootstrap.servers": bootstrap,
+                                         "group.id": f"t-{time.monotonic_ns()}"})
+    consumer.assign([confluent_kafka.TopicPartition("outcomes", 0,
+                                                    confluent_kafka.OFFSET_BEGINNING)])
+    found: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for message in consumer.consume(500, 0.5):
+            event = orjson.loads(message.value() or b"{}")
+            if event.get("event_type") == "review_decision":
+                found.append(event)
+        _, high = consumer.get_watermark_offsets(confluent_kafka.TopicPartition("outcomes", 0))
+        position = consumer.position([confluent_kafka.TopicPartition("outcomes", 0)])[0].offset
+        if position >= high:
+            break
+    consumer.close()
+    return found
+
+
+def test_reviewer_approves_and_the_worker_finalises_the_action(live: Any, page: Any) -> None:
+    kafka, worker, console = live
+    log_in(page, console.url, "rita")
+    decision_id = _open_case(page, console.url, "rg_review", worker)
+    assert page.inner_text("#case-status") == "open"
+    page.fill("textarea[name=note]", "Loss chasing at night, three deposits declined.")
+    # A forged reviewer field is ignored: the event names the logged-in user.
+    page.evaluate("""() => { const i = document.createElement('input'); i.type = 'hidden';
+        i.name = 'reviewer'; i.value = 'mallory';
+        document.querySelector('form.verdict-form').appendChild(i); }""")
+    page.click("button.approve")
+    page.wait_for_selector(".flash")
+    page.wait_for_selector(".finalised-action", timeout=90_000)  # the page reloads itself
+    assert page.inner_text(".finalised-action") == "mandatory_cool_off"
+    assert page.inner_text("#case-status") == "approved"
+    sent = [v for v in _verdicts(kafka.bootstrap) if v["decision_id"] == decision_id]
+    assert [(v["verdict"], v["reviewer"]) for v in sent] == [("approve", "rita")]
+    audit = [orjson.loads(line) for line in console.audit_path.read_bytes().splitlines()]
+    assert {(a["decision_id"], a["reviewer"], a["outcome"]) for a in audit} >= {
+        (decision_id, "rita", "delivered")}
+    page.goto(console.url + "/")
+    assert page.locator(f"tr[data-decision='{decision_id}']").count() == 0
+
+
+def test_reviewer_denies_a_case_with_a_note(live: Any, page: Any) -> None:
+    kafka, worker, console = live
+    log_in(page, console.url, "rita")
+    decision_id = _open_case(page, console.url, "fraud_review", worker)
+    page.evaluate("() => document.querySelector('textarea[name=note]').removeAttribute('required')")
+    page.click("button.deny")
+    assert "a note is required" in page.inner_text(".error")
+    page.fill("textarea[name=note]", "Instruments belong to one household; no fraud.")
+    page.click("button.deny")
+    page.wait_for_selector(".flash")
+    page.wait_for_selector("#case-status:text-is('deny sent')", timeout=30_000)
+    sent = [v for v in _verdicts(kafka.bootstrap) if v["decision_id"] == decision_id]
+    assert [(v["verdict"], v["reviewer"]) for v in sent] == [("deny", "rita")]
+    assert page.locator("form.verdict-form").count() == 0, "answered: no second verdict"
+    page.goto(console.url + "/")
+    assert page.locator(f"tr[data-decision='{decision_id}']").count() == 0
+
+
+def test_an_analyst_sees_cases_but_cannot_decide(live: Any, page: Any) -> None:
+    kafka, worker, console = live
+    log_in(page, console.url, "ana")
+    decision_id = _open_case(page, console.url, "fraud_review", worker)
+    assert page.locator("form.verdict-form").count() == 0
+    assert "only reviewers may decide" in page.inner_text(".readonly-note")
+    token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    status = page.evaluate("""async ([id, token]) => (await fetch('/case/' + id + '/verdict', {
+        method: 'POST', body: new URLSearchParams({csrf_token: token, verdict: 'approve',
+        note: 'trying'})})).status""", [decision_id, token])
+    assert status == 403
+    assert not [v for v in _verdicts(kafka.bootstrap) if v["decision_id"] == decision_id]
+
+
+def test_a_failed_delivery_is_an_error_on_the_page(live: Any, page: Any) -> None:
+    kafka, worker, console = live
+    log_in(page, console.url, "rita")
+    _open_case(page, console.url, "fraud_review", worker)
+    worker.kill()
+    kafka.stop()
+    page.fill("textarea[name=note]", "Approve the hold.")
+    page.click("button.approve")
+    page.wait_for_selector(".error", timeout=60_000)
+    assert "not delivered" in page.inner_text(".error") or "failed" in page.inner_text(".error")
+    assert page.inner_text("#case-status") == "open"
