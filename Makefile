@@ -37,7 +37,7 @@ run: $(STAMP)
 
 # The console's browser tests drive Debian's chromium (Playwright's own download is not used).
 chromium:
-	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	command -v chromium >/dev/null || (apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get -qq install -y chromium >/dev/null)
 
 test: $(STAMP) chromium
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
