@@ -18,7 +18,11 @@ STATUS_MEANINGS: dict[str, str] = {
 }
 
 RULE_MEANINGS: dict[str, str] = {
+    "external_register": "the player is on an external self-exclusion register "
+                         "(imported with `pitboss exclusions import`)",
     "self_excluded": "the player had a self-exclusion in force",
+    "durable_self_exclusion": "the durable compliance store knew of a self-exclusion in "
+                              "force that the player's state had lost",
     "cool_off": "an approved mandatory cool-off was running",
     "no_marketing_consent": "the player had not consented to marketing (or refused it)",
     "rg_offer_block": "the player was flagged for gambling harm (high risk, a recent RG "

@@ -151,9 +151,10 @@ def test_an_exclusion_survives_an_empty_recovery_directory_and_input_topic(
     first = before_restart()
     worker = start_worker(kafka.bootstrap, env=policy_env, args=args)
     produce(kafka.bootstrap, first, lambda _: SINGLE_TOPIC)
-    # The exclusion's scoring point has reached the policy once its review is out.
-    action_log.read_until(lambda log: "rg_review" in actions_of(log, EXCLUDED),
-                          WORKER_TIMEOUT_S, worker.alive)
+    # The exclusion's scoring point has reached the policy once the review it raises is
+    # decided: suppressed (no work for specialists while the player is excluded).
+    suppressed = ("pitboss_decisions_total", (("kind", "review"), ("status", "suppressed")))
+    wait_for(lambda: worker.metrics().get(suppressed, 0.0) >= 1, WORKER_TIMEOUT_S, worker)
     wait_for(lambda: worker.position(SINGLE_TOPIC) >= len(first), WORKER_TIMEOUT_S, worker)
     code, _ = worker.stop()
     assert code == 0, worker.log()
