@@ -38,14 +38,25 @@ N_METRICS = 18
 
 # Running amounts, one float each in `PlayerState.amounts`: this calendar month's
 # deposits, net loss and wagers (for limits), the open session's stake and sum of bet
-# number x stake (for the within-session slope), and the stake of the latest bet.
+# number x stake (for the within-session slope), the stake of the latest bet, and the
+# player's rhythm of visits: the usual and the recent gap between days of play (moving
+# averages, in ms; 0 until a first gap) and how many gaps they have seen.
 MONTH_DEPOSITS = 0
 MONTH_LOSS = 1
 MONTH_WAGER = 2
 SESSION_STAKE = 3
 SESSION_XY = 4
 LAST_BET_STAKE = 5
-N_AMOUNTS = 6
+USUAL_GAP = 6
+RECENT_GAP = 7
+VISIT_GAPS = 8
+N_AMOUNTS = 9
+
+# `PlayerState.flags` bits 8-11: how many inactivity checkpoints of the current quiet
+# spell were scored (operators.player_shard).
+CHECKPOINT_SHIFT = 8
+CHECKPOINT_MASK = 0xF << CHECKPOINT_SHIFT
+MAX_CHECKPOINTS = 15
 
 MAX_TRACKED_IDS = 8  # distinct instruments / devices kept per player (counts saturate here)
 NO_TIME = -(2**62)
@@ -79,6 +90,7 @@ class PlayerState:
         "month",
         "panes",
         "player_id",
+        "quiet_points",
         "recent_ids",
         "session_bets",
         "session_id",
@@ -119,6 +131,9 @@ class PlayerState:
         self.churn_point_ts = NO_TIME
         self.fraud_point: bytes | None = None
         self.fraud_point_ts = NO_TIME
+        # Inactivity checkpoints waiting for their churn label: (checkpoint time, packed
+        # features) pairs, oldest first, or None (operators.labels).
+        self.quiet_points: list[tuple[int, bytes]] | None = None
         self.flags = 0  # label and timer bits (operators.labels, operators.player_shard)
         self.wake_ms = NO_TIME  # due time of the player's entry in the shard's timer heap
 
@@ -126,9 +141,31 @@ class PlayerState:
         return _SLOT_VALUES(self)
 
     def __setstate__(self, state: tuple[object, ...]) -> None:
-        for name, value in zip(PlayerState.__slots__, state, strict=True):
-            setattr(self, name, value)
+        if len(state) == len(_FORMAT_3_SLOTS):
+            _upgrade_format_3(self, state)
+        else:
+            for name, value in zip(PlayerState.__slots__, state, strict=True):
+                setattr(self, name, value)
         self.jurisdiction = sys.intern(self.jurisdiction)  # one string per code again
+
+
+_FORMAT_3_SLOTS = tuple(name for name in PlayerState.__slots__ if name != "quiet_points")
+_FORMAT_3_INACTIVITY_DONE = 16
+"""Format 3's flag for "the (single) inactivity point of this quiet spell was scored"."""
+
+
+def _upgrade_format_3(player: PlayerState, state: tuple[object, ...]) -> None:
+    """Load a player pickled by state format 3 (no rhythm of visits, one inactivity point).
+
+    Its amounts get an empty rhythm (as a player with no gap seen yet), and a scored
+    inactivity point becomes the first scored checkpoint of the quiet spell.
+    """
+    for name, value in zip(_FORMAT_3_SLOTS, state, strict=True):
+        setattr(player, name, value)
+    player.quiet_points = None
+    player.amounts = player.amounts + array("d", (0.0,) * (N_AMOUNTS - len(player.amounts)))
+    if player.flags & _FORMAT_3_INACTIVITY_DONE:
+        player.flags = (player.flags & ~_FORMAT_3_INACTIVITY_DONE) | (1 << CHECKPOINT_SHIFT)
 
 
 _SLOT_VALUES = attrgetter(*PlayerState.__slots__)

@@ -219,7 +219,7 @@ def test_players_without_positives_become_negatives_once() -> None:
 def test_inactivity_point_fires_once_per_quiet_spell() -> None:
     shard = new_shard(scoring=True)
     shard.process([f.bet(ts=T0)])
-    quiet = LABELS.inactivity_point_s * 1000 + SETTINGS.allowed_lateness_s * 1000
+    quiet = LABELS.inactivity_checkpoints_s[0] * 1000 + SETTINGS.allowed_lateness_s * 1000
     out = shard.process([ClockTick(T0 + quiet), ClockTick(T0 + 2 * quiet)])
     triggers = [p.trigger for p in stamped(out) if isinstance(p, ScoringPoint)]
     assert triggers.count("inactivity") == 1
@@ -324,4 +324,4 @@ def test_recovery_state_of_format_2_still_loads() -> None:
     shard.process([f.session_start(ts=T0), f.bet(ts=T0 + MINUTE)])
     state = load_state(pickle.dumps((2, shard.state)))
 
-    assert isinstance(state.players["p1"], PlayerState) and STATE_FORMAT == 3
+    assert isinstance(state.players["p1"], PlayerState) and STATE_FORMAT == 4
