@@ -298,8 +298,9 @@ class ChurnRule(MarkerRule):
 
     - `inactivity`: how long the player has been quiet in units of their usual gap
       between days of play (`quiet_gaps`). If a player returns at random with their
-      usual gap on average, a spell of r gaps is that rare in about e^-r of spells:
-      1.5 gaps (the ramp's start) about one in five, 4 gaps (full strength) one in fifty.
+      usual gap on average, about e^-r of their quiet spells last r gaps or more: the
+      ramp starts at one gap (a spell as long as usual, e^-1 = 37% of spells) and is at
+      full strength at three (e^-3 = 5%: a spell this long is unusual for the player).
     - `falling_frequency`: visits thinning out: the recent gap against the usual one
       (`frequency_trend` = usual / recent); `drop = 1 - frequency_trend` from
       `drop_low` (recent gaps 1.4 times the usual) to `drop_high` (5 times).
@@ -312,8 +313,8 @@ class ChurnRule(MarkerRule):
 
     def __init__(
         self,
-        quiet_gaps_low: float = 1.5,
-        quiet_gaps_high: float = 4.0,
+        quiet_gaps_low: float = 1.0,
+        quiet_gaps_high: float = 3.0,
         drop_low: float = 0.3,
         drop_high: float = 0.8,
         weights: dict[str, float] | None = None,
