@@ -28,7 +28,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import bare_flow, catch_up, instructions, machine, memory, partition_headroom, stages
+from bench import (
+    bare_flow,
+    catch_up,
+    instructions,
+    machine,
+    memory,
+    partition_headroom,
+    session_scoring,
+    stages,
+)
 from config.settings import load_settings
 from replay.runner import ClickHouseTarget, run_replay
 from replay.simulator import simulate_to
@@ -131,8 +140,12 @@ def counted(log: Path, events: int) -> dict[str, Any]:
     except RuntimeError as exc:
         return {"skipped": str(exc).splitlines()[0]}
     label, value = count.row()
-    return {"row": {label: value, "against the previous BENCHMARKS.md": count.versus(previous)},
-            "per_event": count.per_event, "events": count.events}
+    rows = {label: value, "against the previous BENCHMARKS.md": count.versus(previous)}
+    try:  # the in-session scoring of issue 17: what it costs per event
+        rows.update(session_scoring.measure_cost(log, events, count).rows())
+    except RuntimeError as exc:
+        rows["cost of in-session scoring"] = f"not counted: {str(exc).splitlines()[0]}"
+    return {"row": rows, "per_event": count.per_event, "events": count.events}
 
 
 def _table(rows: dict[str, Any]) -> str:
@@ -201,12 +214,14 @@ def _catch_up_section(measured: dict[str, Any]) -> list[str]:
         "starts, then read until caught up, drained and stopped; against `pitboss replay` of",
         "the log, start to exit.", "",
         _table({
-            "catch-up (start to stopped, outputs flushed)":
+            "catch-up (start to stopped, outputs flushed, recovery on)":
                 f"{live['events_per_s']:,} events/s ({live['elapsed_s']} s; caught up after "
-                f"{live['caught_up_s']} s)",
+                f"{live['caught_up_s']} s); {live['events_per_cpu_s']:,} events per CPU second",
             "replay of the same log":
-                f"{batch['events_per_s']:,} events/s ({batch['elapsed_s']} s)",
-            "ratio to replay": f"{measured['ratio_to_replay']:.2f} (target >= 0.8)",
+                f"{batch['events_per_s']:,} events/s ({batch['elapsed_s']} s); "
+                f"{batch['events_per_cpu_s']:,} events per CPU second",
+            "ratio to replay": f"{measured['ratio_to_replay']:.2f} wall, "
+                               f"{measured['cpu_ratio_to_replay']:.2f} CPU (target >= 0.8)",
             "peak alignment buffer": f"{live['peak_alignment_buffer_messages']:,} messages",
             "peak resident memory of the worker": f"{live['peak_worker_rss_mib']:,} MiB",
         }), "",

@@ -104,29 +104,42 @@ class Count:
         return f"{said}: REGRESSION (more than +{REGRESSION:.0%})" if change > REGRESSION else said
 
 
-def measure(log: Path, events: int) -> Count:
+def measure(log: Path, events: int, config: Path | None = None) -> Count:
     """Count the instructions per event of the Python stages on `log`'s first `events` messages.
+
+    Args:
+        log: the recorded log.
+        events: how many of its first messages to run.
+        config: a configuration file (`--config` layout) to run the stages with.
 
     Raises:
         RuntimeError: valgrind is not installed, or a counted run failed.
     """
     if shutil.which("valgrind") is None:
         raise RuntimeError("valgrind is not installed (Debian: apt-get install valgrind)")
-    seen = run_stages(log, events)  # the log may hold fewer messages than asked for
-    baseline, total = _instructions(log, (0, seen))
+    seen = run_stages(log, events, config).events  # the log may hold fewer messages
+    baseline, total = _instructions(log, (0, seen), config)
     return Count(seen, round((total - baseline) / max(seen, 1)), baseline)
 
 
-def run_stages(log: Path, events: int) -> int:
-    """Run the Python stages on the first `events` messages of `log`; return how many ran."""
-    settings = load_settings()
+@dataclass(frozen=True)
+class StagesRun:
+    """What one run of the Python stages went through: messages and scoring points."""
+
+    events: int
+    points: int
+
+
+def run_stages(log: Path, events: int, config: Path | None = None) -> StagesRun:
+    """Run the Python stages on the first `events` messages of `log`; say how many ran."""
+    settings = load_settings(config)
     features = settings.features
     router = IngestRouter(EventParser(settings.contract, lambda: 2**62), features.shards,
                           features.clock_tick_s * 1000)
     models = ModelStep(ModelSet(settings.models), shard_names(features.shards))
     policy = PolicyShard(PolicyEngine(load_policy(None)), None)
     shards: dict[str, PlayerShard] = {}
-    seen = 0
+    seen = points = 0
     for raw in read_log_messages(log, "log", 0, 1000):
         raw = raw[: events - seen]
         if not raw:
@@ -139,18 +152,21 @@ def run_stages(log: Path, events: int) -> int:
                 shard = shards[key] = PlayerShard.from_settings(features, settings.labels)
             out.extend(shard.process(items))
         scored = models.process([o for o in out if isinstance(o, (Stamped, ShardProgress))])
-        policy.process([o for o in scored if isinstance(o, ScoredPoint)])
-    return seen
+        ready: list[object] = [o for o in scored if isinstance(o, ScoredPoint)]
+        points += len(ready)
+        policy.process(ready)
+    return StagesRun(seen, points)
 
 
-def _instructions(log: Path, counts: tuple[int, ...]) -> list[int]:
+def _instructions(log: Path, counts: tuple[int, ...], config: Path | None = None) -> list[int]:
     """Count the instructions of `run_stages` for each number of events, at once."""
+    configured = ["--config", str(config)] if config is not None else []
     with tempfile.TemporaryDirectory() as tmp:
         runs = [
             subprocess.Popen(
                 ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/{i}.out",
                  sys.executable, "-m", "bench.instructions", "--log", str(log),
-                 "--events", str(events), "--inside"],
+                 "--events", str(events), "--inside", *configured],
                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                 env={**os.environ, "PYTHONHASHSEED": "0"},  # the same dict layouts each run
             )
@@ -170,13 +186,14 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--log", type=Path, required=True)
     parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--config", type=Path, default=None)
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inside:
-        run_stages(args.log, args.events)
+        run_stages(args.log, args.events, args.config)
         return
     try:
-        count = measure(args.log, args.events)
+        count = measure(args.log, args.events, args.config)
     except RuntimeError as exc:
         sys.exit(str(exc))
     print(f"{count.per_event:,} instructions per event "

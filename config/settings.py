@@ -126,6 +126,28 @@ class FeatureSettings(Section):
         description="A feature row is written at least this often while a player is active.")
     clock_tick_s: int = Field(
         300, gt=0, description="Idle shards learn event-time progress at least this often.")
+    session_score_bets: int = Field(
+        25, ge=0,
+        description="Within a session, a player is scored at least every this many bets "
+        "(0: not by bet count), so that harm is seen in the session it starts in.")
+    session_score_interval_s: int = Field(
+        600, ge=0,
+        description="Within a session, a player is scored at their next bet once this long "
+        "has passed since they were last scored (0: not by time).")
+    chase_gap_s: int = Field(
+        1800, gt=0, description="A raised stake counts as loss chasing only this soon after "
+        "a lost bet.")
+    chase_stake_spreads: float = Field(
+        1.5, gt=0,
+        description="A raise after a loss is chasing when it exceeds this many of the "
+        "player's own stake spreads (exponentially weighted standard deviation of their "
+        "stakes), so ordinary stake noise is not chasing.")
+    stake_baseline_bets: int = Field(
+        50, ge=1, description="The player's stake mean and spread weigh about this many "
+        "recent bets.")
+    session_baseline_sessions: int = Field(
+        10, ge=1, description="The player's usual session length and deposits per session "
+        "weigh about this many recent sessions.")
     night_start_hour: int = Field(
         0, ge=0, le=23, description="Local hour at which night play begins.")
     night_end_hour: int = Field(
@@ -196,6 +218,52 @@ class ClickHouseSettings(Section):
         10.0, ge=0, description="Longest wait between insert retries.")
 
 
+class ComplianceSettings(Section):
+    """Where a run reads the durable compliance facts (exclusions, consent, limits, register)."""
+
+    facts_database: str = Field(
+        "", description="Database whose `compliance_state` table a run reads at start, for "
+        "the compliance gate (docs/policy.md, 'Durable compliance state'); empty: the run's "
+        "own `clickhouse.database`. A run always writes the facts it sees to its own "
+        "database. Set it for a what-if replay into another database that must honour "
+        "production's exclusions.")
+
+
+class RetentionSettings(Section):
+    """How long each ClickHouse table keeps rows (a TTL on event time; 0: for ever)."""
+
+    player_features_days: int = Field(
+        0, ge=0, description="Feature snapshots (`player_features`, by `as_of`). A TTL "
+        "is judged against the server's clock: a replay of older events loses its rows "
+        "at once, so the default keeps them; see docs/data-retention.md for what to set.")
+    player_scores_days: int = Field(
+        0, ge=0, description="Scores (`player_scores`, by `scored_at`); as for features.")
+    model_metrics_days: int = Field(
+        0, ge=0, description="Model quality per hour (`model_metrics`, by `hour`); no "
+        "personal data.")
+    rejected_events_days: int = Field(
+        0, ge=0, description="Dead letters (`rejected_events`); they carry no event time, so "
+        "only 0 is allowed: delete them by hand (docs/data-retention.md).")
+    decisions_days: int = Field(
+        0, ge=0, description="The audit trail (`decisions`, by `decided_at`). 0: kept for "
+        "ever; regulators ask for it (docs/data-retention.md). Set it only to what your "
+        "licence conditions require, never below.")
+    compliance_state_days: int = Field(
+        0, ge=0, description="Durable compliance facts (`compliance_state`). Must stay 0: an "
+        "exclusion must never expire with a TTL.")
+
+    @field_validator("rejected_events_days", "compliance_state_days")
+    @classmethod
+    def _kept(cls, days: int) -> int:
+        if days != 0:
+            raise ValueError("must be 0 (kept for ever; see docs/data-retention.md)")
+        return days
+
+    def ttl_days(self) -> dict[str, int]:
+        """Return the days each table keeps rows, by table (0: no TTL)."""
+        return {name.removesuffix("_days"): days for name, days in self.model_dump().items()}
+
+
 class WorkerSettings(Section):
     """How a live worker (`pitboss run`) starts, judges its readiness and logs."""
 
@@ -254,6 +322,11 @@ class Settings(BaseSettings):
     worker: WorkerSettings = Field(
         WorkerSettings(), description="The live worker's start-up and stop deadlines, "
         "readiness, and logging.")
+    compliance: ComplianceSettings = Field(
+        ComplianceSettings(), description="Where a run reads the durable compliance facts.")
+    retention: RetentionSettings = Field(
+        RetentionSettings(), description="How long each ClickHouse table keeps rows "
+        "(docs/data-retention.md).")
 
     @property
     def policy_path(self) -> Path | None:

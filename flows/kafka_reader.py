@@ -198,6 +198,7 @@ class AlignedKafkaReader:
         reorder_window_ms: int = 0,
     ) -> None:
         self.observer = observer or InputObserver()
+        self._stream_names: dict[tuple[str | None, int | None], str] = {}
         self.clock_s = clock_s
         self.batch_size = batch_size
         self.idle_s = kafka.partition_idle_ms / 1000
@@ -279,7 +280,8 @@ class AlignedKafkaReader:
     def _take(self, out: list[RawMessage]) -> int:
         """Take one batch from the consumer into the aligner; return how many messages came."""
         by_stream: dict[str, list[RawMessage]] = {}
-        stamps: dict[str, tuple[int, int]] = {}
+        newest: dict[str, confluent_kafka.Message] = {}
+        names = self._stream_names
         messages = self.consumer.consume(self.batch_size, timeout=0)
         for message in messages:
             error = message.error()
@@ -287,12 +289,15 @@ class AlignedKafkaReader:
                 check_consumer_error(error, f"{message.topic()}/{message.partition()}",
                                      self.observer)
                 continue
-            stream = f"{message.topic()}/{message.partition()}"
+            where = (message.topic(), message.partition())
+            stream = names.get(where)
+            if stream is None:
+                stream = names[where] = f"{where[0]}/{where[1]}"
             batch = by_stream.get(stream)
             if batch is None:
                 batch = by_stream[stream] = []
             batch.append((stream, message.offset() or 0, message.value() or b""))
-            stamps[stream] = message.timestamp()
+            newest[stream] = message
         now = self.clock_s()
         if len(messages) == self.batch_size:  # the consumer may hold more: nobody is idle
             self._drained_since = None
@@ -302,9 +307,9 @@ class AlignedKafkaReader:
             part = self.partitions[stream]
             part.position = batch[-1][1] + 1
             part.last_message_s = now
-            kind, stamp_ms = stamps[stream]
-            newest = None if kind == confluent_kafka.TIMESTAMP_NOT_AVAILABLE else stamp_ms
-            self.observer.read(stream, part.topic, len(batch), newest)
+            kind, stamp_ms = newest[stream].timestamp()
+            stamp = None if kind == confluent_kafka.TIMESTAMP_NOT_AVAILABLE else stamp_ms
+            self.observer.read(stream, part.topic, len(batch), stamp)
             out += self.aligner.push(stream, batch)
         return len(messages)
 

@@ -32,6 +32,7 @@ from flows.outputs_sink import OutputsSink
 from flows.pipeline import build_pipeline
 from flows.stoppable_source import StoppableSource
 from operators.ingest import RawMessage
+from operators.policy.compliance_facts import EMPTY_FACTS, ComplianceFacts
 from sinks.insert_thread import InsertBatch
 from sinks.live_outputs import LiveOutputs
 from sinks.metrics import LiveMetrics
@@ -133,6 +134,7 @@ def build_live_flow(
     stop: threading.Event,
     metrics: LiveMetrics | None = None,
     batch_size: int = 1000,
+    compliance: ComplianceFacts = EMPTY_FACTS,
 ) -> Dataflow:
     """Return the live dataflow: Kafka in, the shared pipeline, `LiveOutputs` out.
 
@@ -142,6 +144,7 @@ def build_live_flow(
         stop: set it to end the input, drain and close the sinks.
         metrics: the process's metrics, or None.
         batch_size: most messages per Kafka poll.
+        compliance: the durable compliance facts read at start (`sinks.compliance_store`).
 
     """
     flow = Dataflow("pitboss_live")
@@ -150,7 +153,8 @@ def build_live_flow(
         AlignedKafkaSource(settings.kafka, metrics, batch_size, window_ms), stop,
         on_snapshot=metrics.epoch_closed if metrics is not None else None)
     raw = op.input(INPUT_PARTITION, flow, source)
-    build_pipeline(raw, settings, OutputsSink(_resuming(make_outputs)), finish_at_eof=False)
+    build_pipeline(raw, settings, OutputsSink(_resuming(make_outputs)), finish_at_eof=False,
+                   compliance=compliance)
     return flow
 
 

@@ -36,6 +36,7 @@ from operators.model_step import ModelStep
 from operators.ordered_merge import ShardProgress, Stamped
 from operators.outputs import ScoredPoint
 from operators.player_shard import PlayerShard, ShardState
+from operators.policy.compliance_facts import EMPTY_FACTS, ComplianceFacts
 from operators.policy.engine import PolicyEngine
 from operators.policy.settings import load_policy
 from operators.policy_shard import PolicyShard
@@ -86,6 +87,7 @@ def build_pipeline(
     sink: Sink[Any],
     models: ModelSet | None = None,
     finish_at_eof: bool = True,
+    compliance: ComplianceFacts = EMPTY_FACTS,
 ) -> None:
     """Wire the whole pipeline after `raw`, ending in `sink`.
 
@@ -96,6 +98,8 @@ def build_pipeline(
         models: warm-started models, or None to start from scratch.
         finish_at_eof: True (replay) when end of input means the input is complete;
             False (live) when it only means the worker stops and will resume later.
+        compliance: the durable compliance facts read at start, which the compliance
+            gate consults beside each player's state (replay and live alike).
     """
     features, shards = settings.features, settings.features.shards
     router = IngestRouter(EventParser(settings.contract, wall_clock_ms), shards,
@@ -117,12 +121,14 @@ def build_pipeline(
 
     names = shard_names(shards)
     start_models = models
+    policy_settings = load_policy(_policy_path(settings))
+    markers = policy_settings.marker_book()  # one table for the risk rule and the policy
 
     def build_models(resume: bytes | None) -> _PickledLogic:
         if resume is not None:
             step = pickle.loads(resume)
         else:
-            initial = start_models or ModelSet(settings.models)
+            initial = start_models or ModelSet(settings.models, markers)
             step = ModelStep(pickle.loads(pickle.dumps(initial)), names)
         return _PickledLogic(step, lambda s: s, finish_at_eof)
 
@@ -130,8 +136,7 @@ def build_pipeline(
     model_out = op.stateful_batch("models", cast(KeyedStream[object], to_models), build_models)
     scored = op.branch("split_scored", model_out, _is_scored)
 
-    policy_settings = load_policy(_policy_path(settings))
-    engine = PolicyEngine(policy_settings)
+    engine = PolicyEngine(policy_settings, compliance)
 
     def build_policy(resume: bytes | None) -> _PickledLogic:
         state = pickle.loads(resume) if resume is not None else None

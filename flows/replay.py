@@ -17,6 +17,7 @@ from flows.log_source import ProgressHook, RecordedLogSource
 from flows.outputs_sink import OutputsSink
 from flows.pipeline import build_pipeline
 from models.model_set import ModelSet
+from operators.policy.compliance_facts import EMPTY_FACTS, ComplianceFacts
 from sinks.run_outputs import RunOutputs
 
 
@@ -27,11 +28,16 @@ def build_replay_flow(
     batch_size: int = 1000,
     models: ModelSet | None = None,
     progress: ProgressHook | None = None,
+    compliance: ComplianceFacts = EMPTY_FACTS,
 ) -> Dataflow:
-    """Return the replay dataflow over `inputs`, writing through `make_outputs()`."""
+    """Return the replay dataflow over `inputs`, writing through `make_outputs()`.
+
+    `compliance` is the durable compliance facts snapshot the gate consults.
+    """
     flow = Dataflow("pitboss_replay")
     window_ms = settings.features.reorder_window_s * 1000
     source = RecordedLogSource(inputs, batch_size, progress, window_ms)
     raw = op.input("recorded_logs", flow, source)
-    build_pipeline(raw, settings, OutputsSink(lambda _resume: make_outputs()), models)
+    build_pipeline(raw, settings, OutputsSink(lambda _resume: make_outputs()), models,
+                   compliance=compliance)
     return flow

@@ -25,10 +25,11 @@ from collections.abc import Sequence
 
 from models.inputs import INPUTS
 from models.linear import Learner, learn_pair
-from models.rules import RULES
+from models.rules import RULES, MarkerRule, RiskRule
 from models.settings import KindSettings, LearnerSettings, ModelSettings
 from models.validation import HourlyValidation, MetricRow
 from models.versioning import config_hash, version_string
+from operators.harm_markers import MarkerBook
 from operators.outputs import LabelledExample, Score
 
 CHAMPION, CHALLENGER = "champion", "challenger"
@@ -101,37 +102,41 @@ class KindModel:
     Args:
         kind: `churn`, `risk` or `fraud`.
         settings: all model settings.
+        markers: the markers of harm per jurisdiction (risk only); the default table
+            when None.
 
     """
 
-    def __init__(self, kind: str, settings: ModelSettings) -> None:
+    def __init__(self, kind: str, settings: ModelSettings,
+                 markers: MarkerBook | None = None) -> None:
         ks = settings.kind(kind)
         self.kind = kind
         self.inputs = INPUTS[kind]
-        self.rule = RULES[kind](**ks.rule)
+        self.rule = make_rule(kind, settings, markers)
         self.learned_weight = ks.learned_weight
         self.trust_labels = ks.trust_labels
         self.rule_floor = ks.rule_floor
         self.max_reasons = settings.max_reasons
         self.champion = Contender(kind, CHAMPION, ks.champion, settings,
-                                  kind_config_hash(kind, settings, ks.champion))
+                                  kind_config_hash(kind, settings, ks.champion, self.rule))
         self.challenger: Contender | None = None
         if settings.challengers and ks.challenger is not None:
             self.challenger = Contender(kind, CHALLENGER, ks.challenger, settings,
-                                        kind_config_hash(kind, settings, ks.challenger))
+                                        kind_config_hash(kind, settings, ks.challenger,
+                                                         self.rule))
 
     def contenders(self) -> list[Contender]:
         """Return the champion, then the challenger if there is one."""
         return [self.champion] if self.challenger is None else [self.champion, self.challenger]
 
     def score(self, features: Sequence[float], trigger: str,
-              anomaly: float = 0.0) -> tuple[Score, Score | None]:
+              anomaly: float = 0.0, jurisdiction: str = "") -> tuple[Score, Score | None]:
         """Return the champion's score and the challenger's (or None); changes nothing.
 
         The inputs are extracted only once, and only for a warm contender: a cold one
-        scores by the rule alone.
+        scores by the rule alone (the rule of the player's `jurisdiction`).
         """
-        rule = self.rule.score(features, trigger, anomaly)
+        rule = self.rule.score(features, trigger, anomaly, jurisdiction)
         values: list[float] | None = None
         scores: list[Score] = []
         for contender in self.contenders():
@@ -235,13 +240,21 @@ def _merge(first: tuple[str, ...], second: tuple[str, ...], limit: int) -> tuple
     return tuple(out)
 
 
-def kind_config_hash(kind: str, settings: ModelSettings, learner: LearnerSettings) -> str:
+def make_rule(kind: str, settings: ModelSettings, markers: MarkerBook | None = None) -> MarkerRule:
+    """Return the marker rule of `kind`: risk reads the marker table, the others `[models]`."""
+    if kind == "risk":
+        return RiskRule(markers)
+    return RULES[kind](**settings.kind(kind).rule)
+
+
+def kind_config_hash(kind: str, settings: ModelSettings, learner: LearnerSettings,
+                     rule: MarkerRule | None = None) -> str:
     """Return the configuration hash of one contender (see `models.versioning`)."""
     ks: KindSettings = settings.kind(kind)
     config: dict[str, object] = {
         "kind": kind,
         "inputs": INPUTS[kind].describe(),
-        "rule": RULES[kind](**ks.rule)._get_params(),
+        "rule": (rule if rule is not None else make_rule(kind, settings))._get_params(),
         "learner": learner.model_dump(),
         "min_labels": ks.min_labels,
         "min_positives": ks.min_positives,

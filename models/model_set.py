@@ -30,6 +30,7 @@ from models.kind_model import KindModel
 from models.settings import KINDS, ModelSettings
 from models.validation import MetricRow, hour_of
 from operators.features import FEATURE_INDEX, FEATURE_NAMES
+from operators.harm_markers import MarkerBook
 from operators.outputs import LabelledExample, Score, ScoredPoint, ScoringPoint
 
 N_FEATURES = len(FEATURE_NAMES)
@@ -42,12 +43,16 @@ class ModelSet:
 
     Args:
         settings: the `[models]` configuration.
+        markers: the markers of harm per jurisdiction (the policy's `marker_book()`);
+            the default table when None.
 
     """
 
-    def __init__(self, settings: ModelSettings) -> None:
+    def __init__(self, settings: ModelSettings, markers: MarkerBook | None = None) -> None:
         self.settings = settings
-        self.models: dict[str, KindModel] = {kind: KindModel(kind, settings) for kind in KINDS}
+        self.markers = markers
+        self.models: dict[str, KindModel] = {
+            kind: KindModel(kind, settings, markers) for kind in KINDS}
         self.anomaly = WalletAnomaly(settings.anomaly_trees, settings.anomaly_height,
                                      settings.anomaly_window, settings.seed)
         self.anomaly_triggers = frozenset(settings.anomaly_triggers)
@@ -70,7 +75,8 @@ class ModelSet:
         challengers: dict[str, Score] = {}
         for kind, model in self.models.items():
             champion, challenger = model.score(features, point.trigger,
-                                               anomaly if kind == "fraud" else 0.0)
+                                               anomaly if kind == "fraud" else 0.0,
+                                               point.jurisdiction)
             scores[kind] = champion
             if challenger is not None:
                 challengers[kind] = challenger
@@ -143,11 +149,12 @@ class ModelSet:
         export_models(self, directory)
 
     @classmethod
-    def load(cls, directory: Path, settings: ModelSettings) -> ModelSet:
+    def load(cls, directory: Path, settings: ModelSettings,
+             markers: MarkerBook | None = None) -> ModelSet:
         """Warm-start from models exported to `directory` (see `models.storage.load_models`)."""
         from models.storage import load_models
 
-        return load_models(directory, settings)
+        return load_models(directory, settings, markers)
 
 
 def _checked(features: tuple[float, ...]) -> tuple[float, ...]:

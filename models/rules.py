@@ -7,22 +7,10 @@ One strong marker alone gives its weight (0.3-0.45 for most markers, under the
 default 0.5 threshold); two strong markers cross it. The reasons are the markers
 that fired, strongest first.
 
-Markers of harm follow the UK Gambling Commission's customer-interaction guidance
-(indicators of harm: time and spend, patterns of play, payment behaviour):
-
-- `stake_escalation`: the last 24 hours' mean stake against the player's earlier
-  mean stake (`stake_escalation`).
-- `loss_chasing`: share of the last 24 hours' bets that raised the stake within 30
-  minutes of a lost bet (`chase_share_24h`), once the player has `min_bets` bets.
-- `night_play`: share of the last 7 days' bets placed at local night (`night_share_7d`),
-  once the player has `min_bets` bets in the week.
-- `long_sessions`: time on site in the last 24 hours (`session_minutes_24h`).
-- `deposit_frequency`: approved deposits in the last 24 hours (`deposits_24h`).
-- `declined_deposits`: declined deposits in the last 7 days (`declined_deposits_7d`).
-- `cancelled_withdrawals`: withdrawals reversed in the last 7 days
-  (`withdrawals_cancelled_7d`): money taken back to keep gambling.
-- `limit_reached`: a deposit, loss or wager limit is used up (`at_limit`).
-- `self_excluded`: the player is self-excluded (`self_excluded`): the score is 1.
+Markers of harm are the rows of one table, `operators.harm_markers.HARM_MARKERS`
+(feature, ramp, weight, and the level at which the policy counts a marker as met),
+which the policy's ladder and reason codes read too; `config/policy.toml [markers]`
+overrides it, per jurisdiction as well.
 
 Fraud and bonus-abuse markers (payment-fraud and bonus-abuse typologies):
 
@@ -61,10 +49,9 @@ from dataclasses import dataclass
 from river import base
 
 from operators.features import FEATURE_INDEX as F
+from operators.harm_markers import MIN_PART, MarkerBook
 
 Reasons = tuple[str, ...]
-MIN_PART = 1e-9
-"""A weighted strength below this is no marker (it would not move the score in floats)."""
 
 
 def ramp(value: float, low: float, high: float) -> float:
@@ -134,13 +121,14 @@ class MarkerRule(base.Base):
         return []
 
     def score(self, features: Sequence[float], trigger: str,
-              anomaly: float = 0.0) -> tuple[float, Reasons]:
+              anomaly: float = 0.0, jurisdiction: str = "") -> tuple[float, Reasons]:
         """Return the rule score in [0, 1] and the markers behind it, strongest first.
 
         Args:
             features: a row in `FEATURE_NAMES` order.
             trigger: why the point was scored (`chargeback` is a fraud marker).
             anomaly: the wallet anomaly score in [0, 1] (fraud only).
+            jurisdiction: the player's jurisdiction (rules with per-jurisdiction markers).
 
         """
         keep = 1.0
@@ -166,69 +154,32 @@ class MarkerRule(base.Base):
 
 
 class RiskRule(MarkerRule):
-    """Markers of gambling harm (UKGC customer interaction); thresholds are the ramps' ends."""
+    """Markers of harm: the rows of the marker table (`operators.harm_markers`), per jurisdiction.
 
-    DEFAULT_WEIGHTS = {
-        "stake_escalation": 0.35, "loss_chasing": 0.4, "night_play": 0.3,
-        "long_sessions": 0.3, "deposit_frequency": 0.3, "declined_deposits": 0.3,
-        "cancelled_withdrawals": 0.4, "limit_reached": 0.3, "self_excluded": 1.0,
-    }
+    The ramps, weights and gates are not arguments of the rule: they live in the one
+    marker table the policy reads too, overridden in `config/policy.toml [markers]`.
 
-    def __init__(
-        self,
-        escalation_low: float = 1.25,
-        escalation_high: float = 2.5,
-        chase_low: float = 0.42,
-        chase_high: float = 0.55,
-        night_low: float = 0.35,
-        night_high: float = 0.65,
-        min_bets: float = 10.0,
-        session_minutes_low: float = 120.0,
-        session_minutes_high: float = 300.0,
-        deposits_low: float = 2.0,
-        deposits_high: float = 5.0,
-        declined_low: float = 1.0,
-        declined_high: float = 4.0,
-        cancelled_low: float = 0.0,
-        cancelled_high: float = 1.0,
-        weights: dict[str, float] | None = None,
-    ) -> None:
-        self.escalation_low = escalation_low
-        self.escalation_high = escalation_high
-        self.chase_low = chase_low
-        self.chase_high = chase_high
-        self.night_low = night_low
-        self.night_high = night_high
-        self.min_bets = min_bets
-        self.session_minutes_low = session_minutes_low
-        self.session_minutes_high = session_minutes_high
-        self.deposits_low = deposits_low
-        self.deposits_high = deposits_high
-        self.declined_low = declined_low
-        self.declined_high = declined_high
-        self.cancelled_low = cancelled_low
-        self.cancelled_high = cancelled_high
-        self.weights = weights
-        self._compile(weights)
+    Args:
+        markers: the marker table of every jurisdiction; the default table when None.
 
-    def _ramps(self) -> tuple[Ramp, ...]:
-        return (
-            Ramp("self_excluded", "self_excluded", 0.5, 1.0),
-            Ramp("stake_escalation", "stake_escalation", self.escalation_low,
-                 self.escalation_high),
-            Ramp("loss_chasing", "chase_share_24h", self.chase_low, self.chase_high,
-                 "bets_24h", self.min_bets),
-            Ramp("night_play", "night_share_7d", self.night_low, self.night_high,
-                 "bets_7d", self.min_bets),
-            Ramp("long_sessions", "session_minutes_24h", self.session_minutes_low,
-                 self.session_minutes_high),
-            Ramp("deposit_frequency", "deposits_24h", self.deposits_low, self.deposits_high),
-            Ramp("declined_deposits", "declined_deposits_7d", self.declined_low,
-                 self.declined_high),
-            Ramp("cancelled_withdrawals", "withdrawals_cancelled_7d", self.cancelled_low,
-                 self.cancelled_high),
-            Ramp("limit_reached", "at_limit", 0.5, 1.0),
-        )
+    """
+
+    def __init__(self, markers: MarkerBook | None = None) -> None:
+        self.markers = markers
+        self._book = markers if markers is not None else MarkerBook()
+
+    def score(self, features: Sequence[float], trigger: str, anomaly: float = 0.0,
+              jurisdiction: str = "") -> tuple[float, Reasons]:
+        """Return the risk rule's score in [0, 1] and the markers behind it, strongest first."""
+        fired = self._book.table(jurisdiction).strengths(features)
+        if not fired:
+            return 0.0, ()
+        keep = 1.0
+        for part, _ in fired:
+            keep *= 1.0 + part
+        if len(fired) > 1:
+            fired.sort()
+        return 1.0 - keep, tuple(name for _, name in fired)
 
 
 class FraudRule(MarkerRule):

@@ -12,7 +12,7 @@ Example:
     (0.5, 'logistic')
     >>> ModelSettings(fraud={"threshold": 0.7}).fraud.min_labels  # fraud's own default kept
     100
-    >>> ModelSettings(risk={"rule": {"no_such_threshold": 1.0}})
+    >>> ModelSettings(churn={"rule": {"no_such_threshold": 1.0}})
     Traceback (most recent call last):
     ...
     pydantic_core._pydantic_core.ValidationError: 1 validation error for ModelSettings
@@ -101,8 +101,9 @@ class KindSettings(Section):
         description="A learner run in shadow beside the champion (recorded, never decides).")
     rule: dict[str, float | dict[str, float]] = Field(
         default_factory=dict,
-        description="Overrides of the rule's constructor arguments (thresholds, and a "
-        "`weights` table); see `models.rules`.")
+        description="Churn and fraud: overrides of the rule's constructor arguments "
+        "(thresholds, and a `weights` table); see `models.rules`. The markers of harm (risk) "
+        "are set in the policy file's `[markers]`.")
 
 
 KIND_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -178,6 +179,9 @@ class ModelSettings(Section):
 
         for kind in KINDS:
             overrides = self.kind(kind).rule
+            if kind == "risk" and overrides:
+                raise ValueError("risk.rule: the markers of harm are set in one place, the "
+                                 "policy file's [markers.<name>] tables (docs/models.md)")
             try:
                 RULES[kind](**overrides)
             except (TypeError, ValueError) as exc:

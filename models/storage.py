@@ -30,6 +30,7 @@ from models.kind_model import Contender
 from models.model_set import ModelSet
 from models.settings import KINDS, ModelSettings
 from models.versioning import MODEL_FORMAT
+from operators.harm_markers import MarkerBook
 
 MANIFEST = "manifest.json"
 ANOMALY_FILE = "anomaly.pkl"
@@ -110,7 +111,8 @@ def _check_file(path: Path, sha256: str) -> None:
         raise ModelStoreError(f"{path}: SHA-256 {actual[:12]}... does not match the manifest")
 
 
-def load_models(directory: Path, settings: ModelSettings) -> ModelSet:
+def load_models(directory: Path, settings: ModelSettings,
+                markers: MarkerBook | None = None) -> ModelSet:
     """Return a `ModelSet` for `settings` warm-started from the export in `directory`.
 
     Raises:
@@ -118,7 +120,7 @@ def load_models(directory: Path, settings: ModelSettings) -> ModelSet:
 
     """
     manifest = read_manifest(directory)
-    models = ModelSet(settings)
+    models = ModelSet(settings, markers)
     for kind, model in models.models.items():
         saved: dict[str, Contender] = _unpickle(directory / manifest["kinds"][kind]["file"])
         for fresh in model.contenders():

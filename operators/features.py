@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from zlib import crc32
 
 from operators import player_state as m
+from operators.baselines import Baselines
 from operators.events import (
     Bet,
     BetSettled,
@@ -44,13 +45,12 @@ from operators.events import (
     Withdrawal,
 )
 from operators.local_time import NightClock
-from operators.panes import DAY_MS, MINUTE_MS, WINDOW_NAMES
+from operators.panes import DAY_MS, WINDOW_NAMES
 from operators.player_state import NO_TIME, PlayerState
 
 if TYPE_CHECKING:
     from config.settings import FeatureSettings
 
-CHASE_GAP_MS = 30 * MINUTE_MS  # a raised stake within this gap after a lost bet is chasing
 INDEFINITE_MS = 2**62
 
 WINDOW_FEATURES: tuple[str, ...] = (
@@ -98,6 +98,9 @@ PLAYER_FEATURES: tuple[str, ...] = (
     "tenure_days",
     "self_excluded",
     "marketing_consent",
+    "session_minutes_vs_usual",
+    "session_deposits_vs_usual",
+    "baseline_sessions",
     "visit_gap_days",
     "quiet_gaps",
     "frequency_trend",
@@ -242,25 +245,33 @@ class FeatureEngine:
         house_edge: game type to house edge (theoretical win = stake x edge).
         night: the local-night clock.
         session_timeout_ms: a session with no activity for this long is closed.
-        rhythm: how the player's usual and recent gaps between visits are averaged.
+        baselines: the player's own baselines (stake spread for loss chasing, usual
+            session length and deposits per session); the defaults when None.
+        rhythm: how the player's usual and recent gaps between visits are averaged; the
+            defaults when None.
     """
 
     def __init__(
         self, house_edge: Mapping[str, float], night: NightClock, session_timeout_ms: int,
+        baselines: Baselines | None = None,
         rhythm: VisitRhythm | None = None,
     ) -> None:
         self.house_edge = dict(house_edge)
         self.night = night
         self.session_timeout_ms = session_timeout_ms
+        self.baselines = baselines if baselines is not None else Baselines()
         self.rhythm = rhythm or VisitRhythm()
 
     @classmethod
     def from_settings(cls, settings: FeatureSettings) -> FeatureEngine:
         """Build the engine from the `[features]` configuration."""
         night = NightClock(settings.timezones, settings.night_start_hour, settings.night_end_hour)
+        baselines = Baselines(settings.chase_gap_s * 1000, settings.chase_stake_spreads,
+                              settings.stake_baseline_bets, settings.session_baseline_sessions)
         rhythm = VisitRhythm(settings.visit_gap_prior_days * DAY_MS, settings.usual_gap_visits,
                              settings.recent_gap_visits)
-        return cls(settings.house_edge, night, settings.session_timeout_s * 1000, rhythm)
+        return cls(settings.house_edge, night, settings.session_timeout_s * 1000, baselines,
+                   rhythm)
 
     def new_state(self, player_id: str, jurisdiction: str) -> PlayerState:
         """Return the empty state of a player seen for the first time."""
@@ -331,12 +342,14 @@ class FeatureEngine:
         if state.session_id is None:
             self._open_session(state, bet.session_id or "", ts)
         in_order = ts >= state.last_bet_ts
+        baselines = self.baselines
         chase = (
             in_order
             and state.last_bet_lost
-            and ts - state.last_bet_ts <= CHASE_GAP_MS
-            and stake > state.amounts[m.LAST_BET_STAKE]
+            and ts - state.last_bet_ts <= baselines.chase_gap_ms
+            and baselines.is_chase(state.amounts, stake)
         )
+        baselines.add_stake(state.amounts, stake)
         payout = bet.payout_base
         state.panes.add_bet(
             ts,
@@ -355,6 +368,8 @@ class FeatureEngine:
             state.last_bet_ts = ts
             amounts[m.LAST_BET_STAKE] = stake
             state.last_bet_lost = payout is not None and payout < stake
+        if payout is None and bet.bet_id:
+            _keep_open_stake(state, bet.bet_id, stake)
         state.session_bets += 1
         amounts[m.SESSION_STAKE] += stake
         amounts[m.SESSION_XY] += state.session_bets * stake
@@ -363,13 +378,21 @@ class FeatureEngine:
     def _settled(self, state: PlayerState, event: BetSettled) -> None:
         state.panes.add(event.ts_ms, m.PAYOUT, event.payout_base, state.max_ts)
         self._month_usage(state, event.ts_ms)[m.MONTH_LOSS] -= event.payout_base
+        stake = state.open_stakes.pop(event.bet_id, None) if state.open_stakes else None
+        if stake is not None and event.payout_base < stake and event.ts_ms >= state.last_bet_ts:
+            # The loss is known from now: a raised stake soon after it is chasing.
+            state.last_bet_ts = event.ts_ms
+            state.amounts[m.LAST_BET_STAKE] = stake
+            state.last_bet_lost = True
 
     def _deposit(self, state: PlayerState, dep: Deposit) -> None:
         ts = dep.ts_ms
         if dep.status == "approved":
             state.panes.add_many(ts, {m.DEPOSITS: 1.0, m.DEPOSIT_AMOUNT: dep.amount_base},
                                  state.max_ts)
-            self._month_usage(state, ts)[m.MONTH_DEPOSITS] += dep.amount_base
+            amounts = self._month_usage(state, ts)
+            amounts[m.MONTH_DEPOSITS] += dep.amount_base
+            amounts[m.SESSION_DEPOSITS] += 1.0
         else:
             state.panes.add(ts, m.DECLINED, 1.0, state.max_ts)
         if dep.instrument_id:
@@ -395,8 +418,10 @@ class FeatureEngine:
         state.session_start = ts
         state.session_last = ts
         state.session_bets = 0
-        state.amounts[m.SESSION_STAKE] = 0.0
-        state.amounts[m.SESSION_XY] = 0.0
+        amounts = state.amounts
+        amounts[m.SESSION_STAKE] = amounts[m.SESSION_XY] = amounts[m.SESSION_DEPOSITS] = 0.0
+        amounts[m.SCORED_BETS] = 0.0
+        amounts[m.SCORED_MS] = float(ts)
         state.panes.add(ts, m.SESSIONS, 1.0, state.max_ts)
 
     def close_session(self, state: PlayerState, end_ms: int) -> None:
@@ -410,6 +435,7 @@ class FeatureEngine:
         state.session_last = max(state.session_last, end_ms)
         seconds = max(0, end_ms - state.session_start) / 1000.0
         state.panes.add(end_ms, m.SESSION_SECONDS, seconds, max(state.max_ts, end_ms))
+        self.baselines.add_session(state.amounts, seconds / 60.0)
         state.session_id = None
 
     def _session_start(self, state: PlayerState, event: SessionStart) -> str | None:
@@ -503,13 +529,15 @@ class FeatureEngine:
         session_slope = _session_slope(state.session_bets, state.amounts[m.SESSION_STAKE],
                                        state.amounts[m.SESSION_XY])
         session_known = state.session_start != NO_TIME
+        session_minutes = ((state.session_last - state.session_start) / 60_000.0
+                           if session_known else 0.0)
         idle = now_ms - state.last_active_ts if state.last_active_ts != NO_TIME else 0
         usual, recent = self.rhythm.gaps_ms(state.amounts)
         excluded = state.excluded_until is not None and state.excluded_until > now_ms
         return [
             float(state.session_bets),
             state.amounts[m.SESSION_STAKE],
-            (state.session_last - state.session_start) / 60_000.0 if session_known else 0.0,
+            session_minutes,
             session_slope,
             escalation,
             float(len(state.limits or ())),
@@ -527,10 +555,16 @@ class FeatureEngine:
             (now_ms - state.first_ts) / DAY_MS if state.first_ts != NO_TIME else 0.0,
             1.0 if excluded else 0.0,
             -1.0 if state.consent is None else float(state.consent),
+            *self.baselines.session_ratios(state.amounts, session_minutes),
+            state.amounts[m.BASELINE_SESSIONS],
             usual / DAY_MS,
             idle / usual,
             usual / recent,
         ]
+
+    def at_limit(self, state: PlayerState, now_ms: int) -> bool:
+        """Return whether a money limit of the player is used up at `now_ms`."""
+        return self._limit_headroom(state, state.panes.windows_at(now_ms))[1]
 
     def _limit_headroom(
         self, state: PlayerState, windows: list[list[float]]
@@ -550,3 +584,13 @@ class FeatureEngine:
                 used = s[m.STAKE] - s[m.PAYOUT] if kind == "loss" else s[_LIMIT_USAGE[kind]]
             smallest = min(smallest, (amount - used) / amount)
         return smallest, smallest <= 0.0
+
+
+def _keep_open_stake(state: PlayerState, bet_id: str, stake: float) -> None:
+    """Remember an unsettled bet's stake until its `bet_settled` (the oldest go beyond a cap)."""
+    stakes = state.open_stakes
+    if stakes is None:
+        stakes = state.open_stakes = {}
+    stakes[bet_id] = stake
+    if len(stakes) > m.MAX_OPEN_BETS:
+        del stakes[next(iter(stakes))]

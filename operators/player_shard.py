@@ -35,6 +35,7 @@ from array import array
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from operators import player_state as m
 from operators.events import (
     Bet,
     BetSettled,
@@ -46,7 +47,7 @@ from operators.events import (
     SessionStart,
     Withdrawal,
 )
-from operators.features import FeatureEngine, event_hash
+from operators.features import FEATURE_INDEX, FeatureEngine, event_hash
 from operators.labels import LabelRules
 from operators.ordered_merge import DONE, ShardProgress, Stamped
 from operators.outputs import ClockTick, FeatureRow, ScoringPoint, ShardStats
@@ -65,10 +66,14 @@ if TYPE_CHECKING:
     from config.settings import FeatureSettings, LabelSettings
 
 COMPACTED = 32  # flags: state reduced to long-horizon aggregates since the last activity
+AT_LIMIT_SCORED = 64  # flags: the player was scored at a limit they reached (until below it)
 IDLE_AFTER_MS = LEVELS[-1][0] * LEVELS[-1][1] + DAY_MS  # longest window plus a day
 
 ROW_TRIGGERS = frozenset({"session_end", "session_timeout", "hourly"})
-# Events after which the player is scored: feature updates that matter, not every bet.
+# Events after which the player is scored at once: payment and compliance events, among
+# them the markers of harm (a declined deposit, a reversed withdrawal, a deposit). Bets are
+# scored every `session_score_bets` bets or `session_score_interval_ms` within a session,
+# and at once when one uses up a limit (`limit_reached`).
 SCORED_EVENTS = frozenset({
     "deposit", "withdrawal", "bonus_claim", "self_exclusion", "consent", "limit_set",
     "review_decision", "rg_assessment", "chargeback", "fraud_confirmed", "fraud_cleared",
@@ -77,10 +82,11 @@ SCORED_EVENTS = frozenset({
 POLICY_EVENTS = frozenset({
     "self_exclusion", "consent", "limit_set", "review_decision", "rg_assessment",
 })
+_AT_LIMIT = FEATURE_INDEX["at_limit"]
 ACTIVITY = (Bet, BetSettled, Deposit, Withdrawal, BonusClaim, SessionStart, SessionEnd)
 
 
-STATE_FORMAT = 4
+STATE_FORMAT = 5
 """Layout of a shard's pickled state (`ShardState`, `PlayerState`, `PaneLevels`).
 
 Raised whenever one of them changes shape, so that recovery state written by another
@@ -88,11 +94,15 @@ layout is refused with a clear message instead of failing deep inside unpickling
 Format 2: sparse pane records, tracked ids and running amounts in one array each.
 Format 3: a player quiet for `QUIET_MS` may be kept pickled (`ShardState.players`
 values are `PlayerState` or its pickle); format 2 is format 3 with none so kept.
-Format 4: a player's rhythm of visits in its running amounts, pending inactivity
+Format 4: `PlayerState.open_stakes` (stakes of unsettled bets, for loss chasing) and a
+player's own baselines and when they were last scored, in `amounts`; a player pickled
+in format 2 or 3 loads with neither (`PlayerState.__setstate__`).
+Format 5: a player's rhythm of visits in its running amounts, pending inactivity
 checkpoints (`PlayerState.quiet_points`) and the count of checkpoints scored in its
-flags; a format 2 or 3 player loads with no rhythm yet (`PlayerState.__setstate__`).
+flags; a player pickled in formats 2 to 4 loads with no rhythm yet and its one
+inactivity point as the first checkpoint.
 """
-READABLE_FORMATS = frozenset({2, 3, 4})
+READABLE_FORMATS = frozenset({2, 3, 4, 5})
 
 QUIET_MS = HOUR_MS
 """A player with no event for this long (by the shard's clock) is kept pickled between
@@ -159,6 +169,9 @@ class PlayerShard:
         shards: the total number of shards (to name this one from its players).
         scoring: emit scoring points and labels for the models (off: features only).
         state: state to resume from, or None for a fresh shard.
+        session_score_bets: within a session, score at least every this many bets (0: off).
+        session_score_interval_ms: within a session, score at the next bet once this long
+            has passed since the last score (0: off).
     """
 
     def __init__(
@@ -172,8 +185,12 @@ class PlayerShard:
         shards: int,
         scoring: bool = True,
         state: ShardState | None = None,
+        session_score_bets: int = 0,
+        session_score_interval_ms: int = 0,
     ) -> None:
         self.engine = engine
+        self.session_score_bets = session_score_bets
+        self.session_score_interval = session_score_interval_ms
         self.labels = labels
         self.lateness = allowed_lateness_ms
         self.dedup_window = max(dedup_window_ms, allowed_lateness_ms)
@@ -204,6 +221,8 @@ class PlayerShard:
             features.shards,
             scoring,
             state,
+            features.session_score_bets,
+            features.session_score_interval_s * 1000,
         )
 
     # -- the engine calls these -------------------------------------------------------
@@ -289,9 +308,26 @@ class PlayerShard:
         if trigger is None and event.ts_ms >= player.last_snapshot_ts + self.snapshot_interval:
             trigger = "hourly"
         scored = event.event_type if event.event_type in SCORED_EVENTS else None
+        if scored is None and self.scoring and isinstance(event, Bet):
+            scored = self._in_session(player, event.ts_ms)
         if trigger is not None or scored is not None:
             as_of = max(event.ts_ms, player.max_ts)  # an out-of-order trigger reads the present
             self._features_at(player, as_of, trigger, event, out, scored)
+
+    def _in_session(self, player: PlayerState, ts_ms: int) -> str | None:
+        """Return why a bet is scored: `limit_reached`, `in_session`, or None (not scored)."""
+        limits = player.limits and not player.flags & AT_LIMIT_SCORED
+        if limits and self.engine.at_limit(player, max(ts_ms, player.max_ts)):
+            player.flags |= AT_LIMIT_SCORED
+            return "limit_reached"
+        amounts = player.amounts
+        every = self.session_score_bets
+        if every and player.session_bets - amounts[m.SCORED_BETS] >= every:
+            return "in_session"
+        interval = self.session_score_interval
+        if interval and ts_ms - amounts[m.SCORED_MS] >= interval:
+            return "in_session"
+        return None
 
     def _on_activity(self, player: PlayerState, ts_ms: int, out: list[object]) -> None:
         player.flags &= ~(CHECKPOINT_MASK | COMPACTED)
@@ -320,6 +356,10 @@ class PlayerShard:
         if not self.scoring:
             return
         policy_event = event if event is not None and event.event_type in POLICY_EVENTS else None
+        player.amounts[m.SCORED_MS] = float(as_of)
+        player.amounts[m.SCORED_BETS] = float(player.session_bets)
+        if player.flags & AT_LIMIT_SCORED and not values[_AT_LIMIT]:
+            player.flags &= ~AT_LIMIT_SCORED
         point_trigger = point_trigger or trigger or ""
         self._emit(ScoringPoint(player.player_id, as_of, point_trigger, event_id,
                                 player.jurisdiction, values, policy_event), out)

@@ -38,19 +38,32 @@ N_METRICS = 18
 
 # Running amounts, one float each in `PlayerState.amounts`: this calendar month's
 # deposits, net loss and wagers (for limits), the open session's stake and sum of bet
-# number x stake (for the within-session slope), the stake of the latest bet, and the
-# player's rhythm of visits: the usual and the recent gap between days of play (moving
-# averages, in ms; 0 until a first gap) and how many gaps they have seen.
+# number x stake (for the within-session slope), and the stake of the latest bet.
+# Then the player's own baselines (`operators.baselines`, state format 4): the
+# exponentially weighted mean and variance of their stakes, of their session length
+# in minutes and of their approved deposits per session, how many sessions those
+# baselines have seen, the open session's approved deposits, and when (event time)
+# and at which bet of the session the player was last scored. Then the player's rhythm
+# of visits (state format 5): the usual and the recent gap between days of play
+# (moving averages, in ms; 0 until a first gap) and how many gaps they have seen.
 MONTH_DEPOSITS = 0
 MONTH_LOSS = 1
 MONTH_WAGER = 2
 SESSION_STAKE = 3
 SESSION_XY = 4
 LAST_BET_STAKE = 5
-USUAL_GAP = 6
-RECENT_GAP = 7
-VISIT_GAPS = 8
-N_AMOUNTS = 9
+STAKE_EWM = 6
+STAKE_EWV = 7
+SESSION_MINUTES_EWM = 8
+SESSION_DEPOSITS_EWM = 9
+BASELINE_SESSIONS = 10
+SESSION_DEPOSITS = 11
+SCORED_MS = 12
+SCORED_BETS = 13
+USUAL_GAP = 14
+RECENT_GAP = 15
+VISIT_GAPS = 16
+N_AMOUNTS = 17
 
 # `PlayerState.flags` bits 8-11: how many inactivity checkpoints of the current quiet
 # spell were scored (operators.player_shard).
@@ -59,6 +72,7 @@ CHECKPOINT_MASK = 0xF << CHECKPOINT_SHIFT
 MAX_CHECKPOINTS = 15
 
 MAX_TRACKED_IDS = 8  # distinct instruments / devices kept per player (counts saturate here)
+MAX_OPEN_BETS = 16  # unsettled bets whose stake is kept until `bet_settled` (oldest dropped)
 NO_TIME = -(2**62)
 
 
@@ -88,6 +102,7 @@ class PlayerState:
         "limits",
         "max_ts",
         "month",
+        "open_stakes",
         "panes",
         "player_id",
         "quiet_points",
@@ -116,6 +131,9 @@ class PlayerState:
         self.session_bets = 0
         self.last_bet_ts = NO_TIME
         self.last_bet_lost = False
+        # Stakes (base currency) of unsettled bets by bet id, so that a bet settled as
+        # lost counts for loss chasing; None when there is none.
+        self.open_stakes: dict[str, float] | None = None
         # (fingerprint, last seen) pairs of payment instruments and devices in one array
         # (operators.features._track), None when empty.
         self.tracked_ids: array | None = None
@@ -141,33 +159,27 @@ class PlayerState:
         return _SLOT_VALUES(self)
 
     def __setstate__(self, state: tuple[object, ...]) -> None:
-        if len(state) == len(_FORMAT_3_SLOTS):
-            _upgrade_format_3(self, state)
-        else:
-            for name, value in zip(PlayerState.__slots__, state, strict=True):
-                setattr(self, name, value)
+        missing = len(PlayerState.__slots__) - len(state)
+        names = (PlayerState.__slots__, _FORMAT_4, _FORMAT_3)[missing]
+        for name, value in zip(names, state, strict=True):
+            setattr(self, name, value)
+        if names is _FORMAT_3:
+            self.open_stakes = None
+        if names is not PlayerState.__slots__:  # before format 5: no inactivity checkpoints
+            self.quiet_points = None
+            if self.flags & _FORMATS_3_4_INACTIVITY_DONE:  # its one inactivity point: the first
+                self.flags = (self.flags & ~_FORMATS_3_4_INACTIVITY_DONE) | (1 << CHECKPOINT_SHIFT)
+        if len(self.amounts) < N_AMOUNTS:  # before format 4 or 5: baselines, rhythm start empty
+            self.amounts = self.amounts + array("d", (0.0,) * (N_AMOUNTS - len(self.amounts)))
         self.jurisdiction = sys.intern(self.jurisdiction)  # one string per code again
 
 
-_FORMAT_3_SLOTS = tuple(name for name in PlayerState.__slots__ if name != "quiet_points")
-_FORMAT_3_INACTIVITY_DONE = 16
-"""Format 3's flag for "the (single) inactivity point of this quiet spell was scored"."""
-
-
-def _upgrade_format_3(player: PlayerState, state: tuple[object, ...]) -> None:
-    """Load a player pickled by state format 3 (no rhythm of visits, one inactivity point).
-
-    Its amounts get an empty rhythm (as a player with no gap seen yet), and a scored
-    inactivity point becomes the first scored checkpoint of the quiet spell.
-    """
-    for name, value in zip(_FORMAT_3_SLOTS, state, strict=True):
-        setattr(player, name, value)
-    player.quiet_points = None
-    player.amounts = player.amounts + array("d", (0.0,) * (N_AMOUNTS - len(player.amounts)))
-    if player.flags & _FORMAT_3_INACTIVITY_DONE:
-        player.flags = (player.flags & ~_FORMAT_3_INACTIVITY_DONE) | (1 << CHECKPOINT_SHIFT)
-
-
+_FORMAT_4 = tuple(name for name in PlayerState.__slots__ if name != "quiet_points")
+"""The slots of a player's state as state format 4 pickled it (no `quiet_points`)."""
+_FORMAT_3 = tuple(name for name in _FORMAT_4 if name != "open_stakes")
+"""The slots of a player's state as state formats 2 and 3 pickled it (no `open_stakes`)."""
+_FORMATS_3_4_INACTIVITY_DONE = 16
+"""Formats 3 and 4's flag for "the (single) inactivity point of this quiet spell was scored"."""
 _SLOT_VALUES = attrgetter(*PlayerState.__slots__)
 """Every slot's value in `__slots__` order, read in one C call: a live worker pickles every
 player of a shard at each epoch end, and a loop of `getattr` was a quarter of that."""

@@ -3,7 +3,9 @@
 Scored points reach each policy shard from the single models step, in that step's
 deterministic order; `PolicyShard` keeps every player's policy state (interventions,
 offers, reviews, consent) and returns each decision tagged with its place in the
-run's order, so a run's action log is the same however many workers ran it.
+run's order, so a run's action log is the same however many workers ran it. It also
+returns a `ComplianceChange` for every compliance fact a point states or a decision
+sets (self-exclusion, consent, limit, cool-off), for the durable `compliance_state`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from operators.outputs import Ordered, ScoredPoint
+from operators.policy.actions import MANDATORY_COOL_OFF
+from operators.policy.compliance_facts import changes_of, cool_off_change
 from operators.policy.engine import PolicyEngine
+from operators.policy.gate import Decision
 from operators.policy.player_policy_state import PlayerPolicyState
 
 
@@ -35,16 +40,30 @@ class PolicyShard:
         self.state = state if state is not None else PolicyShardState()
 
     def process(self, points: list[object]) -> list[object]:
-        """Return every decision (emitted or held back) for a batch of scored points."""
+        """Return every decision (emitted or held back) and fact change for a batch of points."""
         out: list[object] = []
         players = self.state.players
         for scored in points:
             if not isinstance(scored, ScoredPoint):
                 continue
-            player_id = scored.point.player_id
+            point = scored.point
+            player_id = point.player_id
             state = players.get(player_id)
             if state is None:
                 state = players[player_id] = self.engine.new_state(player_id)
-            for sub, decision in enumerate(self.engine.decide(state, scored)):
+            cool_off_before = state.cool_off_until_ms
+            decisions = self.engine.decide(state, scored)
+            for sub, decision in enumerate(decisions):
                 out.append(Ordered(scored.order, sub, decision))
+            if point.event is not None:
+                out += changes_of(point.event, player_id, point.ts_ms, point.trigger_event_id)
+            if state.cool_off_until_ms != cool_off_before:
+                out += cool_off_change(state, cool_off_before, point.ts_ms,
+                                       _cool_off_decision(decisions))
         return out
+
+
+def _cool_off_decision(decisions: list[Decision]) -> str:
+    """Return the id of the cool-off decision among `decisions` ('' if none)."""
+    return next((d.action.decision_id for d in decisions
+                 if d.action.action == MANDATORY_COOL_OFF), "")

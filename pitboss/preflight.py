@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from config.settings import Settings
     from models.model_set import ModelSet
     from models.settings import ModelSettings
+    from operators.harm_markers import MarkerBook
 
 BROKER_TIMEOUT_S = 5.0
 """How long `kafka_brokers` waits for a broker to answer."""
@@ -198,7 +199,8 @@ def kafka_brokers(kafka: KafkaSettings, flag: str, timeout_s: float = BROKER_TIM
         ) from exc
 
 
-def model_export(path: Path, settings: ModelSettings, flag: str = "--models") -> ModelSet:
+def model_export(path: Path, settings: ModelSettings, flag: str = "--models",
+                 markers: MarkerBook | None = None) -> ModelSet:
     """Load the models exported to `path`, checking them against the configuration.
 
     Raises:
@@ -211,6 +213,6 @@ def model_export(path: Path, settings: ModelSettings, flag: str = "--models") ->
     if not path.is_dir():
         raise InputError(f"{flag} {path}: no such directory")
     try:
-        return ModelSet.load(path, settings)
+        return ModelSet.load(path, settings, markers)
     except ModelStoreError as exc:
         raise InputError(f"{flag} {exc}") from exc

@@ -1,7 +1,8 @@
 """Who the simulated players are: archetypes, jurisdictions and each player's plan.
 
-Each player gets one archetype, drawn with the shares of `ARCHETYPE_SHARES`, and an
-independent 15% overlay of refusing marketing. A `PlayerProfile` fixes everything
+Each player gets one archetype, drawn with the population's shares
+(`replay.population`; by default those of `ARCHETYPE_SHARES`), and an independent
+overlay of refusing marketing (15% by default). A `PlayerProfile` fixes everything
 decided up front: where the player is, how often and how high they bet, and the
 moments that matter for evaluation (harm onset, churn, self-exclusion, start of
 fraud). The behaviour those moments trigger lives in `replay.player`.
@@ -27,6 +28,8 @@ import random
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from replay.population import DEFAULT, Population
+
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 
@@ -37,19 +40,11 @@ CHURNER = "churner"
 FRAUDSTER = "fraudster"
 SELF_EXCLUDER = "self_excluder"
 
-ARCHETYPE_SHARES: tuple[tuple[str, float], ...] = (
-    (RECREATIONAL, 0.76),
-    (VIP, 0.03),
-    (HARMED, 0.06),
-    (CHURNER, 0.10),
-    (FRAUDSTER, 0.03),
-    (SELF_EXCLUDER, 0.02),
-)
+ARCHETYPE_SHARES: tuple[tuple[str, float], ...] = DEFAULT.archetypes.pairs()
+"""The default population's shares (`replay.population.ArchetypeShares`)."""
 ARCHETYPES = tuple(name for name, _ in ARCHETYPE_SHARES)
-REFUSES_MARKETING_SHARE = 0.15
 FRAUD_RING_SIZE = 4
 """Fraudster accounts per ring on average; accounts of a ring share devices."""
-HARMED_SELF_EXCLUDE_SHARE = 0.25
 
 
 class Jurisdiction(NamedTuple):
@@ -134,7 +129,12 @@ def pick(rng: random.Random, shares: tuple[tuple[str, float], ...]) -> str:
 
 
 def draw_profile(
-    rng: random.Random, index: int, start_ms: int, end_ms: int, players: int = 1
+    rng: random.Random,
+    index: int,
+    start_ms: int,
+    end_ms: int,
+    players: int = 1,
+    population: Population = DEFAULT,
 ) -> PlayerProfile:
     """Draw the profile of player `index` of a simulation.
 
@@ -144,25 +144,27 @@ def draw_profile(
         start_ms: start of the simulated window.
         end_ms: end of the simulated window (exclusive).
         players: how many players the simulation has (sizes the fraud rings).
+        population: the archetypes' shapes (`replay.population`).
 
     Returns:
         The profile; a generator in the same state always gives an equal profile.
 
     """
-    archetype = pick(rng, ARCHETYPE_SHARES)
-    jurisdiction = JURISDICTIONS[_index_of(rng, [j.share for j in JURISDICTIONS])]
+    archetype = pick(rng, population.archetypes.pairs())
+    mix = population.jurisdictions
+    jurisdiction = JURISDICTIONS[_index_of(rng, [mix.share(j.code) for j in JURISDICTIONS])]
     profile = PlayerProfile(
         index=index,
         player_id=f"p{index:06d}",
         archetype=archetype,
-        refuses_marketing=rng.random() < REFUSES_MARKETING_SHARE,
+        refuses_marketing=rng.random() < population.refuses_marketing_share,
         jurisdiction=jurisdiction,
         channel=pick(rng, CHANNEL_SHARES),
-        base_stake_eur=_base_stake(rng, archetype),
-        activity=_activity(rng, archetype),
+        base_stake_eur=_base_stake(rng, archetype, population),
+        activity=_activity(rng, archetype, population),
         games=_GAME_TASTES.get(archetype, _GAME_TASTES[RECREATIONAL]),
     )
-    _plan_moments(rng, profile, start_ms, end_ms, players)
+    _plan_moments(rng, profile, start_ms, end_ms, players, population)
     return profile
 
 
@@ -175,31 +177,39 @@ def _index_of(rng: random.Random, shares: list[float]) -> int:
     return len(shares) - 1
 
 
-def _base_stake(rng: random.Random, archetype: str) -> float:
+def _base_stake(rng: random.Random, archetype: str, population: Population) -> float:
     """Typical stake in EUR: log-normal around a median that depends on the archetype."""
-    median = {VIP: 40.0, HARMED: 1.5, FRAUDSTER: 2.0}.get(archetype, 1.0)
-    return median * rng.lognormvariate(0.0, 0.6)
+    stakes = population.stakes
+    return stakes.median(archetype) * rng.lognormvariate(0.0, stakes.spread)
 
 
-def _activity(rng: random.Random, archetype: str) -> float:
-    low, high = {VIP: (0.6, 0.9), HARMED: (0.35, 0.6), CHURNER: (0.5, 0.8)}.get(
-        archetype, (0.15, 0.55)
-    )
-    return rng.uniform(low, high)
+def _activity(rng: random.Random, archetype: str, population: Population) -> float:
+    """Daily chance of playing: uniform in the archetype's range, times the population's scale."""
+    low, high = population.frequency.range_of(archetype)
+    chance = rng.uniform(low, high)
+    scale = population.frequency.scale
+    return chance if scale == 1.0 else min(1.0, chance * scale)
 
 
 def _plan_moments(
-    rng: random.Random, profile: PlayerProfile, start_ms: int, end_ms: int, players: int
+    rng: random.Random,
+    profile: PlayerProfile,
+    start_ms: int,
+    end_ms: int,
+    players: int,
+    population: Population,
 ) -> None:
     """Fix the archetype's moments inside the window [start_ms, end_ms)."""
     span = end_ms - start_ms
     archetype = profile.archetype
+    harm = population.harm
     if archetype == HARMED:
-        profile.onset_ms = start_ms + int(span * rng.uniform(0.25, 0.55))
-        if rng.random() < HARMED_SELF_EXCLUDE_SHARE:
-            _plan_exclusion(rng, profile, profile.onset_ms + int(rng.uniform(4, 10) * DAY_MS))
+        profile.onset_ms = start_ms + int(span * rng.uniform(*harm.onset_window))
+        if rng.random() < harm.self_exclude_share:
+            after = rng.uniform(*harm.self_exclude_after_days)
+            _plan_exclusion(rng, profile, profile.onset_ms + int(after * DAY_MS))
     elif archetype == CHURNER:
-        profile.churn_ms = start_ms + int(span * rng.uniform(0.2, 0.8))
+        profile.churn_ms = start_ms + int(span * rng.uniform(*population.churn.window))
     elif archetype == SELF_EXCLUDER:
         _plan_exclusion(rng, profile, start_ms + int(span * rng.uniform(0.1, 0.7)))
     elif archetype == FRAUDSTER:

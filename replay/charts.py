@@ -19,6 +19,7 @@ import io
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import matplotlib
 
@@ -249,4 +250,27 @@ def outcomes_chart(counts: Mapping[str, int], protected_offers: int) -> bytes:
     ax.bar_label(bars, labels=[f"{v:,}" for _, v in items][::-1], padding=3, fontsize=8)
     ax.set_xlabel("players or offers (count)")
     ax.set_title(title)
+    return _png(fig)
+
+
+def reliability_chart(calibration: Mapping[str, Mapping[str, Any]]) -> bytes:
+    """Reliability diagram per model: mean score against share of true positives, per bin."""
+    kinds = list(calibration)
+    fig, axes = plt.subplots(1, len(kinds), figsize=(4 * len(kinds), 3.8), squeeze=False)
+    for ax, kind in zip(axes[0], kinds, strict=True):
+        doc = calibration[kind]
+        bins = doc["bins"]
+        ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1)
+        ax.plot([b["mean_score"] for b in bins], [b["positive_share"] for b in bins],
+                marker="o", color=KIND_COLOURS["review"])
+        for b in bins:
+            ax.annotate(f"{b['points']:,}", (b["mean_score"], b["positive_share"]),
+                        fontsize=6, xytext=(3, -8), textcoords="offset points")
+        ece = "n/a" if doc["ece"] is None else f"{doc['ece']:.3f}"
+        ax.set_title(f"{kind}: ECE {ece}", fontsize=10)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("mean score in bin")
+        ax.set_ylabel("share positive (truth)")
+    fig.suptitle("Calibration against the truth (dashed: perfectly calibrated)")
     return _png(fig)

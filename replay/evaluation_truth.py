@@ -60,6 +60,10 @@ class PlayerTruth:
     exclusion_until_ms: int | None
     fraud_start_ms: int | None
     first_withdrawal_completed_ms: int | None
+    churn_ms: int | None = None
+    last_event_ms: int | None = None
+    first_harmful_play_ms: int | None = None
+    first_harmful_session_end_ms: int | None = None
 
     @property
     def harmed(self) -> bool:
@@ -119,7 +123,8 @@ def _player(r: dict[str, Any]) -> PlayerTruth:
         r["player_id"], r["archetype"], r.get("jurisdiction", ""),
         bool(r.get("refuses_marketing")), r.get("onset_ms"), r.get("harm_confirmed_ms"),
         r.get("exclusion_ms"), r.get("exclusion_until_ms"), r.get("fraud_start_ms"),
-        r.get("first_withdrawal_completed_ms"),
+        r.get("first_withdrawal_completed_ms"), r.get("churn_ms"), r.get("last_event_ms"),
+        r.get("first_harmful_play_ms"), r.get("first_harmful_session_end_ms"),
     )
 
 
@@ -446,9 +451,11 @@ def evaluate_run(
             (see `replay.run_store`), which must then be the only chDB path of the process.
 
     Returns:
-        The evaluation document (docs/backtests.md).
+        The evaluation document (docs/backtests.md), with the operator figures of
+        `replay.operator_metrics` under `operator` (docs/evaluation.md).
 
     """
+    from replay.operator_metrics import operator_metrics, read_operator_facts
     from replay.run_store import StoreLocation, open_store
 
     settings = settings or load_settings()
@@ -465,7 +472,10 @@ def evaluate_run(
         crossings = read_scores_above(client, risk_min, fraud_min)
         auc = progressive_auc(client)
         players = int(summary.get("players") or len(scored_players(client)))
+        scores, cohort_days = read_operator_facts(client, truth)
     finally:
         if own:
             client.close()
-    return evaluate(truth, decisions, crossings, policy, players, auc)
+    evaluation = evaluate(truth, decisions, crossings, policy, players, auc)
+    evaluation["operator"] = operator_metrics(truth, decisions, scores, cohort_days)
+    return evaluation

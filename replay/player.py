@@ -43,16 +43,13 @@ from replay.archetypes import (
 )
 from replay.delivery import Item, format_rfc3339
 from replay.games import GAME_IDS, SECONDS_PER_BET, payout_multiplier
+from replay.population import DEFAULT, Population
 
 MINUTE_MS = 60_000
 NIGHT_HOURS = range(0, 6)
 DAY_CURVE = (0.15, 0.06, 0.03, 0.02, 0.02, 0.04, 0.15, 0.3, 0.4, 0.45, 0.5, 0.6,
              0.7, 0.65, 0.6, 0.65, 0.75, 0.95, 1.3, 1.6, 1.8, 1.6, 1.1, 0.5)
 """Relative chance of a session starting in each local hour (evening peak)."""
-NIGHT_BOOST = 16.0
-"""How much likelier a night start becomes once harm has set in."""
-HARM_RAMP_MS = 5 * DAY_MS
-"""Time after onset for the markers of harm to reach full strength."""
 MIN_SESSION_MS = 5 * MINUTE_MS
 """No session starts closer than this to a stop (churn, exclusion, end of window)."""
 MAX_CHASE = 6.0
@@ -61,7 +58,6 @@ UNSETTLED_SPORTS_SHARE = 0.25
 SESSION_WITHOUT_END_SHARE = 0.03
 DEPOSIT_METHODS = (("card", 0.55), ("ewallet", 0.25), ("bank_transfer", 0.12),
                    ("voucher", 0.05), ("crypto", 0.03))
-_NIGHT_CURVE = tuple(w * NIGHT_BOOST if h in NIGHT_HOURS else w for h, w in enumerate(DAY_CURVE))
 _zones: dict[str, ZoneInfo] = {}
 _offsets: dict[tuple[str, int], int] = {}
 
@@ -78,6 +74,11 @@ def utc_offset_ms(zone_name: str, day_ms: int) -> int:
         if len(_offsets) < 100_000:
             _offsets[key] = offset
     return offset
+
+
+def night_curve(boost: float) -> tuple[float, ...]:
+    """Return `DAY_CURVE` with night hours weighted `boost` times more (a harmed player's day)."""
+    return tuple(w * boost if h in NIGHT_HOURS else w for h, w in enumerate(DAY_CURVE))
 
 
 def _hour(rng: random.Random, curve: tuple[float, ...]) -> int:
@@ -98,17 +99,37 @@ class PlayerSimulation:
         start_ms: start of the window (epoch ms); nothing happens before it.
         days: length of the window; nothing is emitted at or after its end.
         players: the simulation's size, which sizes fraud rings.
+        population: the archetypes' shapes (`replay.population`); the default
+            population gives the historic simulator's output.
 
     The realised moments (`exclusion_ms`, `harm_confirmed_ms`, ...) are filled in
     as the generator runs; read them through `truth()` once it is exhausted.
 
     """
 
-    def __init__(self, seed: int, index: int, start_ms: int, days: int, players: int = 1) -> None:
+    def __init__(
+        self,
+        seed: int,
+        index: int,
+        start_ms: int,
+        days: int,
+        players: int = 1,
+        population: Population = DEFAULT,
+    ) -> None:
         self.rng = player_rng(seed, index)
         self.end_ms = start_ms + days * DAY_MS
-        self.profile: PlayerProfile = draw_profile(self.rng, index, start_ms, self.end_ms, players)
+        self.population = population
+        self.profile: PlayerProfile = draw_profile(
+            self.rng, index, start_ms, self.end_ms, players, population)
         p = self.profile
+        harm = population.harm
+        self._harm_ramp_ms = int(harm.ramp_days * DAY_MS)
+        self._harm_from = harm.onset_strength if harm.onset == "abrupt" else 0.0
+        # A play is harmful once the markers are as strong as an abrupt onset starts them:
+        # right after onset when abrupt, part-way up the ramp when gradual.
+        self._harmful_at = harm.onset_strength * harm.amplitude
+        self._night_curve = night_curve(harm.night_boost)
+        self._stake_noise = population.stakes.noise
         self.start_ms = start_ms
         self.seed = seed
         self._prefix = f"{seed}-{index}-"
@@ -132,6 +153,9 @@ class PlayerSimulation:
         self.fraud_confirmed_ms: int | None = None
         self.first_withdrawal_completed_ms: int | None = None
         self.first_deposit_ms: int | None = None
+        self.first_harmful_play_ms: int | None = None
+        self.first_harmful_session: str | None = None
+        self.first_harmful_session_end_ms: int | None = None
 
     # ---- output -------------------------------------------------------------------------
 
@@ -205,21 +229,52 @@ class PlayerSimulation:
             yield from self._self_exclusion(max(p.exclusion_ms, self._busy_until + MINUTE_MS))
 
     def _harm(self, ts: int) -> float:
-        """Strength of the markers of harm at `ts`: 0 before onset, ramping up to 1."""
+        """Strength of the markers of harm at `ts`: 0 before onset, ramping up to the amplitude.
+
+        An abrupt onset starts at `harm.onset_strength`, a gradual one at 0; both reach
+        full strength `harm.ramp_days` later.
+        """
         onset = self.profile.onset_ms
         if onset is None or ts < onset:
             return 0.0
-        return min(1.0, 0.3 + (ts - onset) / HARM_RAMP_MS)
+        strength = min(1.0, self._harm_from + (ts - onset) / self._harm_ramp_ms)
+        return strength * self.population.harm.amplitude
+
+    def _harm_day(self, midnight: int) -> float:
+        """How far the day starting at `midnight` follows a harmed player's pattern, 0 to 1.
+
+        After an abrupt onset every day does, to the degree of the amplitude; after a
+        gradual one, to the degree of the markers' strength that day.
+        """
+        harm = self._harm(midnight)
+        if harm <= 0 or self.population.harm.onset == "gradual":
+            return harm
+        return self.population.harm.amplitude
 
     def _plays_on(self, midnight: int) -> bool:
         """Whether the player plays on the local day starting at `midnight`."""
         p = self.profile
+        population = self.population
         chance = p.activity
-        if self._harm(midnight) > 0:
-            chance = 0.9
+        harm_day = self._harm_day(midnight)
+        if harm_day > 0:
+            high = population.harm.play_chance
+            chance = high if harm_day >= 1.0 else chance + (high - chance) * harm_day
         elif p.archetype == CHURNER and p.churn_ms is not None:
-            chance *= max(0.0, (p.churn_ms - midnight) / (p.churn_ms - self.start_ms))
+            chance *= self._fade(midnight, p.churn_ms)
+        jitter = population.frequency.daily_jitter
+        if jitter > 0:
+            chance *= self.rng.lognormvariate(0.0, jitter)
         return self.rng.random() < chance
+
+    def _fade(self, midnight: int, churn_ms: int) -> float:
+        """Factor on a churner's daily chance of playing: 1 far from churn, 0 at churn."""
+        churn = self.population.churn
+        if churn.fade_days > 0:
+            fade = min(1.0, max(0.0, (churn_ms - midnight) / (churn.fade_days * DAY_MS)))
+        else:
+            fade = max(0.0, (churn_ms - midnight) / (churn_ms - self.start_ms))
+        return fade if churn.fade_power == 1.0 else fade**churn.fade_power
 
     def _session_starts(self, midnight: int) -> list[int]:
         """Session start times on the local day starting at `midnight` (UTC epoch ms).
@@ -228,9 +283,10 @@ class PlayerSimulation:
         the onset of harm already shows its markers.
         """
         rng = self.rng
-        harmed = self._harm(midnight) > 0
+        harm_day = self._harm_day(midnight)
+        harmed = harm_day >= 1.0 or (harm_day > 0 and rng.random() < harm_day)
         count = rng.randint(2, 4) if harmed else 1 + (rng.random() < 0.3) + (rng.random() < 0.1)
-        curve = _NIGHT_CURVE if harmed else DAY_CURVE
+        curve = self._night_curve if harmed else DAY_CURVE
         return sorted(
             midnight + _hour(rng, curve) * HOUR_MS + rng.randrange(HOUR_MS) for _ in range(count)
         )
@@ -258,6 +314,8 @@ class PlayerSimulation:
         if rng.random() >= SESSION_WITHOUT_END_SHARE:
             self._busy_until = t = min(t + rng.randint(5, 120) * 1000, stop - 1)
             yield self._event(t, "session_end", {"session_id": session_id})
+        if self.first_harmful_session == session_id:
+            self.first_harmful_session_end_ms = t
 
     def _first_session(self, t: int) -> tuple[int, list[Item]]:
         """Consent and an occasional deposit limit, set when the account is first used."""
@@ -309,7 +367,7 @@ class PlayerSimulation:
             if chasing:
                 stake_eur = min(stake_eur * rng.uniform(1.4, 2.0), typical_eur * MAX_CHASE)
             else:
-                stake_eur = typical_eur * rng.lognormvariate(0.0, 0.3)
+                stake_eur = typical_eur * rng.lognormvariate(0.0, self._stake_noise)
             stake = max(self._money(stake_eur), 0.1)
             if stake > self.balance + self.bonus:
                 if deposits >= max_deposits:
@@ -320,6 +378,8 @@ class PlayerSimulation:
                     break
             bet, won = self._bet(t, session_id, game_type, game_id, stake)
             yield bet
+            if harm > 0 and harm >= self._harmful_at and self.first_harmful_play_ms is None:
+                self.first_harmful_play_ms, self.first_harmful_session = t, session_id
             lost_last = not won
             last = t
             if cancel_at is not None and t >= cancel_at:
@@ -447,19 +507,20 @@ class PlayerSimulation:
 
     def _plan_labels(self) -> None:
         """Schedule rg/fraud verdicts: true labels for harmed players, negatives for others."""
-        p, rng = self.profile, self.rng
+        p, rng, labels = self.profile, self.rng, self.population.labels
         span = self.end_ms - self.start_ms
-        if p.archetype == HARMED and p.onset_ms is not None and rng.random() < 0.5:
-            at = p.onset_ms + int(rng.uniform(3, 10) * DAY_MS)
+        harmed = p.archetype == HARMED and p.onset_ms is not None
+        if harmed and rng.random() < labels.harm_confirmed_share:
+            at = (p.onset_ms or 0) + int(rng.uniform(*labels.harm_confirmed_delay_days) * DAY_MS)
             if at < self.end_ms:
                 self.harm_confirmed_ms = at
                 self._later(self._rg(at, "harm_confirmed"))
         if p.archetype in (HARMED, FRAUDSTER):
             return
         vip = p.archetype == VIP
-        if rng.random() < (0.15 if vip else 0.02):
+        if rng.random() < (labels.vip_no_concern_share if vip else labels.no_concern_share):
             self._later(self._rg(self.start_ms + int(rng.random() * span), "no_concern"))
-        if rng.random() < (0.05 if vip else 0.015):
+        if rng.random() < (labels.vip_fraud_cleared_share if vip else labels.fraud_cleared_share):
             at = self.start_ms + int(rng.random() * span)
             self._later(self._event(at, "fraud_cleared", {"case_id": f"case-{self._prefix}c"},
                                     channel=False))
@@ -543,8 +604,9 @@ class PlayerSimulation:
                 self._later(self._event(at, "chargeback", {
                     "amount": amount, "currency": p.jurisdiction.currency, "reference": deposit_id,
                 }, channel=False))
-        if rng.random() < 0.6:
-            at = approved[0][0] + int(rng.uniform(2, 12) * DAY_MS)
+        labels = self.population.labels
+        if rng.random() < labels.fraud_confirmed_share:
+            at = approved[0][0] + int(rng.uniform(*labels.fraud_confirmed_delay_days) * DAY_MS)
             if at < self.end_ms:
                 self.fraud_confirmed_ms = at
             self._later(self._event(at, "fraud_confirmed", {"case_id": f"case-{self._prefix}f"},
@@ -571,4 +633,7 @@ class PlayerSimulation:
             "fraud_confirmed_ms": self.fraud_confirmed_ms,
             "churn_ms": p.churn_ms,
             "last_event_ms": self.last_event_ms,
+            "first_harmful_play_ms": self.first_harmful_play_ms,
+            "first_harmful_session": self.first_harmful_session,
+            "first_harmful_session_end_ms": self.first_harmful_session_end_ms,
         }

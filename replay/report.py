@@ -31,6 +31,7 @@ from replay.evaluation_truth import (
     policy_of,
     thresholds_for,
 )
+from replay.operator_metrics import operator_metrics, read_operator_facts
 from replay.run_facts import (
     hourly_activity,
     metric_series,
@@ -124,6 +125,8 @@ def truth_figures(
     crossings = read_scores_above(client, risk_min, fraud_min)
     evaluation = evaluate(truth, decisions, crossings, policy, int(summary.get("players", 0)),
                           progressive_auc(client))
+    scores, cohort_days = read_operator_facts(client, truth)
+    evaluation["operator"] = operator_metrics(truth, decisions, scores, cohort_days)
     lat = detection_latencies(truth, decisions)
     rg, fraud, offers = evaluation["rg"], evaluation["fraud"], evaluation["offers"]
     outcome_counts = {
@@ -149,6 +152,12 @@ def truth_figures(
                      "Protected: self-excluded at the time, refused marketing, or RG-flagged "
                      "(risk at the offer-block threshold, a medium/high intervention, an RG "
                      "review or a confirmed harm within the block period)."),
+        ReportFigure("reliability.png", "Calibration of each model (truth)",
+                     charts.reliability_chart(evaluation["operator"]["calibration"]),
+                     "Champion scores at every scoring point, in ten equal-width bins, against "
+                     "the share of points the truth calls positive (risk: harmed after onset; "
+                     "fraud: a fraudster; churn: within 7 days of a churner's last activity). "
+                     "ECE: the bins' mean distance from the diagonal, weighted by points."),
     ]
     return figures, evaluation
 
@@ -176,9 +185,42 @@ def _evaluation_table(evaluation: dict[str, Any]) -> str:
         rows.append((f"offers.{name}", "n/a" if value is None else f"{value:,}"))
     auc = evaluation["models"]["churn_progressive_roc_auc"]
     rows.append(("models.churn_progressive_roc_auc", "n/a" if auc is None else f"{auc:.3f}"))
+    rows += operator_rows(evaluation.get("operator"))
     cells = "".join(f'<tr><th>{html.escape(k)}</th><td data-key="eval.{html.escape(k)}">'
                     f"{html.escape(v)}</td></tr>" for k, v in rows)
     return f"<table class='numbers'>{cells}</table>"
+
+
+def operator_rows(operator: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """Return the operator figures (`replay.operator_metrics`) as (key, text) rows."""
+    if not operator:
+        return []
+
+    def share(v: dict[str, Any]) -> str:
+        pct = "n/a" if v["share"] is None else f"{v['share']:.1%}"
+        return f"{v['count']:,} of {v['of']:,} ({pct})"
+
+    reach, win = operator["rg_reach"], operator["winback"]
+    rows = [(f"operator.rg_reach.{k}", share(reach[k]))
+            for k in ("within_first_session", "within_2h", "within_24h")]
+    hours = reach["hours"]
+    rows.append(("operator.rg_reach.hours", f"median {hours['median']}, p75 {hours['p75']}, "
+                 f"p90 {hours['p90']}, max {hours['max']}, never {hours['buckets']['never']}"))
+    rows.append(("operator.rg_false_positives", share(operator["rg_false_positives"])))
+    rows += [(f"operator.winback.{k}", share(win[k]))
+             for k in ("churners_covered", "churners_offered", "steady_offered",
+                       "offers_to_not_drifting")]
+    rows.append(("operator.winback.lift", "n/a" if win["lift"] is None else f"{win['lift']:.2f}"))
+    ex = operator["during_exclusion"]
+    rows.append(("operator.during_exclusion", f"{ex['interventions']} interventions, "
+                 f"{ex['reviews']} reviews"))
+    for kind, doc in operator["calibration"].items():
+        rows.append((f"operator.calibration.{kind}.ece",
+                     "n/a" if doc["ece"] is None else f"{doc['ece']:.3f}"))
+    drift = operator["drift"]
+    rows.append(("operator.drift.worst", "n/a" if drift["worst"] is None else
+                 f"{drift['worst']:.3f} (after {drift['warmup_days']} days' warm-up)"))
+    return rows
 
 
 _STYLE = """

@@ -169,3 +169,39 @@ def score_samples(client: Client, per_kind: int = 20_000) -> dict[str, list[floa
         "risk": [float(r[1]) for r in rows],
         "fraud": [float(r[2]) for r in rows],
     }
+
+
+def score_rows(client: Client, limit: int = 300_000) -> list[ScorePoint]:
+    """Return champion scoring points, all of them or an even sample of about `limit`.
+
+    The sample is by a hash of (player, time), so it is the same on every read.
+    """
+    total = int(client.query("SELECT count() FROM player_scores FINAL").result_rows[0][0])
+    step = max(1, -(-total // limit))
+    rows = client.query(
+        "SELECT player_id, toUnixTimestamp64Milli(scored_at), jurisdiction, churn, risk, fraud"
+        " FROM player_scores FINAL WHERE cityHash64(player_id, scored_at) % {s:UInt64} = 0"
+        " ORDER BY scored_at, player_id",
+        parameters={"s": step},
+    ).result_rows
+    return [
+        ScorePoint(str(r[0]), int(r[1]), str(r[2]), float(r[3]), float(r[4]), float(r[5]))
+        for r in rows
+    ]
+
+
+def daily_mean_scores(
+    client: Client, players: list[str]
+) -> list[tuple[int, int, dict[str, float]]]:
+    """Return `(day_ms, points, {"churn", "risk", "fraud"} means)` of `players`' scoring points.
+
+    Days are UTC days of event time; only days on which one of `players` was scored.
+    """
+    rows = client.query(
+        "SELECT toUnixTimestamp(toStartOfDay(scored_at)) * 1000, count(),"
+        " avg(churn), avg(risk), avg(fraud) FROM player_scores FINAL"
+        " WHERE has({p:Array(String)}, player_id) GROUP BY 1 ORDER BY 1",
+        parameters={"p": players},
+    ).result_rows
+    return [(int(r[0]), int(r[1]), {"churn": float(r[2]), "risk": float(r[3]),
+                                     "fraud": float(r[4])}) for r in rows]

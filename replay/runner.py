@@ -24,9 +24,12 @@ from flows.gc_tuning import pipeline_gc
 from flows.log_source import ProgressHook
 from flows.replay import build_replay_flow
 from models.model_set import ModelSet
+from operators.policy.compliance_facts import ComplianceFacts
 from sinks.clickhouse_client import open_client
 from sinks.clickhouse_writer import ClickHouseWriter
+from sinks.compliance_store import load_facts
 from sinks.migrations import apply_migrations
+from sinks.retention import apply_retention
 from sinks.run_outputs import RunOutputs
 
 
@@ -46,6 +49,19 @@ class ClickHouseTarget:
     def for_run(cls, out_dir: Path, dsn: str | None, database: str) -> ClickHouseTarget:
         """Return the default target: `dsn` if given, else chDB under `out_dir/clickhouse`."""
         return cls(dsn or None, None if dsn else out_dir / "clickhouse", database)
+
+
+def prepare_store(target: ClickHouseTarget, settings: Settings) -> ComplianceFacts:
+    """Bring the target's tables up to date and return the durable compliance facts to honour.
+
+    Applies the migrations and the configured retention, then reads `compliance_state`
+    of `compliance.facts_database` (the target's own database when empty). Live workers
+    and replays both start here, so both honour the same snapshot.
+    """
+    client = open_client(target.dsn, target.embedded_path, target.database)
+    apply_migrations(client, target.database)
+    apply_retention(client, target.database, settings.retention.ttl_days())
+    return load_facts(client, settings.compliance.facts_database or target.database)
 
 
 def _outputs_factory(
@@ -107,10 +123,11 @@ def run_replay(
     summary_path = out_dir / "summary.json"
     summary_path.unlink(missing_ok=True)
     target = target or ClickHouseTarget.for_run(out_dir, None, settings.clickhouse.database)
+    compliance = prepare_store(target, settings)
     started = time.monotonic()
     flow = build_replay_flow(
         inputs, settings, _outputs_factory(out_dir, target, settings, started), batch_size,
-        models, progress,
+        models, progress, compliance,
     )
     with pipeline_gc():
         if workers == 1:

@@ -4,7 +4,7 @@
 event-time order with a heap, and hands them to `replay.delivery`, which
 serializes them and adds the small, seeded disorder of a real pipeline. Memory is
 bounded by the number of players, never by the length of the log. The output is
-a pure function of (players, days, seed, start): the same arguments give the same
+a pure function of (players, days, seed, start, population): the same arguments give the same
 bytes on any machine, because every random draw comes from a generator derived
 from the seed (never the global generator, never `hash()`), and the default start
 is a fixed date in the past rather than the wall clock.
@@ -35,6 +35,7 @@ import orjson
 from replay.archetypes import DAY_MS, player_rng
 from replay.delivery import Delivery, DeliveryCounts
 from replay.player import PlayerSimulation
+from replay.population import DEFAULT, Population
 from replay.recorded_log import LogWriter
 
 DEFAULT_START_MS = 1_767_571_200_000
@@ -73,11 +74,18 @@ class Simulation:
         days: length of the window in days.
         seed: the seed every random draw derives from.
         start_ms: start of the window, epoch milliseconds.
+        population: the archetypes' shapes (`replay.population`); its own `players`,
+            `days` and `seed` are not used here (the arguments are).
 
     """
 
     def __init__(
-        self, players: int, days: int, seed: int, start_ms: int = DEFAULT_START_MS
+        self,
+        players: int,
+        days: int,
+        seed: int,
+        start_ms: int = DEFAULT_START_MS,
+        population: Population = DEFAULT,
     ) -> None:
         if players < 1 or days < 1:
             raise ValueError(f"players and days must be >= 1, not {players} and {days}")
@@ -85,9 +93,11 @@ class Simulation:
         self.days = days
         self.seed = seed
         self.start_ms = start_ms
+        self.population = population
         self.delivery = Delivery(player_rng(seed, DELIVERY_STREAM))
         self._players = [
-            PlayerSimulation(seed, index, start_ms, days, players) for index in range(players)
+            PlayerSimulation(seed, index, start_ms, days, players, population)
+            for index in range(players)
         ]
 
     @property
@@ -126,7 +136,11 @@ class Simulation:
 
 
 def simulate(
-    players: int, days: int, seed: int, start_ms: int = DEFAULT_START_MS
+    players: int,
+    days: int,
+    seed: int,
+    start_ms: int = DEFAULT_START_MS,
+    population: Population = DEFAULT,
 ) -> Iterator[bytes]:
     """Stream the raw message values of a simulated population, in delivery order.
 
@@ -135,12 +149,13 @@ def simulate(
         days: length of the window in days.
         seed: the seed; the same arguments always give the same bytes.
         start_ms: start of the window (epoch ms), by default 2026-01-05T00:00:00Z.
+        population: the archetypes' shapes; the default gives the historic bytes.
 
     Returns:
         An iterator of message values (one UTF-8 JSON object each, or a malformed one).
 
     """
-    yield from Simulation(players, days, seed, start_ms).messages()
+    yield from Simulation(players, days, seed, start_ms, population).messages()
 
 
 def simulate_to(
@@ -150,6 +165,7 @@ def simulate_to(
     seed: int,
     truth_path: Path | None = None,
     start_ms: int = DEFAULT_START_MS,
+    population: Population = DEFAULT,
 ) -> SimulationSummary:
     """Simulate into a recorded log, and optionally write the ground truth.
 
@@ -161,12 +177,13 @@ def simulate_to(
         truth_path: where to write each player's truth, `.json` (one document) or
             `.jsonl` (one player per line); None to skip.
         start_ms: start of the window (epoch ms).
+        population: the archetypes' shapes (`replay.population`).
 
     Returns:
         The counts of the run.
 
     """
-    simulation = Simulation(players, days, seed, start_ms)
+    simulation = Simulation(players, days, seed, start_ms, population)
     written = 0
     with LogWriter(path) as log:
         batch: list[bytes] = []
@@ -204,6 +221,7 @@ def write_truth(path: Path, simulation: Simulation, summary: SimulationSummary) 
         return
     document = {
         "seed": simulation.seed,
+        "population": simulation.population.name,
         "players": simulation.players,
         "days": simulation.days,
         "start_ms": simulation.start_ms,

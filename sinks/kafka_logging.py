@@ -30,6 +30,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
@@ -69,7 +70,17 @@ class RepeatSummarizingHandler(logging.Handler):
         self.clock = clock
         self._seen: dict[tuple[int, str, str], _Repeats] = {}
         self._guard = threading.Lock()
-        self._log = structlog.get_logger(KAFKA_LOGGER)
+
+    @property
+    def _log(self) -> Any:
+        # Looked up per line (lines are rare): a logger bound at construction would keep
+        # the structlog configuration of that moment, and this handler outlives it.
+        return structlog.get_logger(KAFKA_LOGGER)
+
+    def forget(self) -> None:
+        """Forget every message seen, and its repeats not yet reported (a fresh start)."""
+        with self._guard:
+            self._seen.clear()
 
     def emit(self, record: logging.LogRecord) -> None:
         """Log the record if its message is new or its interval is over; else count it."""
@@ -131,7 +142,7 @@ def _parts(record: logging.LogRecord) -> tuple[str, dict[str, str]]:
 _install_guard = threading.Lock()
 
 
-def _shared_handler() -> RepeatSummarizingHandler:
+def shared_handler() -> RepeatSummarizingHandler:
     """Return the handler on the `pitboss.kafka` logger, installing it on first use."""
     parent = logging.getLogger(KAFKA_LOGGER)
     with _install_guard:
@@ -166,13 +177,13 @@ def kafka_client_logger(client: str) -> logging.Logger:
         'pitboss.kafka.consumer'
 
     """
-    _shared_handler()
+    shared_handler()
     return logging.getLogger(KAFKA_LOGGER).getChild(client)
 
 
 def configure_kafka_logging(level: int, interval_s: float = DEFAULT_INTERVAL_S) -> None:
     """Set the lowest level of Kafka client lines logged and their repeat interval."""
-    _shared_handler().interval_s = interval_s
+    shared_handler().interval_s = interval_s
     logging.getLogger(KAFKA_LOGGER).setLevel(level)
 
 

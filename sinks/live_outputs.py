@@ -28,16 +28,19 @@ from models.validation import MetricRow
 from operators.events import DeadLetter
 from operators.outputs import FeatureRow, Ordered, ScoredPoint
 from operators.policy.audit import COLUMNS as DECISION_COLUMNS
+from operators.policy.compliance_facts import ComplianceChange
 from operators.policy.gate import Decision
 from sinks.clickhouse_writer import SinkDeliveryError, WriterStats
 from sinks.insert_thread import InsertBatch
 from sinks.kafka_actions import ActionDeliveryError, ActionProducer, DeadLetterProducer
 from sinks.metrics import LiveMetrics
 from sinks.run_outputs import (
+    COMPLIANCE_COLUMNS,
     FEATURE_COLUMNS,
     METRIC_COLUMNS,
     REJECTED_COLUMNS,
     SCORE_COLUMNS,
+    compliance_row,
     metric_row,
     score_row,
 )
@@ -119,12 +122,14 @@ class LiveOutputs:
         """
         tables: dict[str, list[tuple[Any, ...]]] = {
             "player_features": [], "rejected_events": [], "player_scores": [],
-            "model_metrics": [], "decisions": [],
+            "model_metrics": [], "decisions": [], "compliance_state": [],
         }  # fmt: skip
         for item in items:
             if isinstance(item, ScoredPoint):
                 tables["player_scores"].append(score_row(item))
                 self._output_delay(item)
+            elif isinstance(item, ComplianceChange):
+                tables["compliance_state"].append(compliance_row(item))
             elif isinstance(item, Ordered) and isinstance(item.item, Decision):
                 tables["decisions"].append(self._decision(item.item))
             elif isinstance(item, MetricRow):
@@ -217,7 +222,7 @@ class LiveOutputs:
         columns = {
             "player_features": FEATURE_COLUMNS, "rejected_events": REJECTED_COLUMNS,
             "player_scores": SCORE_COLUMNS, "model_metrics": METRIC_COLUMNS,
-            "decisions": DECISION_COLUMNS,
+            "decisions": DECISION_COLUMNS, "compliance_state": COMPLIANCE_COLUMNS,
         }  # fmt: skip
         for table, rows in tables.items():
             if rows:

@@ -33,6 +33,7 @@ from operators.outputs import (
     ShardStats,
 )
 from operators.policy.audit import COLUMNS as DECISION_COLUMNS
+from operators.policy.compliance_facts import ComplianceChange
 from operators.policy.gate import Decision
 
 FEATURE_COLUMNS: tuple[str, ...] = (
@@ -80,7 +81,22 @@ METRIC_COLUMNS: tuple[str, ...] = (
     "value",
     "n",
 )
+COMPLIANCE_COLUMNS: tuple[str, ...] = (
+    "player_id",
+    "fact",
+    "value",
+    "until_ms",
+    "at",
+    "source",
+    "reference",
+)
 DECISION_KINDS: tuple[str, ...] = ("intervention", "offer", "review")
+
+
+def compliance_row(change: ComplianceChange) -> tuple[Any, ...]:
+    """Return the `compliance_state` row of a compliance fact change."""
+    return (change.player_id, change.fact, change.value, change.until_ms, change.at_ms,
+            change.source, change.reference)
 
 
 def score_row(scored: ScoredPoint) -> tuple[Any, ...]:
@@ -205,10 +221,13 @@ class RunOutputs:
         scores: list[tuple[Any, ...]] = []
         metrics: list[tuple[Any, ...]] = []
         audit: list[tuple[Any, ...]] = []
+        compliance: list[tuple[Any, ...]] = []
         counts = self.counts
         for item in items:
             if isinstance(item, ScoredPoint):
                 scores.append(score_row(item))
+            elif isinstance(item, ComplianceChange):
+                compliance.append(compliance_row(item))
             elif isinstance(item, Ordered) and isinstance(item.item, Decision):
                 audit.append(self._decision(item.order, item.sub, item.item))
             elif isinstance(item, MetricRow):
@@ -241,6 +260,7 @@ class RunOutputs:
                 ("player_scores", scores, SCORE_COLUMNS),
                 ("model_metrics", metrics, METRIC_COLUMNS),
                 ("decisions", audit, DECISION_COLUMNS),
+                ("compliance_state", compliance, COMPLIANCE_COLUMNS),
             ):
                 if rows:
                     self.writer.add(table, rows, columns)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -218,6 +219,58 @@ def test_dashboard_is_provisioned_over_decisions_and_player_features() -> None:
     assert any("pitboss.player_features" in s for s in sql)
 
 
+def _expand(sql: str, database: str, start: str = "now() - INTERVAL 1 DAY",
+            end: str = "now()", interval_s: int = 60) -> str:
+    """Expand the Grafana ClickHouse plugin's macros as the plugin does, for a time range."""
+    sql = sql.replace("pitboss.", f"{database}.")
+    sql = re.sub(r"\$__timeFilter\((\w+)\)", rf"(\1 >= {start} AND \1 <= {end})", sql)
+    sql = re.sub(r"\$__timeInterval\((\w+)\)",
+                 rf"toStartOfInterval(\1, INTERVAL {interval_s} SECOND)", sql)
+    return sql.replace("$__toTime", end).replace("$__fromTime", start)
+
+
+def _panel_sql(title: str) -> str:
+    dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    (panel,) = [p for p in dashboard["panels"] if p["title"] == title]
+    (target,) = panel["targets"]
+    return str(target["rawSql"])
+
+
+def test_the_stake_panel_counts_each_stake_once(chdb_path: Path, clickhouse_database: str) -> None:
+    """Overlapping snapshots (a session end, then the hourly one) count the stake once."""
+    from sinks.run_outputs import FEATURE_COLUMNS
+
+    names = list(FEATURE_COLUMNS)
+    client = open_client(None, chdb_path, clickhouse_database)
+    rows = []
+    # (player, as_of, trigger, stake_1h, lifetime_stake): p1 stakes 30 from 10:00 to 10:20,
+    # then 5 at 11:30; p2 had 100 before the range (not counted) and stakes 7 in it.
+    for player, at, trigger, stake_1h, lifetime in [
+        ("p1", "2026-01-05 10:20:00", "session_end", 30.0, 30.0),
+        ("p1", "2026-01-05 11:00:00", "hourly", 30.0, 30.0),
+        ("p1", "2026-01-05 11:40:00", "session_end", 5.0, 35.0),
+        ("p1", "2026-01-05 12:00:00", "hourly", 5.0, 35.0),
+        ("p2", "2026-01-04 09:00:00", "session_end", 100.0, 100.0),
+        ("p2", "2026-01-05 10:30:00", "session_end", 7.0, 107.0),
+    ]:
+        values = dict.fromkeys(names, 0.0)
+        values.update(player_id=player, trigger=trigger, trigger_event_id="", jurisdiction="MT",
+                      stake_1h=stake_1h, lifetime_stake=lifetime)
+        values["as_of"] = int(datetime.fromisoformat(at).replace(tzinfo=UTC).timestamp() * 1000)
+        rows.append([values[n] for n in names])
+    try:
+        apply_migrations(client, clickhouse_database)
+        client.insert("player_features", rows, column_names=names, database=clickhouse_database)
+        sql = _expand(_panel_sql("Play across all players"), clickhouse_database,
+                      "toDateTime64('2026-01-05 10:00:00', 3, 'UTC')",
+                      "toDateTime64('2026-01-05 12:59:59', 3, 'UTC')", 3600)
+        by_hour = {row[0].hour: row[1] for row in client.query(sql).result_rows}
+    finally:
+        client.close()
+    assert by_hour == {10: 37.0, 11: 5.0, 12: 0.0}
+    assert sum(by_hour.values()) == 42.0  # summing stake_1h gave 30 + 30 + 5 + 5 + 7 = 77
+
+
 def test_dashboard_queries_run_against_the_schema(
     chdb_path: Path, clickhouse_database: str
 ) -> None:
@@ -227,10 +280,7 @@ def test_dashboard_queries_run_against_the_schema(
         apply_migrations(client, clickhouse_database)
         for panel in dashboard["panels"]:
             for target in panel["targets"]:
-                sql = target["rawSql"].replace("pitboss.", f"{clickhouse_database}.")
-                sql = re.sub(r"\$__timeFilter\((\w+)\)", r"\1 >= now() - INTERVAL 1 DAY", sql)
-                sql = re.sub(r"\$__timeInterval\((\w+)\)",
-                             r"toStartOfInterval(\1, INTERVAL 60 SECOND)", sql)
+                sql = _expand(target["rawSql"], clickhouse_database)
                 assert "$" not in sql, panel["title"]
                 # Grafana reads as the analyst: the query guard's rules (project tables only,
                 # no table function) mean GRANT SELECT ON pitboss.* is enough for it.
@@ -241,10 +291,25 @@ def test_dashboard_queries_run_against_the_schema(
 
 
 def test_topic_initialisation_creates_every_configured_topic() -> None:
+    """Every topic field is a settings variable, defaulting to the setting, used everywhere."""
     script = " ".join(SERVICES["kafka-init"]["command"])
-    for topic in KafkaSettings().topics.all:
-        assert re.search(rf"(^|\s){re.escape(topic)}(\s|;|\\)", script), topic
+    topics = KafkaSettings().topics
+    for name in type(topics).model_fields:
+        variable = f"PITBOSS_KAFKA__TOPICS__{name.upper()}"
+        for service in ("kafka-init", "worker", "producer"):
+            assert _environment(service)[variable] == f"${{{variable}:-{getattr(topics, name)}}}"
+        assert f'"$${variable}"' in script, variable
     assert "--if-not-exists" in script
+
+
+def test_topics_get_a_configurable_retention_applied_on_every_start() -> None:
+    script = " ".join(SERVICES["kafka-init"]["command"])
+    env = _environment("kafka-init")
+    assert env["INPUT_RETENTION_MS"] == "${PITBOSS_INPUT_RETENTION_MS:-604800000}"
+    assert env["OUTPUT_RETENTION_MS"] == "${PITBOSS_OUTPUT_RETENTION_MS:-2592000000}"
+    assert "--config retention.ms=" in script and "--add-config retention.ms=" in script
+    assert 'create "$$topic" "$$INPUT_RETENTION_MS"' in script
+    assert 'create "$$topic" "$$OUTPUT_RETENTION_MS"' in script
 
 
 @pytest.mark.parametrize("service", ["worker", "producer"])

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from operators.events import Consent, ReviewDecision, RgAssessment, SelfExclusion
 from operators.features import FEATURE_INDEX
+from operators.harm_markers import MarkerTable
 from operators.outputs import ScoredPoint
 from operators.policy.actions import (
     FRAUD_REVIEW,
@@ -37,6 +38,7 @@ from operators.policy.actions import (
     ActionRecord,
     Offer,
 )
+from operators.policy.compliance_facts import EMPTY_FACTS, ComplianceFacts
 from operators.policy.decision_ids import decision_id
 from operators.policy.gate import (
     APPROVED,
@@ -51,7 +53,7 @@ from operators.policy.gate import (
     ComplianceGate,
     Decision,
 )
-from operators.policy.ladder import markers_met, next_rung
+from operators.policy.ladder import next_rung
 from operators.policy.offers import choose_offer
 from operators.policy.player_policy_state import INDEFINITE, OpenReview, PlayerPolicyState
 from operators.policy.settings import PolicyRules, PolicySettings
@@ -78,27 +80,18 @@ _ISSUED = (EMITTED, SHADOW, HOLDOUT)
 
 @dataclass(frozen=True, slots=True)
 class _Rules:
-    """The rules in force for one jurisdiction, with the harm markers as feature positions."""
+    """The rules in force for one jurisdiction, with their markers of harm at hand."""
 
     rules: PolicyRules
-    markers: tuple[tuple[str, float, int], ...]
-    """`(feature name, level, index in FEATURE_NAMES)` per marker, in configuration order."""
+    markers: MarkerTable
+    features: tuple[str, ...]
+    """Features every decision's snapshot keeps: the key features and the markers'."""
 
     @classmethod
     def of(cls, rules: PolicyRules) -> _Rules:
-        """Index the markers of `rules` (validated to name features, so all have a position)."""
-        markers = tuple((name, level, FEATURE_INDEX[name]) for name, level in rules.markers.items())
-        return cls(rules, markers)
-
-    def markers_met(self, values: tuple[float, ...]) -> list[str]:
-        """Return `ladder.markers_met` for the features `values` (in FEATURE_NAMES order).
-
-        A feature the tuple is too short to hold reads as 0, as it does by name.
-        """
-        count = len(values)
-        return [
-            name for name, level, i in self.markers if (values[i] if i < count else 0.0) >= level
-        ]
+        """Read the markers of harm of `rules` once."""
+        table = rules.harm_markers
+        return cls(rules, table, tuple(dict.fromkeys((*KEY_FEATURES, *table.features))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +106,10 @@ class _Point:
     scores: dict[str, float]
     versions: dict[str, str]
     rules: PolicyRules
+    snapshot_features: tuple[str, ...]
+    """Features every decision's snapshot keeps (`_Rules.features`)."""
     markers: list[str]
-    """The harm markers the features meet; left empty for inactivity timers (never read)."""
+    """The markers of harm the features meet; left empty for inactivity timers (never read)."""
 
     @property
     def ts(self) -> int:
@@ -147,12 +142,13 @@ class PolicyEngine:
 
     Args:
         settings: the policy (thresholds, caps, ladder, rollout, per jurisdiction).
+        facts: the durable compliance facts the gate consults (read at start).
 
     """
 
-    def __init__(self, settings: PolicySettings) -> None:
+    def __init__(self, settings: PolicySettings, facts: ComplianceFacts = EMPTY_FACTS) -> None:
         self.settings = settings
-        self.gate = ComplianceGate(settings)
+        self.gate = ComplianceGate(settings, facts)
         self.policy_version = settings.policy_version
         # Each jurisdiction's rules, indexed once (`_Rules`): reading a point looks up
         # thresholds and harm-marker positions without walking the pydantic models.
@@ -202,8 +198,8 @@ class PolicyEngine:
                 scores[kind] = _clean(score.value)
                 versions[kind] = score.model_version
         rules = self._rules_for(p.jurisdiction)
-        markers = [] if p.trigger == INACTIVITY else rules.markers_met(p.features)
-        return _Point(scored, scores, versions, rules.rules, markers)
+        markers = [] if p.trigger == INACTIVITY else rules.markers.met(p.features)
+        return _Point(scored, scores, versions, rules.rules, rules.features, markers)
 
     def _observe(self, state: PlayerPolicyState, view: _Point) -> list[Candidate]:
         """Fold the point's event and risk into the state; return verdict candidates."""
@@ -312,9 +308,8 @@ class PolicyEngine:
         return _unique([f"{kind}_score", *model, *(f"marker:{m}" for m in markers)])
 
     def _snapshot(self, view: _Point, reasons: tuple[str, ...]) -> dict[str, float]:
-        """Return the features a decision rests on: key features, markers, and those named."""
-        named = [r.removeprefix("marker:") for r in reasons]
-        names = sorted({*KEY_FEATURES, *view.rules.markers, *named})
+        """Return the features a decision rests on: key features, markers', and those named."""
+        names = sorted({*view.snapshot_features, *reasons})
         return {name: value for name in names if (value := view.feature(name)) is not None}
 
     def _record(
@@ -391,7 +386,7 @@ class PolicyEngine:
             return
         state.rg_last_ms = ts
         state.rg_last_risk = record.scores.get("risk", 0.0)
-        state.rg_last_markers = len(markers_met(rules, decision.features))
+        state.rg_last_markers = len(rules.harm_markers.met_by_name(decision.features))
         actions: list[str] = [step.action for step in rules.escalation]
         if record.action == MANDATORY_COOL_OFF:
             state.rg_level = len(actions) - 1

@@ -8,9 +8,22 @@ this module, so there is no path from a candidate to an emitted action around th
 
 Offers meet every rule in `OFFER_RULES` order (the first that fails names the
 suppression); RG interventions never meet marketing rules, only the minimum gap;
-reviews meet the pending and gap rules. Then offers to holdout players are held back
-(`holdout`), and in shadow mode what would be emitted is recorded as `shadow`.
+reviews meet the pending and gap rules. Every kind meets the self-exclusion rules
+first (after `external_register` for offers and interventions): while a
+self-exclusion is in force nothing reaches the player or the specialists, and what
+was decided is audited as suppressed by `self_excluded` (or
+`durable_self_exclusion`, known only from the store). Then offers to
+holdout players are held back (`holdout`), and in shadow mode what would be emitted
+is recorded as `shadow`.
 The gate reads the player's state and never changes it.
+
+Beside the state, the gate consults the durable compliance facts read at start
+(`operators.policy.compliance_facts`), so a player whose state was lost (an empty
+recovery directory, an expired topic) stays protected: an offer or intervention to a
+player on an external self-exclusion register is held back as `external_register`,
+anything for a player the store knows to be self-excluded as `durable_self_exclusion`
+(`self_excluded` when the state or features know it too); a durable cool-off and
+consent count as the state's do (see docs/policy.md).
 """
 
 from __future__ import annotations
@@ -20,6 +33,7 @@ from dataclasses import InitVar, dataclass, field
 
 from operators.policy.actions import FRAUD_REVIEW, RG_REVIEW, ActionRecord
 from operators.policy.audit import AuditRow
+from operators.policy.compliance_facts import EMPTY_FACTS, ComplianceFacts, PlayerFacts
 from operators.policy.holdout import in_holdout
 from operators.policy.player_policy_state import UNKNOWN_CONSENT, PlayerPolicyState
 from operators.policy.settings import PolicyRules, PolicySettings
@@ -84,12 +98,17 @@ class Decision:
                         self.features)
 
 
-def has_consent(player: PlayerPolicyState, features: dict[str, float], default: bool) -> bool:
+def has_consent(
+    player: PlayerPolicyState, features: dict[str, float], default: bool,
+    durable: int = UNKNOWN_CONSENT,
+) -> bool:
     """Return whether marketing consent holds: any refusal wins, then any consent, else default.
 
-    The latest `consent` event (in the state) and the feature snapshot both count.
+    The latest `consent` event (in the state) and the feature snapshot both count; the
+    durable consent (`durable`, from the store) counts only when the state has seen none.
     """
-    seen = {player.consent, int(features.get("marketing_consent", UNKNOWN_CONSENT))}
+    state = player.consent if player.consent != UNKNOWN_CONSENT else durable
+    seen = {state, int(features.get("marketing_consent", UNKNOWN_CONSENT))}
     if 0 in seen:
         return False
     if 1 in seen:
@@ -97,56 +116,70 @@ def has_consent(player: PlayerPolicyState, features: dict[str, float], default: 
     return default
 
 
-Rule = Callable[[Candidate, PlayerPolicyState, PolicyRules], bool]
+Rule = Callable[[Candidate, PlayerPolicyState, PolicyRules, PlayerFacts], bool]
 
 
-def _self_excluded(c: Candidate, p: PlayerPolicyState, r: PolicyRules) -> bool:
+def _external_register(c: Candidate, p: PlayerPolicyState, r: PolicyRules,
+                       f: PlayerFacts) -> bool:
+    return f.registered(c.action.decided_at_ms)
+
+
+def _self_excluded(c: Candidate, p: PlayerPolicyState, r: PolicyRules, f: PlayerFacts) -> bool:
     return p.excluded_at(c.action.decided_at_ms) or c.features.get("self_excluded", 0.0) >= 1.0
 
 
-def _cool_off(c: Candidate, p: PlayerPolicyState, r: PolicyRules) -> bool:
-    return p.cool_off_until_ms > c.action.decided_at_ms
+def _durable_exclusion(c: Candidate, p: PlayerPolicyState, r: PolicyRules,
+                       f: PlayerFacts) -> bool:
+    return f.excluded_at(c.action.decided_at_ms)
 
 
-def _no_consent(c: Candidate, p: PlayerPolicyState, r: PolicyRules) -> bool:
-    return not has_consent(p, c.features, r.offers.default_consent)
+def _cool_off(c: Candidate, p: PlayerPolicyState, r: PolicyRules, f: PlayerFacts) -> bool:
+    now = c.action.decided_at_ms
+    return max(p.cool_off_until_ms, f.cool_off_until(now)) > now
 
 
-def _rg_flagged(c: Candidate, p: PlayerPolicyState, r: PolicyRules) -> bool:
+def _no_consent(c: Candidate, p: PlayerPolicyState, r: PolicyRules, f: PlayerFacts) -> bool:
+    durable = f.consent_at(c.action.decided_at_ms)
+    return not has_consent(p, c.features, r.offers.default_consent, durable)
+
+
+def _rg_flagged(c: Candidate, p: PlayerPolicyState, r: PolicyRules, f: PlayerFacts) -> bool:
     now = c.action.decided_at_ms
     risky = c.action.scores.get("risk", 0.0) >= r.thresholds.offer_block_risk
     return risky or p.offer_block_until_ms > now or p.open_review(
         RG_REVIEW, now, int(r.gaps.review_expiry_days * DAY_MS)) is not None
 
 
-def _at_limit(c: Candidate, p: PlayerPolicyState, r: PolicyRules) -> bool:
-    f = c.features
-    return f.get("at_limit", 0.0) >= 1.0 or f.get("limit_headroom", 1.0) <= 0.0
+def _at_limit(c: Candidate, p: PlayerPolicyState, r: PolicyRules, f: PlayerFacts) -> bool:
+    features = c.features
+    return features.get("at_limit", 0.0) >= 1.0 or features.get("limit_headroom", 1.0) <= 0.0
 
 
-def _fraud_hold(c: Candidate, p: PlayerPolicyState, r: PolicyRules) -> bool:
+def _fraud_hold(c: Candidate, p: PlayerPolicyState, r: PolicyRules, f: PlayerFacts) -> bool:
     now = c.action.decided_at_ms
     return p.hold_until_ms > now or p.open_review(
         FRAUD_REVIEW, now, int(r.gaps.review_expiry_days * DAY_MS)) is not None
 
 
-def _type_disabled(c: Candidate, p: PlayerPolicyState, r: PolicyRules) -> bool:
+def _type_disabled(c: Candidate, p: PlayerPolicyState, r: PolicyRules, f: PlayerFacts) -> bool:
     offer = c.action.offer
     settings = r.offers.types.get(offer.type) if offer else None  # type: ignore[call-overload]
     return settings is None or not settings.enabled
 
 
-def _pending_offer(c: Candidate, p: PlayerPolicyState, r: PolicyRules) -> bool:
+def _pending_offer(c: Candidate, p: PlayerPolicyState, r: PolicyRules, f: PlayerFacts) -> bool:
     since = c.action.decided_at_ms - int(r.gaps.offer_validity_days * DAY_MS)
     return p.offers_since(since, c.action.action) > 0
 
 
-def _fatigued(c: Candidate, p: PlayerPolicyState, r: PolicyRules) -> bool:
+def _fatigued(c: Candidate, p: PlayerPolicyState, r: PolicyRules, f: PlayerFacts) -> bool:
     return p.offers_since(c.action.decided_at_ms - WEEK_MS) >= r.caps.max_offers_per_7d
 
 
 OFFER_RULES: tuple[tuple[str, Rule], ...] = (
+    ("external_register", _external_register),
     ("self_excluded", _self_excluded),
+    ("durable_self_exclusion", _durable_exclusion),
     ("cool_off", _cool_off),
     ("no_marketing_consent", _no_consent),
     ("rg_offer_block", _rg_flagged),
@@ -158,12 +191,12 @@ OFFER_RULES: tuple[tuple[str, Rule], ...] = (
 )
 
 
-def _unknown_review(c: Candidate, p: PlayerPolicyState, r: PolicyRules) -> bool:
+def _unknown_review(c: Candidate, p: PlayerPolicyState, r: PolicyRules, f: PlayerFacts) -> bool:
     ref = c.action.review_decision_id
     return ref is not None and p.review_by_id(ref) is None
 
 
-def _intervention_gap(c: Candidate, p: PlayerPolicyState, r: PolicyRules) -> bool:
+def _intervention_gap(c: Candidate, p: PlayerPolicyState, r: PolicyRules, f: PlayerFacts) -> bool:
     if c.action.review_decision_id is not None:
         return False  # a human approved it: no gap holds it back
     gap = int(r.gaps.min_intervention_gap_hours * HOUR_MS)
@@ -171,27 +204,33 @@ def _intervention_gap(c: Candidate, p: PlayerPolicyState, r: PolicyRules) -> boo
 
 
 INTERVENTION_RULES: tuple[tuple[str, Rule], ...] = (
+    ("external_register", _external_register),
+    ("self_excluded", _self_excluded),
+    ("durable_self_exclusion", _durable_exclusion),
     ("unknown_review", _unknown_review),
     ("min_gap", _intervention_gap),
 )
 
 
-def _pending_review(c: Candidate, p: PlayerPolicyState, r: PolicyRules) -> bool:
+def _pending_review(c: Candidate, p: PlayerPolicyState, r: PolicyRules, f: PlayerFacts) -> bool:
     expiry = int(r.gaps.review_expiry_days * DAY_MS)
     return p.open_review(c.action.action, c.action.decided_at_ms, expiry) is not None
 
 
-def _review_gap(c: Candidate, p: PlayerPolicyState, r: PolicyRules) -> bool:
+def _review_gap(c: Candidate, p: PlayerPolicyState, r: PolicyRules, f: PlayerFacts) -> bool:
     last = p.rg_review_last_ms if c.action.action == RG_REVIEW else p.fraud_review_last_ms
     return c.action.decided_at_ms - last < int(r.gaps.review_min_gap_days * DAY_MS)
 
 
-def _in_force(c: Candidate, p: PlayerPolicyState, r: PolicyRules) -> bool:
+def _in_force(c: Candidate, p: PlayerPolicyState, r: PolicyRules, f: PlayerFacts) -> bool:
+    """Whether what the review proposes (a cool-off, a hold) is already running."""
     until = p.cool_off_until_ms if c.action.action == RG_REVIEW else p.hold_until_ms
     return until > c.action.decided_at_ms
 
 
 REVIEW_RULES: tuple[tuple[str, Rule], ...] = (
+    ("self_excluded", _self_excluded),
+    ("durable_self_exclusion", _durable_exclusion),
     ("pending_decision", _pending_review),
     ("min_gap", _review_gap),
     ("already_in_force", _in_force),
@@ -205,11 +244,13 @@ class ComplianceGate:
 
     Args:
         settings: the policy; rules are taken per the action's jurisdiction.
+        facts: the durable compliance facts read at start (none by default).
 
     """
 
-    def __init__(self, settings: PolicySettings) -> None:
+    def __init__(self, settings: PolicySettings, facts: ComplianceFacts = EMPTY_FACTS) -> None:
         self.settings = settings
+        self.facts = facts
 
     def check(self, candidate: Candidate, player: PlayerPolicyState) -> Decision:
         """Return the decision for `candidate` given the player's state.
@@ -224,9 +265,12 @@ class ComplianceGate:
         """
         action = candidate.action
         rules = self.settings.rules_for(action.jurisdiction)
+        facts = self.facts.for_player(action.player_id)
         if candidate.audit_status is not None:
-            return self._decide(candidate, player, rules, VERDICT_RULES, candidate.audit_status)
-        decision = self._decide(candidate, player, rules, RULES_BY_KIND[action.kind], EMITTED)
+            return self._decide(candidate, player, rules, facts, VERDICT_RULES,
+                                candidate.audit_status)
+        decision = self._decide(candidate, player, rules, facts, RULES_BY_KIND[action.kind],
+                                EMITTED)
         if decision.status == EMITTED and action.kind == "offer" and in_holdout(
             action.player_id, rules.rollout.holdout_share, rules.rollout.holdout_salt
         ):
@@ -240,10 +284,12 @@ class ComplianceGate:
         candidate: Candidate,
         player: PlayerPolicyState,
         rules: PolicyRules,
+        facts: PlayerFacts,
         checks: tuple[tuple[str, Rule], ...],
         status: str,
     ) -> Decision:
-        held_by = next((name for name, rule in checks if rule(candidate, player, rules)), None)
+        held_by = next(
+            (name for name, rule in checks if rule(candidate, player, rules, facts)), None)
         return Decision(
             candidate.action,
             SUPPRESSED if held_by else status,

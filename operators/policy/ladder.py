@@ -3,8 +3,9 @@
 Escalation is graduated (UK Gambling Commission customer-interaction requirement 9):
 the first intervention is the lowest rung; the next one is at most one rung above the
 last, and above it only when the indicators grew since then (risk up by
-`min_risk_increase`, or more harm markers met); and never above the rung the current
-risk reaches. A player with no intervention for `ladder_reset_days` starts over.
+`min_risk_increase`, or more markers of harm met, `PolicyRules.harm_markers.met`); and
+never above the rung the current risk reaches. A player with no intervention for
+`ladder_reset_days` starts over.
 
 Example:
     >>> from operators.policy.settings import load_policy
@@ -20,8 +21,6 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from operators.policy.settings import PolicyRules
 
 
@@ -32,11 +31,6 @@ def reached_rung(rules: PolicyRules, risk: float) -> int:
         if risk >= step.min_risk:
             reached = i
     return reached
-
-
-def markers_met(rules: PolicyRules, features: Mapping[str, float]) -> list[str]:
-    """Return the configured harm markers the features meet, in configuration order."""
-    return [name for name, level in rules.markers.items() if features.get(name, 0.0) >= level]
 
 
 def next_rung(

@@ -30,7 +30,7 @@ from pydantic import Field, PrivateAttr, ValidationError, model_validator
 import config
 from config.section import Section
 from config.settings import ConfigError
-from operators.features import FEATURE_INDEX
+from operators.harm_markers import HARM_MARKERS, MarkerBook, MarkerTable
 
 DEFAULT_POLICY_FILE = Path(config.__file__).with_name("policy.toml")
 
@@ -154,6 +154,21 @@ class OfferSettings(Section):
         "`cashback`), one table each.")
 
 
+class MarkerOverride(Section):
+    """Changes to one row of the marker table (`operators.harm_markers`); unset fields keep it."""
+
+    low: float | None = Field(None, description="Strength 0 at or below this.")
+    high: float | None = Field(None, description="Strength 1 at or above this.")
+    met: float | None = Field(
+        None, description="The policy counts the marker as met at or above this (its reason "
+        "code, and growth on the ladder); between `low` and `high`.")
+    weight: float | None = Field(
+        None, ge=0.0, le=1.0, description="Weight in the risk rule (0 switches the marker off).")
+    gate_min: float | None = Field(
+        None, ge=0.0, description="The marker's gate feature must reach this (e.g. bets in the "
+        "window for a share of bets).")
+
+
 class PolicyRules(Section):
     """The rules in force for one jurisdiction (the base rules merged with its override)."""
 
@@ -168,11 +183,13 @@ class PolicyRules(Section):
         GapSettings(), description="Minimum gaps and lifetimes, in event time.")
     caps: CapSettings = Field(CapSettings(), description="Fatigue caps on offers.")
     offers: OfferSettings = Field(description="Offer eligibility and types.")
-    markers: dict[str, float] = Field(
+    markers: dict[str, MarkerOverride] = Field(
         default_factory=dict,
-        description="Markers of harm: feature -> level at or above which it counts. Markers "
-        "met are reason codes of interventions; more met than at the last intervention is "
-        "growth.")
+        description="Overrides of the markers of harm (`[markers.<name>]`, the table in "
+        "`operators.harm_markers`, docs/models.md): the one table the risk rule, the ladder "
+        "and the reason codes read. Markers met are reason codes of interventions; more met "
+        "than at the last intervention is growth.")
+    _harm_markers: MarkerTable = PrivateAttr(HARM_MARKERS)
 
     @model_validator(mode="after")
     def _ladder_rises(self) -> PolicyRules:
@@ -184,11 +201,16 @@ class PolicyRules(Section):
         return self
 
     @model_validator(mode="after")
-    def _markers_are_features(self) -> PolicyRules:
-        unknown = sorted(set(self.markers) - set(FEATURE_INDEX))
-        if unknown:
-            raise ValueError(f"markers name unknown features: {', '.join(unknown)}")
+    def _build_marker_table(self) -> PolicyRules:
+        changes = {name: o.model_dump(exclude_none=True) for name, o in self.markers.items()}
+        self._harm_markers = HARM_MARKERS.overridden(changes)
         return self
+
+    @property
+    def harm_markers(self) -> MarkerTable:
+        """The markers of harm in force: the default table with `[markers]` applied."""
+        table: MarkerTable = self.__pydantic_private__["_harm_markers"]  # type: ignore[index]
+        return table
 
 
 class PolicySettings(PolicyRules):
@@ -228,6 +250,13 @@ class PolicySettings(PolicyRules):
     def policy_version(self) -> str:
         """The declared version plus a short hash of the effective configuration."""
         return self._version
+
+    def marker_book(self) -> MarkerBook:
+        """Return the markers of harm of every jurisdiction, for the risk rule."""
+        base = self.harm_markers
+        own = {code: rules.harm_markers for code in sorted(self.jurisdictions)
+               if (rules := self.rules_for(code)).harm_markers != base}
+        return MarkerBook(base, own)
 
     def rules_for(self, jurisdiction: str) -> PolicyRules:
         """Return the rules in force for `jurisdiction` (the base rules if it has no override)."""

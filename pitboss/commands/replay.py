@@ -16,6 +16,7 @@ from rich.console import Console
 from pitboss import preflight
 from pitboss.app import app
 from pitboss.mistakes import fail
+from pitboss.options import ConfigOption
 
 InputsOption = Annotated[
     list[Path], typer.Option("--input", "-i", help="Recorded log(s): .jsonl or .parquet.")
@@ -32,9 +33,6 @@ ClickHouseOption = Annotated[
         help="ClickHouse server DSN (http(s)://user:pass@host:8123/db); default: embedded "
         "chDB under OUT/clickhouse.",
     ),
-]
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", "-c", help="TOML file overriding config/defaults.toml.")
 ]
 WorkersOption = Annotated[int, typer.Option("--workers", "-w", min=1, help="Worker threads.")]
 ModelsOption = Annotated[
@@ -61,7 +59,12 @@ def replay(
     preflight.recorded_logs(inputs)
     preflight.output_dir(out, "--out")
     preflight.clickhouse_server(clickhouse)
-    warm = preflight.model_export(models, settings.models) if models is not None else None
+    warm = None
+    if models is not None:
+        from operators.policy.settings import load_policy
+
+        markers = load_policy(settings.policy_path).marker_book()
+        warm = preflight.model_export(models, settings.models, markers=markers)
     target = ClickHouseTarget.for_run(out, clickhouse, settings.clickhouse.database)
     try:
         with replay_progress(list(inputs), console) as progress:

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     import structlog
 
     from config.settings import Settings
+    from operators.policy.compliance_facts import ComplianceFacts
     from replay.runner import ClickHouseTarget
     from sinks.health import WorkerHealth
     from sinks.live_outputs import LiveOutputs
@@ -71,7 +72,10 @@ class _StopSignals:
     handlers here take no lock; the signal's number reaches a thread of its own
     through `signal.set_wakeup_fd` (written by the C-level handler at once, whatever
     the main thread is doing), and that thread sets `stop` and logs. On a second
-    signal it makes the main thread raise KeyboardInterrupt.
+    signal it logs and ends the process at once with exit code 130: an abort must not
+    wait on anything (a KeyboardInterrupt in the main thread could land in any frame,
+    and the sinks' close would then wait for Kafka again). Nothing is lost: the epoch
+    in progress was not committed, so a restart redoes it, as after `kill -9`.
     """
 
     SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -88,12 +92,9 @@ class _StopSignals:
                          daemon=True).start()  # fmt: skip
 
     def _in_main_thread(self, signum: int, frame: object) -> None:
-        if self.abort:
-            raise KeyboardInterrupt
+        """Do nothing here: the wakeup fd has already told the signals thread."""
 
     def _take(self, read_fd: int) -> None:
-        import _thread
-
         import structlog
 
         log = structlog.get_logger("pitboss.run")
@@ -103,9 +104,10 @@ class _StopSignals:
                     continue
                 name = signal.Signals(signum).name
                 if self.stop.is_set():
-                    log.warning("second stop signal: aborting", signal=name)
                     self.abort = True
-                    _thread.interrupt_main(signal.SIGINT)  # runs _in_main_thread there
+                    log.error("aborted by a second stop signal; the last epoch is redone "
+                              "on restart", signal=name)
+                    os._exit(EXIT_ABORTED)
                 else:
                     self.stop.set()
                     log.info("stop requested", signal=name)
@@ -242,15 +244,18 @@ def _level(name: str) -> int:
 
 
 def _load_settings(options: WorkerOptions) -> Settings | None:
-    """Load the configuration and set logging up at the chosen level; None on a config error."""
+    """Load the configuration and its policy file, and set logging up; None on a config error."""
     import structlog
 
-    from config.settings import ConfigError, load_settings
+    from config.settings import ConfigError
+    from pitboss.preflight import configuration
     from sinks.metrics import configure_logging
 
     flag_level = options.log_level.value if options.log_level is not None else None
     try:
-        settings = load_settings(options.config)
+        # The policy file too: the dataflow loads it deep inside Bytewax, where a mistake
+        # would be a long traceback rather than one line.
+        settings = configuration(options.config)
     except ConfigError as exc:
         configure_logging(_level(flag_level or "info"))
         structlog.get_logger("pitboss.run").error("configuration error", error=str(exc))
@@ -353,6 +358,7 @@ def _run_dataflow(
 
     from flows.gc_tuning import pipeline_gc
     from flows.live import LiveInputError, build_live_flow
+    from operators.policy.compliance_facts import DeferredFacts
     from sinks.clickhouse_client import ClickHouseConfigError, ClickHouseUnavailableError
     from sinks.clickhouse_writer import SinkDeliveryError
     from sinks.consumer_lag import ConsumerLagProbe
@@ -360,6 +366,20 @@ def _run_dataflow(
 
     log = structlog.get_logger("pitboss.run")
     cluster, process_id = options.cluster, options.process_id
+    from replay.runner import prepare_store
+
+    if process_id:
+        # The store belongs to process 0, which reads it before joining the cluster.
+        compliance: ComplianceFacts = DeferredFacts(_facts_of_process_0(target, settings))
+    else:
+        try:
+            compliance = prepare_store(target, settings)
+        except (ClickHouseConfigError, ClickHouseUnavailableError) as exc:
+            log.error("cannot read the durable compliance facts", error=str(exc))
+            return EXIT_CONFIG if isinstance(exc, ClickHouseConfigError) else EXIT_UNAVAILABLE
+        log.info("durable compliance facts read", players=len(compliance))
+        if cluster is not None and target.dsn is None:
+            _share_facts(compliance, target)
     probe = ConsumerLagProbe(settings.kafka.connection_config(), metrics)
     probe.start()
     recovery = None
@@ -368,7 +388,7 @@ def _run_dataflow(
         recovery = RecoveryConfig(_prepare_recovery(options.recovery_dir, partitions, process_id))
     flow = build_live_flow(
         settings, _outputs_factory(settings, target, metrics, stop), stop, metrics,
-        options.batch_size,
+        options.batch_size, compliance,
     )
     log.info(
         "worker starting", bootstrap_servers=settings.kafka.bootstrap_servers,
@@ -393,9 +413,6 @@ def _run_dataflow(
     except BaseException as exc:
         known = _cause(exc, (ActionDeliveryError, SinkDeliveryError, LiveInputError,
                              ClickHouseConfigError, ClickHouseUnavailableError))  # fmt: skip
-        if isinstance(exc, KeyboardInterrupt) or _cause(exc, (KeyboardInterrupt,)):
-            log.error("aborted by a second stop signal; the last epoch is redone on restart")
-            return EXIT_ABORTED
         log.error("worker stopped on an error", error=str(known or exc),
                   kind=type(known or exc).__name__)
         return EXIT_FAILED
@@ -404,6 +421,55 @@ def _run_dataflow(
     log.info("worker stopped", stop_requested=stop.is_set(),
              seconds=round(time.monotonic() - started, 3))
     return EXIT_STOPPED
+
+
+def _shared_facts_path(target: ClickHouseTarget) -> Path:
+    """Return where process 0 leaves the facts it read from an embedded store for the others."""
+    assert target.embedded_path is not None
+    return target.embedded_path.parent / "compliance-facts.pickle"
+
+
+def _share_facts(facts: ComplianceFacts, target: ClickHouseTarget) -> None:
+    """Write the facts for the cluster's other processes (atomically: they may be reading)."""
+    import pickle
+
+    path = _shared_facts_path(target)
+    partial = path.with_suffix(".partial")
+    partial.write_bytes(pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL))
+    os.replace(partial, path)
+
+
+def _facts_of_process_0(
+    target: ClickHouseTarget, settings: Settings
+) -> Callable[[], ComplianceFacts]:
+    """Return how a process other than 0 reads the facts, at first use.
+
+    From a server, the store itself (process 0 brought its tables up to date before it
+    joined the cluster); from an embedded store, which only process 0 may open, the
+    copy process 0 wrote beside it (`_share_facts`), on the same machine.
+    """
+
+    def from_server() -> ComplianceFacts:
+        from sinks.clickhouse_client import open_client
+        from sinks.compliance_store import load_facts
+
+        client = open_client(target.dsn, None, target.database)
+        try:
+            return load_facts(client, settings.compliance.facts_database or target.database)
+        finally:
+            client.close()
+
+    def from_process_0() -> ComplianceFacts:
+        import pickle
+
+        from operators.policy.compliance_facts import ComplianceFacts
+
+        facts = pickle.loads(_shared_facts_path(target).read_bytes())
+        if not isinstance(facts, ComplianceFacts):
+            raise TypeError(f"{_shared_facts_path(target)} holds no compliance facts")
+        return facts
+
+    return from_server if target.dsn else from_process_0
 
 
 def _outputs_factory(

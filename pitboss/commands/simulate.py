@@ -41,8 +41,14 @@ def simulate(
     start: Annotated[
         str, typer.Option(help="Start of the window, RFC 3339 with offset (fixed default).")
     ] = DEFAULT_START,
+    population: Annotated[
+        Path | None,
+        typer.Option(help="Population file (replay/populations/*.toml): the archetypes' "
+                     "shapes; default: the default population."),
+    ] = None,
 ) -> None:
     """Simulate players (recreational, VIP, harmed, churning, fraud, self-excluding) into a log."""
+    from replay.population import DEFAULT, PopulationError, load_population
     from replay.recorded_log import log_format
     from replay.simulator import simulate_to
 
@@ -56,13 +62,21 @@ def simulate(
     except ValueError as exc:
         raise InputError(f"--out {exc}") from exc
     preflight.output_file(out, "--out")
+    shapes = DEFAULT
+    if population is not None:
+        preflight.readable_file(population, "--population")
+        try:
+            shapes = load_population(population)
+        except PopulationError as exc:
+            raise InputError(f"--population {exc}") from exc
     if truth is not None:
         preflight.output_file(truth, "--truth")
     if start_ms + days * _DAY_MS > wall_clock_ms():
         console.print("[yellow]warning:[/yellow] the window ends in the future; the contract "
                       "parser will reject those events as future_timestamp")
     began = time.perf_counter()
-    summary = simulate_to(out, players, days, seed, truth_path=truth, start_ms=start_ms)
+    summary = simulate_to(out, players, days, seed, truth_path=truth, start_ms=start_ms,
+                          population=shapes)
     _report(console, summary, time.perf_counter() - began, out, truth)
 
 

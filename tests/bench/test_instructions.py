@@ -13,9 +13,9 @@ def test_the_stages_run_on_exactly_the_events_asked_for(tmp_path: Path) -> None:
     simulate_to(log, players=30, days=1, seed=3)
     lines = len(log.read_bytes().splitlines())
 
-    assert run_stages(log, 1_500) == min(1_500, lines)
-    assert run_stages(log, 0) == 0
-    assert run_stages(log, lines + 10) == lines
+    assert run_stages(log, 1_500).events == min(1_500, lines)
+    assert run_stages(log, 0).events == 0
+    assert run_stages(log, lines + 10).events == lines
 
 
 def test_a_count_reads_back_from_the_report_it_was_written_to() -> None:

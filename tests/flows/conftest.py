@@ -66,6 +66,7 @@ TABLES: dict[str, tuple[str, str]] = {
                       f"{_REAL} AND scored_at < {_ms_sql(SENTINEL_S2)}"),
     "decisions": ("player_id, decided_at, decision_id, status",
                   f"{_REAL} AND decided_at < {_ms_sql(SENTINEL_S2)}"),
+    "compliance_state": ("player_id, fact", f"{_REAL} AND at < {_ms_sql(SENTINEL_S2)}"),
     # Compared as a subset: see `METRICS_NOTE`.
     "model_metrics": ("model_kind, role, model_version, hour, metric", ""),
     # The source differs (file name vs topic/partition); offsets equal line numbers.

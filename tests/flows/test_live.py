@@ -119,6 +119,7 @@ def test_live_worker_decides_what_replay_decides_and_stops_on_sigterm(
     assert len(action_log.records) == len(action_log.ids())  # one uninterrupted run: no repeats
     assert_same_as_reference(action_log, reference, worker.data_dir / "clickhouse")
     assert decided == len(reference.tables["decisions"])
+    assert reference.tables["compliance_state"], "no compliance facts: the comparison is empty"
 
 
 def test_each_event_type_on_its_own_topic_is_fully_accounted(

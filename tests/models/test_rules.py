@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from models.rules import ChurnRule, FraudRule, RiskRule
 from operators.features import FEATURE_NAMES
+from operators.harm_markers import HARM_MARKERS, MarkerBook
 from tests.models.factories import FRAUDSTER, HARMED, RECREATIONAL, features
 
 
@@ -19,7 +20,7 @@ def test_harmed_player_crosses_the_threshold_and_names_the_markers() -> None:
     value, reasons = RiskRule().score(features(HARMED), "session_end")
     assert value > 0.8
     assert set(reasons) == {"stake_escalation", "loss_chasing", "night_play", "long_sessions",
-                            "deposit_frequency", "declined_deposits"}
+                            "deposit_frequency"}
 
 
 def test_one_marker_alone_stays_under_the_default_threshold() -> None:
@@ -45,16 +46,22 @@ def test_self_exclusion_is_full_risk() -> None:
                                                                                 ("self_excluded",))
 
 
-def test_thresholds_and_weights_are_constructor_arguments() -> None:
+def test_the_risk_rule_reads_the_marker_table_of_the_players_jurisdiction() -> None:
     row = features(RECREATIONAL, chase_share_24h=0.5)
-    assert RiskRule().score(row, "hourly")[1] == ("loss_chasing",)
-    assert RiskRule(chase_low=0.5).score(row, "hourly") == (0.0, ())
-    assert RiskRule(weights={"loss_chasing": 0.0}).score(
-        features(RECREATIONAL, chase_share_24h=0.9), "hourly") == (0.0, ())
+    strict = HARM_MARKERS.overridden({"loss_chasing": {"low": 0.5, "met": 0.6, "high": 0.7}})
+    silent = HARM_MARKERS.overridden({"loss_chasing": {"weight": 0.0}})
+    rule = RiskRule(MarkerBook(HARM_MARKERS, {"SE": strict, "NL": silent}))
+    assert rule.score(row, "hourly")[1] == ("loss_chasing",)
+    assert rule.score(row, "hourly", jurisdiction="UK")[1] == ("loss_chasing",)
+    assert rule.score(row, "hourly", jurisdiction="SE") == (0.0, ())
+    assert rule.score(features(RECREATIONAL, chase_share_24h=0.9), "hourly",
+                      jurisdiction="NL") == (0.0, ())
     with pytest.raises(ValueError, match="unknown marker"):
-        RiskRule(weights={"typo": 0.5})
+        HARM_MARKERS.overridden({"typo": {"weight": 0.5}})
     with pytest.raises(ValueError, match="below"):
-        RiskRule(chase_low=0.5, chase_high=0.1)
+        HARM_MARKERS.overridden({"loss_chasing": {"low": 0.5, "high": 0.1}})
+    with pytest.raises(TypeError):
+        RiskRule(chase_low=0.5)  # type: ignore[call-arg]
 
 
 def test_fraud_markers() -> None:
@@ -91,7 +98,8 @@ def test_churn_reads_quiet_time_against_the_players_own_rhythm() -> None:
 
 
 def test_rules_pickle_and_clone() -> None:
-    rule = RiskRule(chase_low=0.2, weights={"night_play": 0.5})
+    table = HARM_MARKERS.overridden({"loss_chasing": {"low": 0.05}, "night_play": {"weight": 0.5}})
+    rule = RiskRule(MarkerBook(table))
     row = features(HARMED)
     assert pickle.loads(pickle.dumps(rule)).score(row, "x") == rule.score(row, "x")
     assert rule.clone().score(row, "x") == rule.score(row, "x")

@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from models import ModelSet, ModelSettings
 from models.storage import ModelStoreError, read_manifest
+from operators.harm_markers import HARM_MARKERS, MarkerBook
 from pitboss.app import app
 from pitboss.commands import models as _models_command  # noqa: F401  (registers `models`)
 from tests.models.test_model_set import as_values, points, quick_settings, trained
@@ -38,9 +39,8 @@ def test_corrupt_or_missing_export_is_refused(tmp_path: Path) -> None:
 def test_champion_under_another_configuration_is_refused(tmp_path: Path) -> None:
     trained(quick_settings()).export(tmp_path)
     with pytest.raises(ModelStoreError, match="risk champion was trained under configuration"):
-        ModelSet.load(tmp_path, quick_settings(risk={
-            "min_labels": 20, "min_positives": 5, "min_negatives": 5,
-            "rule": {"chase_low": 0.3}}))
+        ModelSet.load(tmp_path, quick_settings(), MarkerBook(
+            HARM_MARKERS.overridden({"loss_chasing": {"low": 0.05}})))
 
 
 def test_changed_challenger_starts_fresh_and_keeps_the_champion(tmp_path: Path) -> None:

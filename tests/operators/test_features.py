@@ -124,6 +124,29 @@ def test_unsettled_bet_counts_payout_at_settlement(engine: FeatureEngine) -> Non
     assert features(engine, state, T0 + 2 * HOUR)["theo_win_24h"] == pytest.approx(0.6)
 
 
+def test_a_bet_settled_as_lost_counts_for_loss_chasing(engine: FeatureEngine) -> None:
+    state = play(engine, [
+        f.session_start(ts=T0),
+        f.bet(ts=T0, stake=10, payout=None, game_type="sports", bet_id="b1"),
+        f.settled(ts=T0 + 2 * HOUR, bet_id="b1", payout=0),            # lost, known now
+        f.bet(ts=T0 + 2 * HOUR + MINUTE, stake=25, payout=0, game_type="sports"),  # chasing
+        f.bet(ts=T0 + 3 * HOUR, stake=5, payout=None, game_type="sports", bet_id="b2"),
+        f.settled(ts=T0 + 4 * HOUR, bet_id="b2", payout=12),           # won: no chase
+        f.bet(ts=T0 + 4 * HOUR + MINUTE, stake=8, payout=8, game_type="sports"),
+    ])
+
+    assert features(engine, state, T0 + 5 * HOUR)["chase_share_24h"] == pytest.approx(1 / 4)
+    assert state.open_stakes == {}
+
+
+def test_open_stakes_stay_bounded_when_settlements_never_come(engine: FeatureEngine) -> None:
+    state = play(engine, [f.bet(ts=T0 + i, stake=1, payout=None, game_type="sports",
+                                bet_id=f"b{i}", event_id=f"e{i}") for i in range(40)])
+
+    assert state.open_stakes is not None and len(state.open_stakes) == 16
+    assert "b39" in state.open_stakes and "b0" not in state.open_stakes
+
+
 def test_limits_headroom_and_at_limit(engine: FeatureEngine) -> None:
     state = play(engine, [
         f.limit(limit_type="deposit", period="day", amount=100),

@@ -300,7 +300,7 @@ def test_recovery_state_of_another_layout_is_refused_with_a_clear_error() -> Non
 from operators.contract import EventParser  # noqa: E402
 from operators.ingest import IngestRouter  # noqa: E402
 from operators.player_shard import QUIET_MS  # noqa: E402
-from operators.player_state import _SLOT_VALUES, PlayerState  # noqa: E402
+from operators.player_state import _SLOT_VALUES, N_AMOUNTS, PlayerState  # noqa: E402
 from replay.simulator import simulate  # noqa: E402
 
 
@@ -366,13 +366,13 @@ def test_recovery_state_of_format_2_still_loads() -> None:
     shard.process([f.session_start(ts=T0), f.bet(ts=T0 + MINUTE)])
     state = load_state(pickle.dumps((2, shard.state)))
 
-    assert isinstance(state.players["p1"], PlayerState) and STATE_FORMAT == 4
+    assert isinstance(state.players["p1"], PlayerState) and STATE_FORMAT == 5
 
 
 def _as_format_3(player: PlayerState) -> tuple[object, ...]:
-    """Return the state format 3 pickled: no `quiet_points`, six running amounts, bit 16."""
+    """Return the state format 3 pickled: no `open_stakes` nor `quiet_points`, six amounts."""
     values = dict(zip(PlayerState.__slots__, _SLOT_VALUES(player), strict=True))
-    del values["quiet_points"]
+    del values["open_stakes"], values["quiet_points"]
     values["amounts"] = values["amounts"][:6]  # type: ignore[index]
     values["flags"] = 16  # its single inactivity point was scored
     return tuple(values.values())
@@ -389,7 +389,68 @@ def test_recovery_state_of_format_3_loads_with_no_rhythm_and_one_checkpoint_done
     resumed = PlayerShard.from_settings(SETTINGS, ALL.labels, True, load_state(data))
     player = resumed.player("p1")
 
-    assert player is not None and player.quiet_points is None and len(player.amounts) == 9
+    assert player is not None and player.quiet_points is None and len(player.amounts) == N_AMOUNTS
     lateness = SETTINGS.allowed_lateness_s * 1000
     out = resumed.process([ClockTick(T0 + DAY_ + 8 * DAY_ + lateness)])
     assert [(p.ts_ms - T0) // DAY_ for p in inactivity_points(out)] == [8]  # 3 days was done
+
+
+def test_players_pickled_in_format_3_load_without_open_stakes_or_baselines(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from operators.player_state import _FORMAT_3
+
+    shard = new_shard()
+    shard.process([f.session_start(ts=T0), f.bet(ts=T0 + MINUTE, stake=4)])
+    player = shard.state.players["p1"]
+    assert isinstance(player, PlayerState)
+    player.amounts = player.amounts[:6]  # format 3 kept six running amounts
+    monkeypatch.setattr(PlayerState, "__getstate__",
+                        lambda self: tuple(getattr(self, n) for n in _FORMAT_3))
+    data = pickle.dumps((3, shard.state))
+    monkeypatch.undo()
+
+    player = load_state(data).players["p1"]
+
+    assert isinstance(player, PlayerState) and player.open_stakes is None
+    assert len(player.amounts) == N_AMOUNTS and not any(player.amounts[6:])
+    assert player.panes.lifetime_sums()[1] == 4
+    assert pickle.loads(pickle.dumps(player)).panes.lifetime_sums()[1] == 4
+
+
+def _point_triggers(out: list) -> list[str]:
+    return [p.trigger for p in stamped(out) if isinstance(p, ScoringPoint)]
+
+
+def test_a_session_is_scored_every_n_bets_and_every_m_minutes() -> None:
+    every_bets = PlayerShard.from_settings(
+        SETTINGS.model_copy(update={"session_score_bets": 5, "session_score_interval_s": 0}),
+        ALL.labels, scoring=True)
+    bets = [f.session_start(ts=T0)] + [f.bet(ts=T0 + i * 1000, session_id="s1")
+                                       for i in range(1, 13)]
+    assert _point_triggers(every_bets.process(bets)) == ["in_session", "in_session"]
+
+    every_minutes = PlayerShard.from_settings(
+        SETTINGS.model_copy(update={"session_score_bets": 0, "session_score_interval_s": 600}),
+        ALL.labels, scoring=True)
+    bets = [f.session_start(ts=T0)] + [f.bet(ts=T0 + i * 4 * MINUTE, session_id="s1")
+                                       for i in range(1, 7)]  # 4, 8, ..., 24 minutes in
+    assert _point_triggers(every_minutes.process(bets)) == ["in_session", "in_session"]
+
+    off = PlayerShard.from_settings(
+        SETTINGS.model_copy(update={"session_score_bets": 0, "session_score_interval_s": 0}),
+        ALL.labels, scoring=True)
+    assert _point_triggers(off.process(bets)) == []
+
+
+def test_a_bet_that_uses_up_a_limit_is_scored_once() -> None:
+    shard = PlayerShard.from_settings(
+        SETTINGS.model_copy(update={"session_score_bets": 0, "session_score_interval_s": 0}),
+        ALL.labels, scoring=True)
+    out = shard.process([
+        f.limit(ts=T0, limit_type="wager", period="day", amount=30.0),
+        f.bet(ts=T0 + MINUTE, stake=20.0),
+        f.bet(ts=T0 + 2 * MINUTE, stake=20.0),  # 40 wagered of 30: the limit is used up
+        f.bet(ts=T0 + 3 * MINUTE, stake=20.0),
+    ])
+    assert _point_triggers(out) == ["limit_set", "limit_reached"]

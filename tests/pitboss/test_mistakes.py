@@ -161,6 +161,21 @@ CASES: dict[str, Case] = {
     "replay-missing-input-flag": Case(
         lambda ws: ["replay", "-o", str(ws.path("o"))],
         lambda ws: ["--input"]),
+    # pitboss erase
+    "erase-nobody": Case(
+        lambda ws: ["erase", "--data-dir", str(ws.path("d"))],
+        lambda ws: ["PLAYER or --file"]),
+    "erase-missing-file": Case(
+        lambda ws: ["erase", "--file", str(ws.path("ids.txt")), "--data-dir", str(ws.path("d"))],
+        lambda ws: ["--file", "ids.txt", "no such file"]),
+    "erase-no-store": Case(
+        lambda ws: ["erase", "p1", "--data-dir", str(ws.path("d"))],
+        lambda ws: ["--data-dir", "no store"]),
+    # pitboss exclusions import
+    "exclusions-bad-register": Case(
+        lambda ws: ["exclusions", "import", str(ws.text("reg.csv", "id\n1\n")),
+                    "--data-dir", str(ws.path("d"))],
+        lambda ws: ["FILE", "reg.csv:1", "player_id or sha256"]),
     # pitboss simulate
     "simulate-unknown-extension": Case(
         lambda ws: ["simulate", "--out", str(ws.path("log.csv"))],
@@ -367,3 +382,21 @@ def test_run_names_the_bad_configuration_in_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     (line,) = result.stderr.splitlines()
     assert "contrakt.toml" in line and "'contrakt'" in line
+
+
+@pytest.mark.parametrize(("policy", "named"), [
+    ("[thresholds\nrg_review = 0.5\n", "not valid TOML"),
+    ('version = "1"\n[thresholds]\nrg_revew = 0.5\n', "thresholds.rg_revew"),
+    ('version = "1"\n[thresholds]\nrg_review = 7\n', "thresholds.rg_review"),
+])
+def test_run_names_a_bad_policy_file_in_one_line(tmp_path: Path, policy: str, named: str) -> None:
+    ws = Workspace(tmp_path)
+    ws.text("policy.toml", policy)
+    config = str(ws.text("with-policy.toml", 'policy_file = "policy.toml"\n'))
+
+    result = CliRunner().invoke(app, ["run", "--data-dir", str(tmp_path / "d"), "-c", config,
+                                      "--metrics-port", "0"])
+
+    assert result.exit_code == 2
+    (line,) = result.stderr.splitlines()
+    assert "policy.toml" in line and named in line and "Traceback" not in result.output

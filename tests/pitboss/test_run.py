@@ -228,3 +228,19 @@ def test_a_second_sigterm_aborts_a_stop_that_waits_for_kafka(
     assert code == 130
     assert [e["event"] for e in errors(lines)] == ["aborted by a second stop signal; the last "
                                                    "epoch is redone on restart"]  # fmt: skip
+
+
+def test_a_cluster_s_other_processes_see_the_facts_process_0_read(tmp_path: Path) -> None:
+    """Process 0 alone opens an embedded store; the others read its copy at first use."""
+    from config.settings import Settings
+    from operators.policy.compliance_facts import ComplianceChange, ComplianceFacts, DeferredFacts
+    from pitboss.commands.run import _facts_of_process_0, _share_facts
+    from replay.runner import ClickHouseTarget
+
+    target = ClickHouseTarget(None, tmp_path / "clickhouse", "pitboss")
+    excluded = ComplianceChange("p1", "self_exclusion", 1.0, 2**62, 1_000, "event", "e1")
+    read_by_0 = ComplianceFacts.from_changes([excluded])
+    later = DeferredFacts(_facts_of_process_0(target, Settings()))
+    _share_facts(read_by_0, target)  # before the cluster forms, so before any lookup
+    assert later.for_player("p1") == read_by_0.for_player("p1")
+    assert later.for_player("p1").excluded_at(2_000) and len(later) == 1

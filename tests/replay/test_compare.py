@@ -15,7 +15,7 @@ from replay.run_store import StoreLocation
 from tests.replay.replayed import simulated_log
 
 STRICTER = {
-    "min_risk = 0.5": "min_risk = 0.35",  # first ladder rung: intervene earlier
+    "min_risk = 0.3\n": "min_risk = 0.2\n",  # first ladder rung: intervene earlier
     "fraud_review = 0.7 ": "fraud_review = 0.5 ",
     "default_consent = false": "default_consent = true",
 }

@@ -52,7 +52,7 @@ def embedded_pngs(html: str) -> list[bytes]:
 def test_every_chart_is_an_embedded_non_trivial_png(page: str, run: ReplayedRun) -> None:
     images = embedded_pngs(page)
     files = sorted((run.run_dir / "report").glob("*.png"))
-    assert len(images) == len(files) == 8  # 6 run charts + 2 truth charts
+    assert len(images) == len(files) == 9  # 6 run charts + 3 truth charts
     for data in images:
         width, height = png_size(data)
         assert width >= 600 and height >= 250
@@ -69,6 +69,10 @@ def test_key_numbers_match_the_summary(page: str, run: ReplayedRun) -> None:
     for kind, count in summary["decisions"].items():
         assert shown[f"decisions.{kind}"] == f"{count:,}"
     assert shown["eval.offers.to_protected"] == "0"
+    for key in ("rg_reach.within_2h", "rg_reach.within_24h", "rg_false_positives",
+                "winback.churners_covered", "winback.lift", "during_exclusion",
+                "calibration.risk.ece", "drift.worst"):
+        assert shown[f"eval.operator.{key}"]
 
 
 def test_the_page_needs_nothing_from_the_network(page: str) -> None:
@@ -92,7 +96,7 @@ def test_report_command_writes_the_page(tmp_path: Path) -> None:
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     html = (out / "report" / "index.html").read_text(encoding="utf-8")
-    assert len(embedded_pngs(html)) == 8
+    assert len(embedded_pngs(html)) == 9
 
 
 def test_report_refuses_a_directory_that_is_not_a_run(tmp_path: Path) -> None:

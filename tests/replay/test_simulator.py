@@ -344,6 +344,7 @@ def test_truth_documents_every_player(population: Population) -> None:
         "player_id", "index", "archetype", "jurisdiction", "currency", "refuses_marketing",
         "onset_ms", "harm_confirmed_ms", "exclusion_ms", "exclusion_until_ms", "fraud_start_ms",
         "first_withdrawal_completed_ms", "fraud_confirmed_ms", "churn_ms", "last_event_ms",
+        "first_harmful_play_ms", "first_harmful_session", "first_harmful_session_end_ms",
     })}
     for pid, truth in population.truth.items():
         times = [e.ts_ms for e in population.by_player[pid]]

@@ -19,7 +19,8 @@ def test_first_intervention_is_the_lowest_rung_however_high_the_risk() -> None:
 
 def test_risk_below_the_first_rung_gives_no_intervention() -> None:
     eng = engine()
-    assert eng.decide(eng.new_state("p1"), scored(risk=0.49)) == []
+    first = eng.settings.escalation[0].min_risk
+    assert eng.decide(eng.new_state("p1"), scored(risk=first - 0.01)) == []
 
 
 def test_rising_risk_climbs_one_rung_per_intervention() -> None:
@@ -51,11 +52,11 @@ def test_more_markers_met_is_growth_even_at_the_same_risk() -> None:
     eng = engine()
     state = eng.new_state("p1")
     eng.decide(state, scored(risk=0.7))
-    decisions = eng.decide(state, scored(ts=T0 + DAY, risk=0.7, chase_share_24h=0.5))
+    decisions = eng.decide(state, scored(ts=T0 + DAY, risk=0.7, deposits_24h=4.0))
     (decision,) = [d for d in decisions if d.action.kind == "intervention"]
     assert decision.action.action == "reality_check"
-    assert {"marker:chase_share_24h", "indicators_grew"} <= set(decision.action.reasons)
-    assert decision.features["chase_share_24h"] == 0.5
+    assert {"marker:deposit_frequency", "indicators_grew"} <= set(decision.action.reasons)
+    assert decision.features["deposits_24h"] == 4.0
 
 
 def test_falling_risk_steps_down_to_the_rung_it_reaches() -> None:

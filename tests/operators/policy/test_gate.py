@@ -152,11 +152,22 @@ def test_at_most_n_offers_per_seven_days() -> None:
 def test_rg_interventions_are_never_held_back_by_marketing_rules() -> None:
     eng = engine()
     state = eng.new_state("p1")
-    eng.decide(state, scored(event=self_exclusion()))
     eng.decide(state, scored(ts=T0 + 1, event=consent(marketing=False)))
     (decision,) = eng.decide(state, scored(ts=T0 + 2, risk=0.55, at_limit=1.0,
                                            jurisdiction="NL"))
     assert (decision.action.action, decision.status) == ("rg_message", "emitted")
+
+
+def test_no_intervention_or_review_reaches_a_self_excluded_player_or_the_specialists() -> None:
+    eng = engine()
+    state = eng.new_state("p1")
+    eng.decide(state, scored(event=self_exclusion(until=T0 + 10 * DAY)))
+    during = eng.decide(state, scored(ts=T0 + DAY, risk=0.95, fraud=0.95))
+    after = eng.decide(state, scored(ts=T0 + 11 * DAY, risk=0.95, fraud=0.95))
+
+    assert {d.action.kind for d in during} >= {"intervention", "review"}
+    assert {(d.status, d.suppressed_by) for d in during} == {("suppressed", "self_excluded")}
+    assert {d.action.kind for d in after if d.emitted} >= {"intervention", "review"}
 
 
 def test_interventions_keep_the_minimum_gap() -> None:

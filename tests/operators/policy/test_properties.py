@@ -27,6 +27,8 @@ from tests.operators.policy.factories import (
 )
 
 ENGINE = PolicyEngine(policy(rollout={"holdout_share": 0.25}))
+NO_REVIEW_GAP = PolicyEngine(policy(gaps={"review_min_gap_days": 0.0}))
+"""Without a gap after a verdict, only `already_in_force` stops a review of what runs."""
 BENIGN_KINDS = ("plain",) * 6 + ("inactivity", "verdict")
 # Each history puts one protection in focus (or all, "mixed") against a background of
 # otherwise eligible play, so that offers do get out and every rule gets exercised.
@@ -116,16 +118,16 @@ def point_for(player: str, jurisdiction: str, ts: int, i: int, step: Step,
                   at_limit=step.at_limit, adt=step.adt, chase_share_24h=step.chase_share)
 
 
-def run(player: str, jurisdiction: str, history: list[Step]
+def run(player: str, jurisdiction: str, history: list[Step], engine: PolicyEngine = ENGINE
         ) -> tuple[list[tuple[ScoredPoint, list[Decision]]], PlayerPolicyState]:
-    state = ENGINE.new_state(player)
+    state = engine.new_state(player)
     reviews: list[str] = []
     out = []
     ts = T0
     for i, step in enumerate(history):
         ts += step.gap_minutes * MINUTE
         point = point_for(player, jurisdiction, ts, i, step, reviews)
-        decisions = ENGINE.decide(state, point)
+        decisions = engine.decide(state, point)
         reviews += [d.action.decision_id for d in decisions
                     if d.action.kind == "review" and d.emitted]
         out.append((point, decisions))
@@ -239,3 +241,44 @@ def test_finalised_actions_only_follow_an_approved_review_and_state_stays_small(
                 assert d.action.reasons
     assert len(state.reviews) <= 2
     assert len(pickle.dumps(state)) < 1024
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(histories)
+def test_no_intervention_or_review_is_issued_during_a_self_exclusion(history: tuple) -> None:
+    truth = Truth(history[1])
+    results, _ = run(*history)
+    held = 0
+    for point, decisions in results:
+        truth.observe(point, decisions)
+        if "excluded" not in truth.protected(point):
+            continue
+        for d in decisions:
+            verdict_row = d.action.action == "review_verdict" or d.status in (
+                "approved", "denied", "pending_review")
+            if d.action.kind in ("intervention", "review") and not verdict_row:
+                assert (d.status, d.suppressed_by) == ("suppressed", "self_excluded")
+                held += 1
+    target(float(held), label="interventions and reviews decided during an exclusion")
+
+
+@FAST
+@given(histories)
+def test_no_review_proposes_a_cool_off_or_hold_already_running(history: tuple) -> None:
+    rules = NO_REVIEW_GAP.settings.rules_for(history[1])
+    running = {"rg_review": -1, "fraud_review": -1}  # until when, from issued finalised actions
+    lengths = {"mandatory_cool_off": ("rg_review", rules.gaps.mandatory_cool_off_days),
+               "hold_withdrawals_and_bonuses": ("fraud_review", rules.gaps.fraud_hold_days)}
+    results, _ = run(*history, engine=NO_REVIEW_GAP)
+    proposed_while_running = 0
+    for point, decisions in results:
+        ts = point.point.ts_ms
+        for d in decisions:  # in decision order: a finalised action precedes new reviews
+            if d.action.action in lengths and d.status in ("emitted", "shadow"):
+                review, days = lengths[d.action.action]
+                running[review] = ts + int(days * DAY)
+            elif d.action.kind == "review" and d.action.action in running and \
+                    running[d.action.action] > ts and d.status not in ("approved", "denied"):
+                assert not d.emitted, "a review proposes what already runs"
+                proposed_while_running += 1
+    target(float(proposed_while_running), label="reviews proposed while their action runs")
