@@ -152,6 +152,17 @@ class FeatureSettings(Section):
         0, ge=0, le=23, description="Local hour at which night play begins.")
     night_end_hour: int = Field(
         6, ge=0, le=24, description="Local hour at which night play ends.")
+    visit_gap_prior_days: float = Field(
+        3.0, gt=0,
+        description="The gap between days of play assumed for a player before any is seen "
+        "(twice a week); it weighs as one gap in the player's averages (`visit_gap_days`).")
+    usual_gap_visits: int = Field(
+        10, ge=2,
+        description="Visits the player's usual gap between days of play remembers "
+        "(`visit_gap_days`, `quiet_gaps`).")
+    recent_gap_visits: int = Field(
+        2, ge=1,
+        description="Visits the player's recent gap remembers (`frequency_trend`).")
     house_edge: dict[str, float] = Field(
         default_factory=dict,
         description="House edge of each game type: theoretical win = stake x house edge.")
@@ -170,9 +181,18 @@ class LabelSettings(Section):
         14 * 86_400, gt=0,
         description="No positive risk or fraud label this long after a player is first seen: "
         "a negative label.")
-    inactivity_point_s: int = Field(
-        3 * 86_400, gt=0,
-        description="A quiet player is scored (win-back offers) after this long.")
+    inactivity_checkpoints_s: tuple[int, ...] = Field(
+        (3 * 86_400, 7 * 86_400, 14 * 86_400, 30 * 86_400), min_length=1, max_length=15,
+        description="A quiet player is scored (trigger `inactivity`, win-back offers) after "
+        "each of these spells without activity, in event time; each point also becomes a "
+        "churn label `churn_horizon_s` later.")
+
+    @field_validator("inactivity_checkpoints_s")
+    @classmethod
+    def _increasing(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(v <= 0 for v in value) or list(value) != sorted(set(value)):
+            raise ValueError("must be positive and strictly increasing")
+        return value
 
 
 class ClickHouseSettings(Section):

@@ -77,7 +77,7 @@ def field_names_at(model: type[BaseModel], loc: Loc) -> list[str] | None:
     Example:
         >>> from config.settings import Settings
         >>> field_names_at(Settings, ("labels",))
-        ['churn_horizon_s', 'negative_horizon_s', 'inactivity_point_s']
+        ['churn_horizon_s', 'negative_horizon_s', 'inactivity_checkpoints_s']
         >>> field_names_at(Settings, ("policy_file",)) is None
         True
 

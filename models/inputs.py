@@ -118,6 +118,9 @@ RISK_INPUTS = InputSet((
 """Markers of harm: stake escalation, chasing, night play, time on site, deposits, reversals."""
 
 CHURN_INPUTS = InputSet((
+    Input("quiet_gaps"),
+    Input("visit_gap_days"),
+    Input("frequency_trend", CAPPED_LOG1P, 10.0),
     Input("minutes_since_last_activity"),
     Input("frequency_days_7d", CLIP, 7.0),
     Input("active_days"),
@@ -131,7 +134,8 @@ CHURN_INPUTS = InputSet((
     Input("adt"),
     Input("self_excluded", CLIP01),
 ))
-"""Recency, frequency and monetary value, and engagement over 24 hours and 7 days."""
+"""Recency against the player's own rhythm of visits, recency, frequency and monetary value,
+and engagement over 24 hours and 7 days."""
 
 FRAUD_INPUTS = InputSet((
     Input("instruments_7d"),

@@ -7,7 +7,10 @@ learned score with the kind's marker rule:
 - cold (fewer than `min_labels` labels, `min_positives` positives or `min_negatives`
   negatives learned): the rule score alone, version `...-rules`;
 - warm risk: `max(rule, learned)`: the markers of harm are always a floor;
-- warm churn and fraud: `learned_weight * learned + (1 - learned_weight) * rule`.
+- warm churn and fraud: `w * learned + (1 - w) * rule`, where w grows from 0 at warm-up
+  to `learned_weight` over `trust_labels` more labels (a model that has only just
+  warmed up does not take over in one step); with `rule_floor` (churn) the rule's score
+  is also a floor: max(rule, blend).
 
 Reasons interleave the two parts, the one that weighs most leading: rule markers,
 and the learned model's inputs with the largest positive contributions; without
@@ -111,6 +114,8 @@ class KindModel:
         self.inputs = INPUTS[kind]
         self.rule = make_rule(kind, settings, markers)
         self.learned_weight = ks.learned_weight
+        self.trust_labels = ks.trust_labels
+        self.rule_floor = ks.rule_floor
         self.max_reasons = settings.max_reasons
         self.champion = Contender(kind, CHAMPION, ks.champion, settings,
                                   kind_config_hash(kind, settings, ks.champion, self.rule))
@@ -179,6 +184,10 @@ class KindModel:
             return self._rule_only(contender, rule), contender.learner.predict(values, 1)[0]
         return self._blend(contender, rule, values)
 
+    def _trust(self, contender: Contender) -> float:
+        """Return the share of `learned_weight` a warm contender has earned so far."""
+        return _trust_share(contender.n_learned, contender.min_labels, self.trust_labels)
+
     def _rule_only(self, contender: Contender, rule: tuple[float, tuple[str, ...]]) -> Score:
         """Return a cold contender's score: the rule's, under the contender's version."""
         return Score(rule[0], contender.version, rule[1][:self.max_reasons])
@@ -192,12 +201,25 @@ class KindModel:
             value = max(rule_value, learned)
             learned_first = learned > rule_value
         else:
-            w = self.learned_weight
+            w = self.learned_weight * self._trust(contender)
             value = w * learned + (1.0 - w) * rule_value
             learned_first = w * learned >= (1.0 - w) * rule_value
+            if self.rule_floor and rule_value > value:
+                value, learned_first = rule_value, False
         first, second = ((learned_reasons, rule_reasons) if learned_first
                          else (rule_reasons, learned_reasons))
         return Score(value, contender.version, _merge(first, second, self.max_reasons)), learned
+
+
+def _trust_share(n_learned: int, min_labels: int, trust_labels: int) -> float:
+    """Return how far a warm model is trusted: 0 at warm-up, 1 after `trust_labels` more.
+
+    >>> _trust_share(200, 200, 1000), _trust_share(700, 200, 1000), _trust_share(5000, 200, 0)
+    (0.0, 0.5, 1.0)
+    """
+    if trust_labels <= 0:
+        return 1.0
+    return min(1.0, max(0.0, (n_learned - min_labels) / trust_labels))
 
 
 def _merge(first: tuple[str, ...], second: tuple[str, ...], limit: int) -> tuple[str, ...]:
@@ -238,6 +260,8 @@ def kind_config_hash(kind: str, settings: ModelSettings, learner: LearnerSetting
         "min_positives": ks.min_positives,
         "min_negatives": ks.min_negatives,
         "learned_weight": ks.learned_weight,
+        "trust_labels": ks.trust_labels,
+        "rule_floor": ks.rule_floor,
         "seed": settings.seed,
     }
     if kind == "fraud":

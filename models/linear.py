@@ -37,17 +37,22 @@ def build_learner(settings: LearnerSettings, seed: int) -> Any:
     """Return the River estimator `settings` describes, seeded with `seed` where it is random."""
     if settings.model == "tree":
         return tree.HoeffdingAdaptiveTreeClassifier(grace_period=settings.grace_period, seed=seed)
+    rate: float | optim.base.Scheduler = settings.learning_rate
+    intercept_rate: float | optim.base.Scheduler = settings.intercept_lr
+    if settings.schedule == "inverse_scaling":
+        rate = optim.schedulers.InverseScaling(settings.learning_rate, settings.power)
+        intercept_rate = optim.schedulers.InverseScaling(settings.intercept_lr, settings.power)
     optimizer: optim.base.Optimizer
     if settings.optimizer == "adagrad":
-        optimizer = optim.AdaGrad(settings.learning_rate)
+        optimizer = optim.AdaGrad(rate)
     elif settings.optimizer == "adam":
-        optimizer = optim.Adam(settings.learning_rate)
+        optimizer = optim.Adam(rate)
     else:
-        optimizer = optim.SGD(settings.learning_rate)
+        optimizer = optim.SGD(rate)
     return compose.Pipeline(
         preprocessing.StandardScaler(),
         linear_model.LogisticRegression(
-            optimizer=optimizer, l2=settings.l2, intercept_lr=settings.intercept_lr
+            optimizer=optimizer, l2=settings.l2, intercept_lr=intercept_rate
         ),
     )
 

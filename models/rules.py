@@ -24,9 +24,10 @@ Fraud and bonus-abuse markers (payment-fraud and bonus-abuse typologies):
 - `chargeback`: the point was triggered by a chargeback.
 - `anomalous_wallet_activity`: the wallet anomaly detector's score (`models.anomaly`).
 
-Churn markers: `inactivity` (`minutes_since_last_activity`) and `falling_frequency`
-(days active in the last 7 against the player's lifetime share of active days,
-once tenure is at least `min_tenure_days`).
+Churn markers, against the player's own rhythm (see `ChurnRule`): `inactivity` (time
+since the last activity in units of the player's usual gap between days of play,
+`quiet_gaps`) and `falling_frequency` (recent gaps longer than the usual,
+`frequency_trend`).
 
 Example:
     >>> from operators.features import FEATURE_INDEX, FEATURE_NAMES
@@ -244,42 +245,46 @@ class FraudRule(MarkerRule):
 
 
 class ChurnRule(MarkerRule):
-    """Churn markers: days without activity, and activity falling below the player's habit."""
+    """Churn markers read against the player's own rhythm of visits, not a fixed calendar.
+
+    - `inactivity`: how long the player has been quiet in units of their usual gap
+      between days of play (`quiet_gaps`). If a player returns at random with their
+      usual gap on average, about e^-r of their quiet spells last r gaps or more: the
+      ramp starts at one gap (a spell as long as usual, e^-1 = 37% of spells) and is at
+      full strength at three (e^-3 = 5%: a spell this long is unusual for the player).
+    - `falling_frequency`: visits thinning out: the recent gap against the usual one
+      (`frequency_trend` = usual / recent); `drop = 1 - frequency_trend` from
+      `drop_low` (recent gaps 1.4 times the usual) to `drop_high` (5 times).
+
+    A steady player who is always seldom seen is not drifting away: seven quiet days are
+    one gap for a weekly player, and seven gaps for a daily one.
+    """
 
     DEFAULT_WEIGHTS = {"inactivity": 0.85, "falling_frequency": 0.45}
 
     def __init__(
         self,
-        inactive_days_low: float = 2.0,
-        inactive_days_high: float = 10.0,
+        quiet_gaps_low: float = 1.0,
+        quiet_gaps_high: float = 3.0,
         drop_low: float = 0.3,
         drop_high: float = 0.8,
-        min_tenure_days: float = 14.0,
         weights: dict[str, float] | None = None,
     ) -> None:
-        self.inactive_days_low = inactive_days_low
-        self.inactive_days_high = inactive_days_high
+        self.quiet_gaps_low = quiet_gaps_low
+        self.quiet_gaps_high = quiet_gaps_high
         self.drop_low = drop_low
         self.drop_high = drop_high
-        self.min_tenure_days = min_tenure_days
         self.weights = weights
         if not drop_low < drop_high:
             raise ValueError("drop_low must be below drop_high")
         self._compile(weights)
 
     def _ramps(self) -> tuple[Ramp, ...]:
-        return (Ramp("inactivity", "minutes_since_last_activity",
-                     self.inactive_days_low * 1440.0, self.inactive_days_high * 1440.0),)
+        return (Ramp("inactivity", "quiet_gaps", self.quiet_gaps_low, self.quiet_gaps_high),)
 
     def _extra(self, features: Sequence[float], trigger: str,
                anomaly: float) -> list[tuple[float, str]]:
-        tenure = features[_TENURE_DAYS]
-        if tenure < self.min_tenure_days or tenure <= 0.0:
-            return []
-        habit = min(1.0, features[_ACTIVE_DAYS] / tenure)
-        if habit <= 0.0:
-            return []
-        drop = (habit - features[_FREQUENCY_7D] / 7.0) / habit
+        drop = 1.0 - features[_FREQUENCY_TREND]
         return [(self._w["falling_frequency"] * ramp(drop, self.drop_low, self.drop_high),
                  "falling_frequency")]
 
@@ -288,5 +293,4 @@ RULES: dict[str, type[MarkerRule]] = {"churn": ChurnRule, "risk": RiskRule, "fra
 
 _BONUS_CLAIMS_7D, _WD_REQUESTED_7D = F["bonus_claims_7d"], F["withdrawals_requested_7d"]
 _STAKE_7D, _DEPOSIT_AMOUNT_7D = F["stake_7d"], F["deposit_amount_7d"]
-_TENURE_DAYS, _ACTIVE_DAYS = F["tenure_days"], F["active_days"]
-_FREQUENCY_7D = F["frequency_days_7d"]
+_FREQUENCY_TREND = F["frequency_trend"]

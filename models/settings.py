@@ -51,6 +51,14 @@ class LearnerSettings(Section):
     l2: float = Field(1e-4, ge=0, description="Logistic only: L2 regularisation of the weights.")
     intercept_lr: float = Field(
         0.05, ge=0, description="Logistic only: learning rate of the intercept.")
+    schedule: Literal["constant", "inverse_scaling"] = Field(
+        "constant",
+        description="Logistic only: `constant` learning rates, or `inverse_scaling`: both "
+        "rates divided by (t + 1)^`power` after t labels (`river.optim.schedulers."
+        "InverseScaling`), so that late, noisy labels nudge a settled model instead of "
+        "swinging it.")
+    power: float = Field(
+        0.5, gt=0, le=1, description="Logistic with `inverse_scaling` only: the exponent.")
     grace_period: int = Field(
         200, gt=0, description="Tree only: labels a leaf sees between split attempts.")
 
@@ -75,6 +83,17 @@ class KindSettings(Section):
         1.0, ge=0, le=1,
         description="Churn and fraud once warm: w x learned + (1 - w) x rule. Risk is "
         "max(rule, learned): the rule is always a floor.")
+    rule_floor: bool = Field(
+        False,
+        description="Churn and fraud: the rule's score is also a floor of the final score "
+        "(max(rule, blend)), so a transparent marker at full strength is never talked down "
+        "by a model that has not yet seen labels like it (risk always has its rule as a "
+        "floor).")
+    trust_labels: int = Field(
+        0, ge=0,
+        description="Churn and fraud: once warm, the learned part's weight grows from 0 to "
+        "`learned_weight` over this many more labels (0: at once), so a model that has only "
+        "just warmed up does not take over from the rule in one step.")
     champion: LearnerSettings = Field(
         LearnerSettings(), description="The learner whose score decides.")
     challenger: LearnerSettings | None = Field(
@@ -88,7 +107,13 @@ class KindSettings(Section):
 
 
 KIND_DEFAULTS: dict[str, dict[str, Any]] = {
-    "churn": {"learned_weight": 0.8},
+    "churn": {
+        "learned_weight": 0.8, "trust_labels": 1000, "rule_floor": True,
+        # Churn labels are plentiful but late (a week) and noisy (a steady player's long
+        # spell is a positive): a decaying rate and more regularisation keep scores steady.
+        "champion": {"schedule": "inverse_scaling", "learning_rate": 0.1,
+                     "intercept_lr": 0.1, "l2": 1e-3},
+    },
     "risk": {"min_negatives": 1000},
     "fraud": {"min_labels": 100, "min_positives": 10, "min_negatives": 500,
               "learned_weight": 0.6},

@@ -101,6 +101,9 @@ PLAYER_FEATURES: tuple[str, ...] = (
     "session_minutes_vs_usual",
     "session_deposits_vs_usual",
     "baseline_sessions",
+    "visit_gap_days",
+    "quiet_gaps",
+    "frequency_trend",
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(
     f"{name}_{window}" for window in WINDOW_NAMES for name in WINDOW_FEATURES
@@ -169,6 +172,60 @@ def _hash64(text: str) -> int:
 event_hash = _hash64  # the fingerprint used to recognise a repeated `event_id`
 
 
+class VisitRhythm:
+    """A player's rhythm of visits: moving averages of the gaps between their days of play.
+
+    A gap is the quiet time before the first activity of a new (UTC) day: the spell
+    the player's next visit ends. Two averages are kept in the player's running
+    amounts: the usual gap (over about `usual_visits` gaps) and the recent gap (over
+    about `recent_visits`). Each starts as a plain mean that counts the prior as one
+    gap already seen, then becomes an exponential moving average of weight
+    1 / visits, so a player with few visits is read against the prior, not a single
+    accident. Read back, a gap is never shorter than a day: visits are days of play.
+
+    Args:
+        prior_gap_ms: the gap assumed before any is seen.
+        usual_visits: visits the usual gap remembers (EWMA weight 1 / usual_visits).
+        recent_visits: visits the recent gap remembers.
+
+    Example:
+        >>> from array import array
+        >>> rhythm = VisitRhythm(prior_gap_ms=3 * DAY_MS, usual_visits=10, recent_visits=2)
+        >>> amounts = array("d", [0.0] * m.N_AMOUNTS)
+        >>> rhythm.gaps_ms(amounts) == (3 * DAY_MS, 3 * DAY_MS)
+        True
+        >>> for _ in range(3):
+        ...     rhythm.add_gap(amounts, DAY_MS)
+        >>> [round(g / DAY_MS, 2) for g in rhythm.gaps_ms(amounts)]
+        [1.5, 1.25]
+    """
+
+    __slots__ = ("prior_gap_ms", "recent_visits", "usual_visits")
+
+    def __init__(self, prior_gap_ms: float = 3 * DAY_MS, usual_visits: int = 10,
+                 recent_visits: int = 2) -> None:
+        self.prior_gap_ms = float(prior_gap_ms)
+        self.usual_visits = usual_visits
+        self.recent_visits = recent_visits
+
+    def add_gap(self, amounts: array, gap_ms: float) -> None:
+        """Fold one gap between days of play into the player's averages."""
+        seen = amounts[m.VISIT_GAPS]
+        for index, visits in ((m.USUAL_GAP, self.usual_visits),
+                              (m.RECENT_GAP, self.recent_visits)):
+            weight = max(1.0 / (seen + 2.0), 1.0 / visits)  # the prior counts as one gap
+            before = amounts[index] if seen else self.prior_gap_ms
+            amounts[index] = before + weight * (gap_ms - before)
+        amounts[m.VISIT_GAPS] = seen + 1.0
+
+    def gaps_ms(self, amounts: array) -> tuple[float, float]:
+        """Return the usual and the recent gap between visits, each at least a day."""
+        if not amounts[m.VISIT_GAPS]:
+            prior = max(float(DAY_MS), self.prior_gap_ms)
+            return prior, prior
+        return max(float(DAY_MS), amounts[m.USUAL_GAP]), max(float(DAY_MS), amounts[m.RECENT_GAP])
+
+
 def _session_slope(n: int, sum_y: float, sum_xy: float) -> float:
     """Least-squares slope of stake against bet number 1..n, from running sums.
 
@@ -190,16 +247,20 @@ class FeatureEngine:
         session_timeout_ms: a session with no activity for this long is closed.
         baselines: the player's own baselines (stake spread for loss chasing, usual
             session length and deposits per session); the defaults when None.
+        rhythm: how the player's usual and recent gaps between visits are averaged; the
+            defaults when None.
     """
 
     def __init__(
         self, house_edge: Mapping[str, float], night: NightClock, session_timeout_ms: int,
         baselines: Baselines | None = None,
+        rhythm: VisitRhythm | None = None,
     ) -> None:
         self.house_edge = dict(house_edge)
         self.night = night
         self.session_timeout_ms = session_timeout_ms
         self.baselines = baselines if baselines is not None else Baselines()
+        self.rhythm = rhythm or VisitRhythm()
 
     @classmethod
     def from_settings(cls, settings: FeatureSettings) -> FeatureEngine:
@@ -207,7 +268,10 @@ class FeatureEngine:
         night = NightClock(settings.timezones, settings.night_start_hour, settings.night_end_hour)
         baselines = Baselines(settings.chase_gap_s * 1000, settings.chase_stake_spreads,
                               settings.stake_baseline_bets, settings.session_baseline_sessions)
-        return cls(settings.house_edge, night, settings.session_timeout_s * 1000, baselines)
+        rhythm = VisitRhythm(settings.visit_gap_prior_days * DAY_MS, settings.usual_gap_visits,
+                             settings.recent_gap_visits)
+        return cls(settings.house_edge, night, settings.session_timeout_s * 1000, baselines,
+                   rhythm)
 
     def new_state(self, player_id: str, jurisdiction: str) -> PlayerState:
         """Return the empty state of a player seen for the first time."""
@@ -258,6 +322,8 @@ class FeatureEngine:
         if ts > state.last_active_ts:
             if ts // DAY_MS > state.last_active_ts // DAY_MS:  # the first activity of a day
                 state.active_days += 1
+                if state.last_active_ts != NO_TIME:
+                    self.rhythm.add_gap(state.amounts, ts - state.last_active_ts)
             state.last_active_ts = ts
         if state.session_id is not None and ts > state.session_last:
             state.session_last = ts
@@ -466,6 +532,7 @@ class FeatureEngine:
         session_minutes = ((state.session_last - state.session_start) / 60_000.0
                            if session_known else 0.0)
         idle = now_ms - state.last_active_ts if state.last_active_ts != NO_TIME else 0
+        usual, recent = self.rhythm.gaps_ms(state.amounts)
         excluded = state.excluded_until is not None and state.excluded_until > now_ms
         return [
             float(state.session_bets),
@@ -490,6 +557,9 @@ class FeatureEngine:
             -1.0 if state.consent is None else float(state.consent),
             *self.baselines.session_ratios(state.amounts, session_minutes),
             state.amounts[m.BASELINE_SESSIONS],
+            usual / DAY_MS,
+            idle / usual,
+            usual / recent,
         ]
 
     def at_limit(self, state: PlayerState, now_ms: int) -> bool:

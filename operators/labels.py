@@ -9,14 +9,17 @@ the player had *before* the label became known:
 - fraud: `chargeback` and `fraud_confirmed` (1), `fraud_cleared` (0) learn from the
   features at the player's last withdrawal request (when a fraudster cashes out),
   else from the features just before the label;
-- churn: the features at a session's end are kept; activity afterwards makes it a
-  0, no activity for `churn_horizon` makes it a 1 (an event-time timer);
+- churn: the features at a session's end, and at each inactivity checkpoint of a
+  quiet spell, are kept; activity afterwards makes each a 0, no activity for
+  `churn_horizon` after it makes it a 1 (an event-time timer). So the churn model
+  learns from the very points it scores quiet players at: P(no activity within the
+  horizon | the player's features now);
 - players with no positive risk or fraud label `negative_horizon` after they were
   first seen become negatives of that kind, once. This is noisy on purpose: a
   harmed player not yet assessed is taught as a negative (see docs/models.md).
 
-At most one pending churn example and one pending fraud example per player, so
-pending state is bounded.
+At most one pending session-end churn example, one per inactivity checkpoint and one
+pending fraud example per player, so pending state is bounded.
 """
 
 from __future__ import annotations
@@ -86,15 +89,40 @@ class LabelRules:
         player.fraud_point = pack_features(features)
         player.fraud_point_ts = ts_ms
 
-    def on_activity(self, player: PlayerState, ts_ms: int) -> LabelledExample | None:
-        """Activity after a pending churn point makes it a negative."""
+    def on_activity(self, player: PlayerState, ts_ms: int) -> list[LabelledExample]:
+        """Activity after pending churn points makes them negatives, oldest first."""
+        out: list[LabelledExample] = []
         point = player.churn_point
-        if point is None or ts_ms <= player.churn_point_ts:
-            return None
-        example = _example("churn", player, unpack_features(point), 0, player.churn_point_ts, ts_ms)
-        player.churn_point = None
-        player.churn_point_ts = NO_TIME
-        return example
+        if point is not None and ts_ms > player.churn_point_ts:
+            out.append(_example("churn", player, unpack_features(point), 0,
+                                player.churn_point_ts, ts_ms))
+            player.churn_point = None
+            player.churn_point_ts = NO_TIME
+        quiet = player.quiet_points
+        if quiet:
+            kept = [(t, packed) for t, packed in quiet if t >= ts_ms]
+            out += [_example("churn", player, unpack_features(packed), 0, t, ts_ms)
+                    for t, packed in quiet if t < ts_ms]
+            player.quiet_points = kept or None
+        return out
+
+    def start_quiet_point(self, player: PlayerState, features: Features, ts_ms: int) -> None:
+        """Keep an inactivity checkpoint's features until its churn label is known."""
+        point = (ts_ms, pack_features(features))
+        player.quiet_points = [*(player.quiet_points or ()), point]
+
+    def quiet_due(self, player: PlayerState) -> int | None:
+        """Return when the oldest pending checkpoint becomes a positive, or None."""
+        quiet = player.quiet_points
+        return quiet[0][0] + self.churn_horizon_ms if quiet else None
+
+    def on_quiet_timer(self, player: PlayerState, watermark: int) -> list[LabelledExample]:
+        """No activity for the horizon after checkpoints: each one due is a positive."""
+        quiet = player.quiet_points or []
+        due = [(t, packed) for t, packed in quiet if t + self.churn_horizon_ms <= watermark]
+        player.quiet_points = quiet[len(due):] or None
+        return [_example("churn", player, unpack_features(packed), 1, t,
+                         t + self.churn_horizon_ms) for t, packed in due]
 
     def start_churn_point(self, player: PlayerState, features: Features, ts_ms: int) -> int | None:
         """Keep a session's end as a churn point; return when its timer is due (or None)."""

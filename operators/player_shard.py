@@ -52,14 +52,19 @@ from operators.labels import LabelRules
 from operators.ordered_merge import DONE, ShardProgress, Stamped
 from operators.outputs import ClockTick, FeatureRow, ScoringPoint, ShardStats
 from operators.panes import DAY_MS, HOUR_MS, LEVELS
-from operators.player_state import NO_TIME, PlayerState
+from operators.player_state import (
+    CHECKPOINT_MASK,
+    CHECKPOINT_SHIFT,
+    MAX_CHECKPOINTS,
+    NO_TIME,
+    PlayerState,
+)
 from operators.recent_ids import remember, seen
 from operators.sharding import shard_key
 
 if TYPE_CHECKING:
     from config.settings import FeatureSettings, LabelSettings
 
-INACTIVITY_DONE = 16  # flags: the quiet spell since the last activity was scored
 COMPACTED = 32  # flags: state reduced to long-horizon aggregates since the last activity
 AT_LIMIT_SCORED = 64  # flags: the player was scored at a limit they reached (until below it)
 IDLE_AFTER_MS = LEVELS[-1][0] * LEVELS[-1][1] + DAY_MS  # longest window plus a day
@@ -81,7 +86,7 @@ _AT_LIMIT = FEATURE_INDEX["at_limit"]
 ACTIVITY = (Bet, BetSettled, Deposit, Withdrawal, BonusClaim, SessionStart, SessionEnd)
 
 
-STATE_FORMAT = 4
+STATE_FORMAT = 5
 """Layout of a shard's pickled state (`ShardState`, `PlayerState`, `PaneLevels`).
 
 Raised whenever one of them changes shape, so that recovery state written by another
@@ -92,8 +97,12 @@ values are `PlayerState` or its pickle); format 2 is format 3 with none so kept.
 Format 4: `PlayerState.open_stakes` (stakes of unsettled bets, for loss chasing) and a
 player's own baselines and when they were last scored, in `amounts`; a player pickled
 in format 2 or 3 loads with neither (`PlayerState.__setstate__`).
+Format 5: a player's rhythm of visits in its running amounts, pending inactivity
+checkpoints (`PlayerState.quiet_points`) and the count of checkpoints scored in its
+flags; a player pickled in formats 2 to 4 loads with no rhythm yet and its one
+inactivity point as the first checkpoint.
 """
-READABLE_FORMATS = frozenset({2, 3, 4})
+READABLE_FORMATS = frozenset({2, 3, 4, 5})
 
 QUIET_MS = HOUR_MS
 """A player with no event for this long (by the shard's clock) is kept pickled between
@@ -155,7 +164,8 @@ class PlayerShard:
         dedup_window_ms: how long (in the player's event time) an `event_id` is
             remembered to recognise duplicates.
         snapshot_interval_ms: an active player gets a feature row at least this often.
-        inactivity_ms: a player quiet for this long is scored (trigger `inactivity`).
+        checkpoints_ms: a quiet player is scored (trigger `inactivity`) after each of these
+            spells without activity, increasing.
         shards: the total number of shards (to name this one from its players).
         scoring: emit scoring points and labels for the models (off: features only).
         state: state to resume from, or None for a fresh shard.
@@ -171,7 +181,7 @@ class PlayerShard:
         allowed_lateness_ms: int,
         dedup_window_ms: int,
         snapshot_interval_ms: int,
-        inactivity_ms: int,
+        checkpoints_ms: tuple[int, ...],
         shards: int,
         scoring: bool = True,
         state: ShardState | None = None,
@@ -185,7 +195,9 @@ class PlayerShard:
         self.lateness = allowed_lateness_ms
         self.dedup_window = max(dedup_window_ms, allowed_lateness_ms)
         self.snapshot_interval = snapshot_interval_ms
-        self.inactivity = inactivity_ms
+        if not 0 < len(checkpoints_ms) <= MAX_CHECKPOINTS:
+            raise ValueError(f"between 1 and {MAX_CHECKPOINTS} inactivity checkpoints")
+        self.checkpoints = tuple(checkpoints_ms)
         self.shards = shards
         self.scoring = scoring
         self.state = state if state is not None else ShardState()
@@ -205,7 +217,7 @@ class PlayerShard:
             features.allowed_lateness_s * 1000,
             features.dedup_window_s * 1000,
             features.snapshot_interval_s * 1000,
-            labels.inactivity_point_s * 1000,
+            tuple(s * 1000 for s in labels.inactivity_checkpoints_s),
             features.shards,
             scoring,
             state,
@@ -318,11 +330,10 @@ class PlayerShard:
         return None
 
     def _on_activity(self, player: PlayerState, ts_ms: int, out: list[object]) -> None:
-        player.flags &= ~(INACTIVITY_DONE | COMPACTED)
+        player.flags &= ~(CHECKPOINT_MASK | COMPACTED)
         if not self.scoring:
             return
-        example = self.labels.on_activity(player, ts_ms)
-        if example is not None:
+        for example in self.labels.on_activity(player, ts_ms):
             self._emit(example, out)
 
     def _features_at(
@@ -356,6 +367,8 @@ class PlayerShard:
             self.labels.remember_fraud_point(player, values, as_of)
         if trigger in ("session_end", "session_timeout"):
             self.labels.start_churn_point(player, values, as_of)
+        elif trigger == "inactivity":
+            self.labels.start_quiet_point(player, values, as_of)
 
     def _emit(self, item: object, out: list[object]) -> None:
         st = self.state
@@ -400,14 +413,24 @@ class PlayerShard:
         if active != NO_TIME and not player.flags & COMPACTED:
             dues.append(active + IDLE_AFTER_MS)
         if self.scoring:
-            if active != NO_TIME and not player.flags & INACTIVITY_DONE:
-                dues.append(active + self.inactivity)
-            churn = self.labels.churn_due(player)
-            if churn is not None:
-                dues.append(churn)
+            checkpoint = self._checkpoint_due(player)
+            if checkpoint is not None:
+                dues.append(checkpoint)
+            for churn in (self.labels.churn_due(player), self.labels.quiet_due(player)):
+                if churn is not None:
+                    dues.append(churn)
             if not self.labels.negatives_done(player):
                 dues.append(self.labels.negatives_due(player))
         return min(dues) if dues else None
+
+    def _checkpoint_due(self, player: PlayerState) -> int | None:
+        """Return when the quiet player's next inactivity checkpoint falls due, or None."""
+        if player.last_active_ts == NO_TIME:
+            return None
+        done = (player.flags & CHECKPOINT_MASK) >> CHECKPOINT_SHIFT
+        if done >= len(self.checkpoints):
+            return None
+        return player.last_active_ts + self.checkpoints[done]
 
     def _arm(self, player: PlayerState) -> None:
         """Make sure the player's earliest timer has an entry in the heap."""
@@ -444,13 +467,16 @@ class PlayerShard:
             self._features_at(player, session, "session_timeout", None, out)
         active = player.last_active_ts
         if self.scoring:
-            quiet = active + self.inactivity
-            if active != NO_TIME and not player.flags & INACTIVITY_DONE and quiet <= watermark:
-                player.flags |= INACTIVITY_DONE
-                self._features_at(player, quiet, "inactivity", None, out)
+            checkpoint = self._checkpoint_due(player)
+            while checkpoint is not None and checkpoint <= watermark:
+                player.flags += 1 << CHECKPOINT_SHIFT
+                self._features_at(player, checkpoint, "inactivity", None, out)
+                checkpoint = self._checkpoint_due(player)
             churn = self.labels.churn_due(player)
             if churn is not None and churn <= watermark:
                 self._emit(self.labels.on_churn_timer(player), out)
+            for example in self.labels.on_quiet_timer(player, watermark):
+                self._emit(example, out)
             negatives = self.labels.negatives_due(player)
             if not self.labels.negatives_done(player) and negatives <= watermark:
                 features = self.engine.snapshot(player, negatives)

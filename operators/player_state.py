@@ -43,7 +43,9 @@ N_METRICS = 18
 # exponentially weighted mean and variance of their stakes, of their session length
 # in minutes and of their approved deposits per session, how many sessions those
 # baselines have seen, the open session's approved deposits, and when (event time)
-# and at which bet of the session the player was last scored.
+# and at which bet of the session the player was last scored. Then the player's rhythm
+# of visits (state format 5): the usual and the recent gap between days of play
+# (moving averages, in ms; 0 until a first gap) and how many gaps they have seen.
 MONTH_DEPOSITS = 0
 MONTH_LOSS = 1
 MONTH_WAGER = 2
@@ -58,7 +60,16 @@ BASELINE_SESSIONS = 10
 SESSION_DEPOSITS = 11
 SCORED_MS = 12
 SCORED_BETS = 13
-N_AMOUNTS = 14
+USUAL_GAP = 14
+RECENT_GAP = 15
+VISIT_GAPS = 16
+N_AMOUNTS = 17
+
+# `PlayerState.flags` bits 8-11: how many inactivity checkpoints of the current quiet
+# spell were scored (operators.player_shard).
+CHECKPOINT_SHIFT = 8
+CHECKPOINT_MASK = 0xF << CHECKPOINT_SHIFT
+MAX_CHECKPOINTS = 15
 
 MAX_TRACKED_IDS = 8  # distinct instruments / devices kept per player (counts saturate here)
 MAX_OPEN_BETS = 16  # unsettled bets whose stake is kept until `bet_settled` (oldest dropped)
@@ -94,6 +105,7 @@ class PlayerState:
         "open_stakes",
         "panes",
         "player_id",
+        "quiet_points",
         "recent_ids",
         "session_bets",
         "session_id",
@@ -137,6 +149,9 @@ class PlayerState:
         self.churn_point_ts = NO_TIME
         self.fraud_point: bytes | None = None
         self.fraud_point_ts = NO_TIME
+        # Inactivity checkpoints waiting for their churn label: (checkpoint time, packed
+        # features) pairs, oldest first, or None (operators.labels).
+        self.quiet_points: list[tuple[int, bytes]] | None = None
         self.flags = 0  # label and timer bits (operators.labels, operators.player_shard)
         self.wake_ms = NO_TIME  # due time of the player's entry in the shard's timer heap
 
@@ -144,18 +159,27 @@ class PlayerState:
         return _SLOT_VALUES(self)
 
     def __setstate__(self, state: tuple[object, ...]) -> None:
-        names = PlayerState.__slots__ if len(state) == len(PlayerState.__slots__) else _FORMAT_3
+        missing = len(PlayerState.__slots__) - len(state)
+        names = (PlayerState.__slots__, _FORMAT_4, _FORMAT_3)[missing]
         for name, value in zip(names, state, strict=True):
             setattr(self, name, value)
         if names is _FORMAT_3:
             self.open_stakes = None
-        if len(self.amounts) < N_AMOUNTS:  # before format 4: no baselines yet, they start empty
+        if names is not PlayerState.__slots__:  # before format 5: no inactivity checkpoints
+            self.quiet_points = None
+            if self.flags & _FORMATS_3_4_INACTIVITY_DONE:  # its one inactivity point: the first
+                self.flags = (self.flags & ~_FORMATS_3_4_INACTIVITY_DONE) | (1 << CHECKPOINT_SHIFT)
+        if len(self.amounts) < N_AMOUNTS:  # before format 4 or 5: baselines, rhythm start empty
             self.amounts = self.amounts + array("d", (0.0,) * (N_AMOUNTS - len(self.amounts)))
         self.jurisdiction = sys.intern(self.jurisdiction)  # one string per code again
 
 
-_FORMAT_3 = tuple(name for name in PlayerState.__slots__ if name != "open_stakes")
+_FORMAT_4 = tuple(name for name in PlayerState.__slots__ if name != "quiet_points")
+"""The slots of a player's state as state format 4 pickled it (no `quiet_points`)."""
+_FORMAT_3 = tuple(name for name in _FORMAT_4 if name != "open_stakes")
 """The slots of a player's state as state formats 2 and 3 pickled it (no `open_stakes`)."""
+_FORMATS_3_4_INACTIVITY_DONE = 16
+"""Formats 3 and 4's flag for "the (single) inactivity point of this quiet spell was scored"."""
 _SLOT_VALUES = attrgetter(*PlayerState.__slots__)
 """Every slot's value in `__slots__` order, read in one C call: a live worker pickles every
 player of a shard at each epoch end, and a loop of `getattr` was a quarter of that."""

@@ -70,6 +70,8 @@ KEY_FEATURES = (
     "net_loss_7d",
     "minutes_since_last_activity",
     "frequency_days_7d",
+    "quiet_gaps",
+    "frequency_trend",
 )
 # A status under which a decision counts as issued for the state (a shadow or holdout
 # decision counts too, so that shadow and holdout mirror what live treatment would do).
@@ -281,8 +283,10 @@ class PolicyEngine:
         churn, thresholds = view.scores["churn"], view.rules.thresholds
         rising, state.churn_last = churn > state.churn_last, churn
         if view.scored.point.trigger == INACTIVITY:
-            action, wanted, lead = REACTIVATION_OFFER, churn >= thresholds.reactivation_churn, \
-                ["inactivity"]
+            quiet = view.feature("quiet_gaps")
+            drifting = quiet is None or quiet >= thresholds.reactivation_quiet_gaps
+            action, wanted, lead = REACTIVATION_OFFER, \
+                drifting and churn >= thresholds.reactivation_churn, ["inactivity"]
         else:
             action, wanted, lead = RETENTION_OFFER, rising and churn >= thresholds.churn_offer, \
                 ["churn_rising"]

@@ -69,6 +69,13 @@ class ThresholdSettings(Section):
     reactivation_churn: float = Field(
         0.3, ge=0.0, le=1.0,
         description="Churn score that earns a re-activation offer on an inactivity timer.")
+    reactivation_quiet_gaps: float = Field(
+        3.0, ge=0.0,
+        description="A re-activation offer also needs the player quiet for at least this many "
+        "of their usual gaps between days of play (`quiet_gaps`): drifting away, not a "
+        "steady player who is seldom seen. A player who returns at random with their usual "
+        "gap is quiet this long in about e^-3 = 1 in 20 of their spells. 0 switches the "
+        "check off.")
     offer_block_risk: float = Field(
         0.45, ge=0.0, le=1.0,
         description="Risk at or above this blocks offers for `gaps.rg_offer_block_days`.")

@@ -14,6 +14,7 @@ RECREATIONAL = {
     "instruments_7d": 1.0, "devices_7d": 1.0, "minutes_since_last_activity": 30.0,
     "frequency_days_7d": 3.0, "active_days": 20.0, "tenure_days": 50.0, "adt": 1.2,
     "limit_headroom": 1.0, "marketing_consent": 1.0,
+    "visit_gap_days": 2.0, "quiet_gaps": 0.01, "frequency_trend": 1.0,
 }
 HARMED = {
     **RECREATIONAL, "stake_escalation": 3.2, "chase_share_24h": 0.52, "night_share_7d": 0.55,

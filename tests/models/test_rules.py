@@ -80,11 +80,21 @@ def test_bonus_marker_fades_with_real_wagering() -> None:
 
 
 def test_churn_markers() -> None:
-    idle = features(RECREATIONAL, minutes_since_last_activity=12 * 1440.0, frequency_days_7d=0.0)
-    value, reasons = ChurnRule().score(idle, "inactivity")
+    drifting = features(RECREATIONAL, quiet_gaps=6.0, frequency_trend=0.3)
+    value, reasons = ChurnRule().score(drifting, "inactivity")
     assert reasons == ("inactivity", "falling_frequency")
     assert value > 0.8
     assert ChurnRule().score(features(RECREATIONAL), "session_end") == (0.0, ())
+
+
+def test_churn_reads_quiet_time_against_the_players_own_rhythm() -> None:
+    week = 7 * 1440.0
+    weekly = features(RECREATIONAL, minutes_since_last_activity=week, visit_gap_days=7.0,
+                      quiet_gaps=1.0)
+    daily = features(RECREATIONAL, minutes_since_last_activity=week, visit_gap_days=1.0,
+                     quiet_gaps=7.0)
+    assert ChurnRule().score(weekly, "inactivity") == (0.0, ())
+    assert ChurnRule().score(daily, "inactivity") == (pytest.approx(0.85), ("inactivity",))
 
 
 def test_rules_pickle_and_clone() -> None:

@@ -122,6 +122,7 @@ def test_pass_through_items_are_emitted_in_place() -> None:
 
 # -- scoring points and labels --------------------------------------------------------
 
+from operators.features import FEATURE_INDEX  # noqa: E402
 from operators.ordered_merge import ShardProgress, Stamped  # noqa: E402
 from operators.outputs import LabelledExample, ScoringPoint  # noqa: E402
 
@@ -216,13 +217,54 @@ def test_players_without_positives_become_negatives_once() -> None:
     assert sorted(negatives) == [("fraud", 0), ("risk", 0)]
 
 
-def test_inactivity_point_fires_once_per_quiet_spell() -> None:
+def inactivity_points(out: list) -> list[ScoringPoint]:
+    return [p for p in stamped(out) if isinstance(p, ScoringPoint) and p.trigger == "inactivity"]
+
+
+def test_a_quiet_player_is_scored_once_at_each_checkpoint() -> None:
     shard = new_shard(scoring=True)
     shard.process([f.bet(ts=T0)])
-    quiet = LABELS.inactivity_point_s * 1000 + SETTINGS.allowed_lateness_s * 1000
-    out = shard.process([ClockTick(T0 + quiet), ClockTick(T0 + 2 * quiet)])
-    triggers = [p.trigger for p in stamped(out) if isinstance(p, ScoringPoint)]
-    assert triggers.count("inactivity") == 1
+    lateness = SETTINGS.allowed_lateness_s * 1000
+    ticks = [ClockTick(T0 + k * DAY_ + lateness) for k in range(1, 41)]
+    out = shard.process(ticks) + shard.process([ClockTick(T0 + 60 * DAY_)])
+    quiet_days = [(p.ts_ms - T0) / DAY_ for p in inactivity_points(out)]
+    assert quiet_days == [s / 86_400 for s in LABELS.inactivity_checkpoints_s] == [3, 7, 14, 30]
+
+
+def test_activity_starts_the_checkpoints_over() -> None:
+    shard = new_shard(scoring=True)
+    lateness = SETTINGS.allowed_lateness_s * 1000
+    shard.process([f.bet(ts=T0), ClockTick(T0 + 8 * DAY_ + lateness)])
+    back = T0 + 9 * DAY_
+    out = shard.process([f.bet(ts=back, event_id="b2"), ClockTick(back + 4 * DAY_ + lateness)])
+    assert [p.ts_ms for p in inactivity_points(out)] == [back + 3 * DAY_]
+
+
+def test_checkpoints_are_churn_labels_positive_if_still_quiet_a_horizon_later() -> None:
+    shard = new_shard(scoring=True)
+    lateness = SETTINGS.allowed_lateness_s * 1000
+    horizon = LABELS.churn_horizon_s * 1000
+    out = shard.process([f.bet(ts=T0)] + [ClockTick(T0 + k * DAY_ + lateness)
+                                          for k in range(1, 12)])
+    back = T0 + 12 * DAY_  # returns after 12 days: the 3-day point is due at 10 days
+    out += shard.process([f.bet(ts=back, event_id="b2")])
+    quiet = [e for e in examples(out) if e.kind == "churn" and e.point_ts_ms >= T0 + DAY_]
+    labelled = sorted((e.point_ts_ms - T0, e.label, e.label_ts_ms - T0) for e in quiet)
+    assert labelled == [(3 * DAY_, 1, 3 * DAY_ + horizon), (7 * DAY_, 0, 12 * DAY_)]
+    assert all(e.features[FEATURE_INDEX["minutes_since_last_activity"]] > 0 for e in quiet)
+    assert shard.state.players["p1"].quiet_points is None
+
+
+def test_a_daily_player_quiet_for_a_week_is_quiet_for_many_of_their_gaps() -> None:
+    shard = new_shard(scoring=True)
+    lateness = SETTINGS.allowed_lateness_s * 1000
+    shard.process([f.bet(ts=T0 + k * DAY_, event_id=f"d{k}") for k in range(20)])
+    last = T0 + 19 * DAY_
+    out = shard.process([ClockTick(last + 7 * DAY_ + lateness)])
+    week = inactivity_points(out)[-1].features
+    assert week[FEATURE_INDEX["visit_gap_days"]] < 1.2
+    assert week[FEATURE_INDEX["quiet_gaps"]] > 6.0
+    assert week[FEATURE_INDEX["frequency_trend"]] == pytest.approx(1.0, abs=0.1)  # steady
 
 
 def test_scoring_state_with_pending_examples_round_trips_through_pickle() -> None:
@@ -258,7 +300,7 @@ def test_recovery_state_of_another_layout_is_refused_with_a_clear_error() -> Non
 from operators.contract import EventParser  # noqa: E402
 from operators.ingest import IngestRouter  # noqa: E402
 from operators.player_shard import QUIET_MS  # noqa: E402
-from operators.player_state import N_AMOUNTS, PlayerState  # noqa: E402
+from operators.player_state import _SLOT_VALUES, N_AMOUNTS, PlayerState  # noqa: E402
 from replay.simulator import simulate  # noqa: E402
 
 
@@ -324,7 +366,33 @@ def test_recovery_state_of_format_2_still_loads() -> None:
     shard.process([f.session_start(ts=T0), f.bet(ts=T0 + MINUTE)])
     state = load_state(pickle.dumps((2, shard.state)))
 
-    assert isinstance(state.players["p1"], PlayerState) and STATE_FORMAT == 4
+    assert isinstance(state.players["p1"], PlayerState) and STATE_FORMAT == 5
+
+
+def _as_format_3(player: PlayerState) -> tuple[object, ...]:
+    """Return the state format 3 pickled: no `open_stakes` nor `quiet_points`, six amounts."""
+    values = dict(zip(PlayerState.__slots__, _SLOT_VALUES(player), strict=True))
+    del values["open_stakes"], values["quiet_points"]
+    values["amounts"] = values["amounts"][:6]  # type: ignore[index]
+    values["flags"] = 16  # its single inactivity point was scored
+    return tuple(values.values())
+
+
+def test_recovery_state_of_format_3_loads_with_no_rhythm_and_one_checkpoint_done(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    shard = new_shard(scoring=True)
+    shard.process([f.bet(ts=T0), f.bet(ts=T0 + DAY_, event_id="b2")])
+    with monkeypatch.context() as before:
+        before.setattr(PlayerState, "__getstate__", _as_format_3)
+        data = pickle.dumps((3, shard.state))
+    resumed = PlayerShard.from_settings(SETTINGS, ALL.labels, True, load_state(data))
+    player = resumed.player("p1")
+
+    assert player is not None and player.quiet_points is None and len(player.amounts) == N_AMOUNTS
+    lateness = SETTINGS.allowed_lateness_s * 1000
+    out = resumed.process([ClockTick(T0 + DAY_ + 8 * DAY_ + lateness)])
+    assert [(p.ts_ms - T0) // DAY_ for p in inactivity_points(out)] == [8]  # 3 days was done
 
 
 def test_players_pickled_in_format_3_load_without_open_stakes_or_baselines(
