@@ -114,9 +114,11 @@ def _verdicts(bootstrap: str) -> list[dict[str, Any]]:
 def test_reviewer_approves_and_the_worker_finalises_the_action(live: Any, page: Any) -> None:
     kafka, worker, console = live
     log_in(page, console.url, "rita")
-    decision_id = _open_case(page, console.url, "rg_review", worker)
+    # A fraud review: the simulated days are too few for a player's risk to climb to an
+    # rg_review (the ladder's top rung), while fraud is reviewed before money leaves.
+    decision_id = _open_case(page, console.url, "fraud_review", worker)
     assert page.inner_text("#case-status") == "open"
-    page.fill("textarea[name=note]", "Loss chasing at night, three deposits declined.")
+    page.fill("textarea[name=note]", "Bonus then a withdrawal to a new instrument in an hour.")
     # A forged reviewer field is ignored: the event names the logged-in user.
     page.evaluate("""() => { const i = document.createElement('input'); i.type = 'hidden';
         i.name = 'reviewer'; i.value = 'mallory';
@@ -124,7 +126,7 @@ def test_reviewer_approves_and_the_worker_finalises_the_action(live: Any, page: 
     page.click("button.approve")
     page.wait_for_selector(".flash")
     page.wait_for_selector(".finalised-action", timeout=90_000)  # the page reloads itself
-    assert page.inner_text(".finalised-action") == "mandatory_cool_off"
+    assert page.inner_text(".finalised-action") == "hold_withdrawals_and_bonuses"
     assert page.inner_text("#case-status") == "approved"
     sent = [v for v in _verdicts(kafka.bootstrap) if v["decision_id"] == decision_id]
     assert [(v["verdict"], v["reviewer"]) for v in sent] == [("approve", "rita")]
