@@ -273,11 +273,14 @@ def test_kill_9_three_times_mid_backlog_loses_nothing_and_repeats_only_same_ids(
     """Four topics, a backlog, SIGKILL three times while reading it: as if never interrupted."""
     produce(kafka4.bootstrap, sorted_messages, topic_by_event_type)
     args = ["--recovery-dir", str(tmp_path / "recovery"), "--batch-size", "200"]
-    killed_at = [kill_after_reading(start_worker(kafka4.bootstrap, args=args),
+    # A small alignment buffer keeps reading close to processing, so a kill after a
+    # share has been read lands while the backlog is still being worked through.
+    env = {"PITBOSS_KAFKA__MAX_BUFFERED_PER_PARTITION": "100"}
+    killed_at = [kill_after_reading(start_worker(kafka4.bootstrap, env=env, args=args),
                                     int(share * len(sorted_messages)))
                  for share in (0.25, 0.5, 0.75)]
     assert all(position < len(sorted_messages) for position in killed_at), killed_at
-    worker = start_worker(kafka4.bootstrap, args=args)
+    worker = start_worker(kafka4.bootstrap, env=env, args=args)
     read_all(worker, sorted_messages)
     actions4.read_until(lambda log: log.ids() >= set(sorted_reference.actions),
                         WORKER_TIMEOUT_S * 2, worker.alive)
