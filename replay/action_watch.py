@@ -24,7 +24,7 @@ import os
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -124,15 +124,7 @@ class ActionWatch:
             timeout_s: how long to wait for the topics' metadata.
 
         """
-        partitions = []
-        for topic in self._topics:
-            about = self._consumer.list_topics(topic, timeout=timeout_s).topics[topic]
-            if about.error is not None or not about.partitions:
-                self._errors.append(f"topic {topic!r}: {about.error or 'no partitions'}")
-            beginning = confluent_kafka.OFFSET_BEGINNING
-            partitions += [confluent_kafka.TopicPartition(topic, p, beginning)
-                           for p in about.partitions]  # fmt: skip
-        self._consumer.assign(partitions)
+        self._errors += assign_from_beginning(self._consumer, self._topics, timeout_s)
         self._thread.start()
 
     def _run(self) -> None:
@@ -187,3 +179,23 @@ class ActionWatch:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def assign_from_beginning(
+    consumer: confluent_kafka.Consumer, topics: Iterable[str], timeout_s: float
+) -> list[str]:
+    """Assign every partition of `topics` to `consumer` from its first offset.
+
+    Returns:
+        One line per topic that is missing or has no partitions (the rest are assigned).
+
+    """
+    partitions, errors = [], []
+    for topic in topics:
+        about = consumer.list_topics(topic, timeout=timeout_s).topics[topic]
+        if about.error is not None or not about.partitions:
+            errors.append(f"topic {topic!r}: {about.error or 'no partitions'}")
+        partitions += [confluent_kafka.TopicPartition(topic, p, confluent_kafka.OFFSET_BEGINNING)
+                       for p in about.partitions]  # fmt: skip
+    consumer.assign(partitions)
+    return errors

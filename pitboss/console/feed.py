@@ -65,15 +65,9 @@ class LiveFeed:
 
     def start(self, timeout_s: float = 10.0) -> None:
         """Assign every partition of the topics from the beginning; read in the background."""
-        partitions = []
-        for topic in self._topics:
-            about = self._consumer.list_topics(topic, timeout=timeout_s).topics[topic]
-            if about.error is not None or not about.partitions:
-                self.errors.append(f"topic {topic!r}: {about.error or 'no partitions'}")
-            beginning = confluent_kafka.OFFSET_BEGINNING
-            partitions += [confluent_kafka.TopicPartition(topic, p, beginning)
-                           for p in about.partitions]  # fmt: skip
-        self._consumer.assign(partitions)
+        from replay.action_watch import assign_from_beginning
+
+        self.errors += assign_from_beginning(self._consumer, self._topics, timeout_s)
         self._thread.start()
 
     def _run(self) -> None:
