@@ -23,6 +23,7 @@ from operators.events import TOPICS
 from replay.log_producer import LogPublisher, RecordedRouter
 from replay.recorded_log import LogWriter
 from sinks.kafka_dev_cluster import DevKafka, free_loopback_port
+from tests.flows.conftest import key_of, topic_by_event_type
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -53,29 +54,11 @@ def recorded_messages() -> list[bytes]:
     return messages
 
 
-def expected_topic(value: bytes) -> str:
-    try:
-        body = orjson.loads(value)
-    except orjson.JSONDecodeError:
-        return "bets"
-    event_type = body.get("event_type") if isinstance(body, dict) else None
-    return TOPICS.get(event_type, "bets") if isinstance(event_type, str) else "bets"
-
-
 def _json(value: bytes) -> object:
     try:
         return orjson.loads(value)
     except orjson.JSONDecodeError:
         return None
-
-
-def expected_key(value: bytes) -> bytes:
-    try:
-        body = orjson.loads(value)
-    except orjson.JSONDecodeError:
-        return b""
-    player = body.get("player_id") if isinstance(body, dict) else None
-    return player.encode() if isinstance(player, str) else b""
 
 
 @pytest.fixture
@@ -127,11 +110,11 @@ def test_a_recorded_log_is_published_as_recorded(
     got = read_inputs(kafka.bootstrap, len(messages))
     assert len(got) == len(messages)
     assert Counter((m.topic(), m.key() or b"", m.value()) for m in got) == Counter(
-        (expected_topic(v), expected_key(v), v) for v in messages)
-    counts = Counter(expected_topic(v) for v in messages)
+        (topic_by_event_type(v), key_of(v), v) for v in messages)
+    counts = Counter(topic_by_event_type(v) for v in messages)
     for topic, count in counts.items():
         assert re.search(rf"\b{re.escape(topic)} {count:,}\b", done.stderr), done.stderr
-    unroutable = sum(1 for v in messages if expected_topic(v) == "bets"
+    unroutable = sum(1 for v in messages if topic_by_event_type(v) == "bets"
                      and not v.startswith(b'{"event_id"'))  # fmt: skip
     assert f"{unroutable:,} without a known event type went to bets" in done.stderr
 
