@@ -44,10 +44,10 @@ test: $(STAMP) chromium
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy flows operators sinks models config replay pitboss bench
+	$(BIN)/mypy pitboss bench
 
 docs: $(STAMP)
-	$(BIN)/python -m config.docs
+	$(BIN)/python -m pitboss.config.docs
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -38,9 +38,9 @@ from bench import (
     session_scoring,
     stages,
 )
-from config.settings import load_settings
-from replay.runner import ClickHouseTarget, run_replay
-from replay.simulator import simulate_to
+from pitboss.config.settings import load_settings
+from pitboss.replay.runner import ClickHouseTarget, run_replay
+from pitboss.replay.simulator.simulate import simulate_to
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "runs" / "bench"

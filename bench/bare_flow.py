@@ -16,8 +16,8 @@ from bytewax.dataflow import Dataflow
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from bytewax.testing import run_main
 
-from flows.gc_tuning import pipeline_gc
-from flows.log_source import RecordedLogSource
+from pitboss.flows.gc_tuning import pipeline_gc
+from pitboss.replay.log.source import RecordedLogSource
 
 
 class _Discard(StatelessSinkPartition[object]):

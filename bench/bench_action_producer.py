@@ -16,9 +16,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from config.kafka import KafkaSettings
-from sinks.kafka_actions import ActionProducer
-from sinks.kafka_dev_cluster import DevKafka
+from pitboss.config.kafka import KafkaSettings
+from pitboss.replay.live.dev_broker import DevKafka
+from pitboss.sinks.kafka_actions import ActionProducer
 
 
 def run(messages: int, value_bytes: int, players: int) -> None:

@@ -27,8 +27,8 @@ from typing import Any
 import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
-from sinks.clickhouse_client import open_client
-from sinks.clickhouse_writer import ClickHouseWriter
+from pitboss.sinks.clickhouse_client import open_client
+from pitboss.sinks.clickhouse_writer import ClickHouseWriter
 
 FLOATS = 34
 COLUMNS: list[tuple[str, str]] = [

@@ -5,7 +5,7 @@ Run: `.venv/bin/python bench/bench_live_latency.py [--rate 2000] [--seconds 60]
 
 Starts the development Kafka cluster (`DevKafka`), the live worker (`pitboss run`
 in a subprocess with embedded chDB), a consumer of the action topics and the
-producer of simulated players (`replay.producer`) at `--rate` events per second.
+producer of simulated players (`pitboss.replay.live.producer`) at `--rate` events per second.
 The latency of an action is the wall-clock time at which the consumer reads it
 minus the `produced_at_ms` stamped into the event that triggered it (the action's
 `trigger_event_id`; the producer keeps event id -> produced_at). Actions triggered
@@ -42,19 +42,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from config.kafka import KafkaSettings
-from replay.action_watch import ActionWatch, SeenAction
-from replay.producer import (
+from pitboss.config.kafka import KafkaSettings
+from pitboss.replay.live.action_watch import ActionWatch, SeenAction
+from pitboss.replay.live.dev_broker import DevKafka
+from pitboss.replay.live.producer import (
     LiveMessage,
     LiveProducer,
     LiveStamper,
     live_messages,
     topics_by_event_type,
 )
-from replay.worker_metrics import WorkerMetrics, scrape
-from replay.worker_process import WorkerProcess
-from sinks.kafka_actions import ActionProducer
-from sinks.kafka_dev_cluster import DevKafka
+from pitboss.replay.live.worker_metrics import WorkerMetrics, scrape
+from pitboss.replay.live.worker_process import WorkerProcess
+from pitboss.sinks.kafka_actions import ActionProducer
 
 TARGET_P99_MS = 250.0
 WORKER_DELAYS = {

@@ -22,11 +22,11 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from models import ModelSet, ModelSettings
-from models.kind_model import KindModel
-from models.settings import KINDS
-from operators.features import FEATURE_INDEX, FEATURE_NAMES
-from operators.outputs import LabelledExample, ScoringPoint
+from pitboss.models import ModelSet, ModelSettings
+from pitboss.models.kind_model import KindModel
+from pitboss.models.settings import KINDS
+from pitboss.operators.features import FEATURE_INDEX, FEATURE_NAMES
+from pitboss.operators.outputs import LabelledExample, ScoringPoint
 
 HOUR_MS = 3_600_000
 T0 = 1_767_268_800_000

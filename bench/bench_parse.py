@@ -18,9 +18,9 @@ from typing import Any
 
 import orjson
 
-from config.settings import load_settings
-from operators.contract import EventParser, wall_clock_ms
-from operators.events import DeadLetter
+from pitboss.config.settings import load_settings
+from pitboss.operators.contract import EventParser, wall_clock_ms
+from pitboss.operators.events import DeadLetter
 
 MIX = {
     "bet": 70,

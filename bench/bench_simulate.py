@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from replay.recorded_log import read_log_batches
-from replay.simulator import simulate, simulate_to
+from pitboss.replay.log.recorded_log import read_log_batches
+from pitboss.replay.simulator.simulate import simulate, simulate_to
 
 
 def timed(label: str, count_of: Callable[[], int]) -> int:

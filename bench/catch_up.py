@@ -33,8 +33,8 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from replay.worker_process import free_port
-from sinks.kafka_dev_cluster import DevKafka
+from pitboss.replay.live.dev_broker import DevKafka
+from pitboss.replay.live.worker_process import free_port
 
 PARTITIONS = 4
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from bytewax.testing import cluster_main
 
-from config.settings import load_settings
-from flows.replay import build_replay_flow
-from replay.runner import ClickHouseTarget, _outputs_factory
+from pitboss.config.settings import load_settings
+from pitboss.flows.replay import build_replay_flow
+from pitboss.replay.runner import ClickHouseTarget, _outputs_factory
 
 
 def main() -> None:

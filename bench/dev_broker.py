@@ -1,7 +1,7 @@
 """Does the development broker keep everything? Produce a million messages, read them all back.
 
 Starts `DevKafka` (Tansu, memory storage), produces `--messages` simulated
-events (`replay.simulator`, ~250 bytes of JSON each), keyed by player, to one
+events (`pitboss.replay.simulator.simulate`, ~250 bytes of JSON each), keyed by player, to one
 topic of `--partitions` partitions with
 Pitboss's producer settings (idempotent, `acks=all`, lz4; every delivery
 checked), then reads every partition from offset 0 with an assigned consumer
@@ -10,7 +10,7 @@ count read per partition against the count delivered, the first offset read
 and the low offset (ListOffsets earliest) per partition, any gap in the offsets,
 the broker's resident memory, and what ListOffsets says the latest offset is
 (Tansu answers the last stored batch's base offset + 1, see
-`sinks.kafka_dev_cluster`). Exits 1 if anything is missing.
+`pitboss.replay.live.dev_broker`). Exits 1 if anything is missing.
 
     .venv/bin/python bench/dev_broker.py --messages 1000000
 """
@@ -27,9 +27,9 @@ from pathlib import Path
 
 import confluent_kafka
 
-from config.kafka import KafkaSettings
-from replay.producer import live_messages
-from sinks.kafka_dev_cluster import DevKafka
+from pitboss.config.kafka import KafkaSettings
+from pitboss.replay.live.dev_broker import DevKafka
+from pitboss.replay.live.producer import live_messages
 
 TOPIC = "drop-check"
 

@@ -31,19 +31,19 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from config.settings import load_settings
-from models.model_set import ModelSet
-from operators.contract import EventParser
-from operators.ingest import IngestRouter
-from operators.model_step import ModelStep
-from operators.ordered_merge import ShardProgress, Stamped
-from operators.outputs import ScoredPoint
-from operators.player_shard import PlayerShard
-from operators.policy.engine import PolicyEngine
-from operators.policy.settings import load_policy
-from operators.policy_shard import PolicyShard
-from operators.sharding import shard_names
-from replay.recorded_log import read_log_messages
+from pitboss.config.settings import load_settings
+from pitboss.models.model_set import ModelSet
+from pitboss.models.model_step import ModelStep
+from pitboss.operators.contract import EventParser
+from pitboss.operators.ingest import IngestRouter
+from pitboss.operators.ordered_merge import ShardProgress, Stamped
+from pitboss.operators.outputs import ScoredPoint
+from pitboss.operators.player_shard import PlayerShard
+from pitboss.operators.policy.engine import PolicyEngine
+from pitboss.operators.policy.settings import load_policy
+from pitboss.operators.policy_shard import PolicyShard
+from pitboss.operators.sharding import shard_names
+from pitboss.replay.log.recorded_log import read_log_messages
 
 _COLLECTED = re.compile(rb"Collected : (\d+)")
 

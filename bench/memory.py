@@ -12,11 +12,11 @@ import gc
 import tracemalloc
 from typing import Any
 
-from config.settings import load_settings
-from operators.contract import EventParser, wall_clock_ms
-from operators.ingest import IngestRouter
-from operators.player_shard import PlayerShard
-from replay.simulator import simulate
+from pitboss.config.settings import load_settings
+from pitboss.operators.contract import EventParser, wall_clock_ms
+from pitboss.operators.ingest import IngestRouter
+from pitboss.operators.player_shard import PlayerShard
+from pitboss.replay.simulator.simulate import simulate
 
 WEEK_MS = 7 * 86_400_000
 

@@ -21,8 +21,8 @@ from typing import Any
 
 import orjson
 
-from operators.sharding import shard_index
-from replay.worker_process import free_port
+from pitboss.operators.sharding import shard_index
+from pitboss.replay.live.worker_process import free_port
 
 
 def _player_of(line: bytes) -> str:

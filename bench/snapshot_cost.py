@@ -15,14 +15,14 @@ import argparse
 import time
 
 from bench.memory import simulated_shards
-from flows.gc_tuning import pipeline_gc
-from operators.player_shard import load_state
+from pitboss.flows.gc_tuning import pipeline_gc
+from pitboss.operators.player_shard import load_state
 
 
 def measure(players: int, days: int, seed: int = 5) -> dict[str, float]:
     """Snapshot the shards of `players` simulated for `days`; return times and sizes.
 
-    Runs with the workers' garbage-collector setting (`flows.gc_tuning`).
+    Runs with the workers' garbage-collector setting (`pitboss.flows.gc_tuning`).
     """
     with pipeline_gc():
         return _measure(players, days, seed)

@@ -19,24 +19,24 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-from config.settings import load_settings
-from flows.gc_tuning import pipeline_gc
-from models.model_set import ModelSet
-from operators.contract import EventParser, wall_clock_ms
-from operators.ingest import IngestRouter
-from operators.model_step import ModelStep
-from operators.ordered_merge import ShardProgress, Stamped
-from operators.outputs import ScoredPoint
-from operators.player_shard import PlayerShard
-from operators.policy.engine import PolicyEngine
-from operators.policy.settings import load_policy
-from operators.policy_shard import PolicyShard
-from operators.sharding import shard_names
-from replay.recorded_log import read_log_messages
-from sinks.clickhouse_client import open_client
-from sinks.clickhouse_writer import ClickHouseWriter
-from sinks.migrations import apply_migrations
-from sinks.run_outputs import RunOutputs
+from pitboss.config.settings import load_settings
+from pitboss.flows.gc_tuning import pipeline_gc
+from pitboss.models.model_set import ModelSet
+from pitboss.models.model_step import ModelStep
+from pitboss.operators.contract import EventParser, wall_clock_ms
+from pitboss.operators.ingest import IngestRouter
+from pitboss.operators.ordered_merge import ShardProgress, Stamped
+from pitboss.operators.outputs import ScoredPoint
+from pitboss.operators.player_shard import PlayerShard
+from pitboss.operators.policy.engine import PolicyEngine
+from pitboss.operators.policy.settings import load_policy
+from pitboss.operators.policy_shard import PolicyShard
+from pitboss.operators.sharding import shard_names
+from pitboss.replay.log.recorded_log import read_log_messages
+from pitboss.sinks.clickhouse_client import open_client
+from pitboss.sinks.clickhouse_writer import ClickHouseWriter
+from pitboss.sinks.migrations import apply_migrations
+from pitboss.sinks.run_outputs import RunOutputs
 
 STAGES = ("decode, validate and route", "of which decode and validate alone",
           "features (player shards)",

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import confluent_kafka
 
-from sinks.kafka_dev_cluster import DevKafka
+from pitboss.replay.live.dev_broker import DevKafka
 
 Row = dict[str, object]
 

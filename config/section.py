@@ -2,8 +2,8 @@
 
 A misspelt key in a TOML file (`max_amout`) is an error naming the section and the
 key, never silently ignored, and a loaded section cannot be changed afterwards.
-Every settings model of Pitboss (`config.settings`, `config.kafka`,
-`models.settings`, `operators.policy.settings`) derives its sections from `Section`.
+Every settings model of Pitboss (`pitboss.config.settings`, `pitboss.config.kafka`,
+`pitboss.models.settings`, `pitboss.operators.policy.settings`) derives its sections from `Section`.
 
 Example:
     >>> class Limits(Section):

@@ -4,9 +4,9 @@ Configuration is data. `load_settings` merges the packaged defaults, an optional
 TOML file given with `--config` (any subset of the same layout) and environment
 variables named `PITBOSS_<SECTION>__<FIELD>`, then validates the result once at
 start-up. A bad value stops the program with an error naming the file or the
-environment variable that set it, and the field (`config.sources`); an unknown
+environment variable that set it, and the field (`pitboss.config.sources`); an unknown
 section or a misspelt field is an error too, with the nearest known name.
-docs/configuration.md lists every field; `python -m config.docs` writes it from the
+docs/configuration.md lists every field; `python -m pitboss.config.docs` writes it from the
 `Field(description=...)` of these models.
 
 Example:
@@ -38,9 +38,9 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from config.kafka import KafkaSettings
-from config.section import Section
-from config.sources import (
+from pitboss.config.kafka import KafkaSettings
+from pitboss.config.section import Section
+from pitboss.config.sources import (
     ENV_NESTED_DELIMITER,
     ENV_PREFIX,
     ConfigSources,
@@ -48,7 +48,7 @@ from config.sources import (
     environment_paths,
     field_names_at,
 )
-from models.settings import ModelSettings
+from pitboss.models.settings import ModelSettings
 
 DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
 

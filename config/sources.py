@@ -1,6 +1,6 @@
 """Which file or environment variable set a configuration value, so an error can name it.
 
-Configuration comes in three layers (`config.settings.load_settings`): the packaged
+Configuration comes in three layers (`pitboss.config.settings.load_settings`): the packaged
 `config/defaults.toml`, an optional `--config` file, then `PITBOSS_<SECTION>__<FIELD>`
 environment variables. When a value fails validation, the operator must be told
 where it came from: `ConfigSources.origin` names the variable that set it, else the
@@ -75,7 +75,7 @@ def field_names_at(model: type[BaseModel], loc: Loc) -> list[str] | None:
     """Return the field names of the section at `loc` under `model`, or None if not a section.
 
     Example:
-        >>> from config.settings import Settings
+        >>> from pitboss.config.settings import Settings
         >>> field_names_at(Settings, ("labels",))
         ['churn_horizon_s', 'negative_horizon_s', 'inactivity_checkpoints_s']
         >>> field_names_at(Settings, ("policy_file",)) is None

@@ -3,7 +3,7 @@
 `AlignedKafkaReader` assigns itself every partition of the input topics (no
 consumer group: positions live in the dataflow's recovery state), reads them
 without blocking, and hands what it reads to an `EventAligner`
-(`operators.alignment`), which releases messages in the event-order key's order
+(`pitboss.operators.alignment`), which releases messages in the event-order key's order
 once the low watermark over all partitions has passed them. So a backlog of four
 topics is processed in event time, not topic by topic, and in the same order as
 `pitboss replay` of the same events.
@@ -35,10 +35,10 @@ from dataclasses import dataclass
 import confluent_kafka
 import structlog
 
-from config.kafka import KafkaSettings
-from operators.alignment import EventAligner, RawMessage, StreamResume
-from operators.event_order import OrderKeyReader
-from sinks.kafka_logging import kafka_client_logger
+from pitboss.config.kafka import KafkaSettings
+from pitboss.operators.alignment import EventAligner, RawMessage, StreamResume
+from pitboss.operators.event_order import OrderKeyReader
+from pitboss.sinks.kafka_logging import kafka_client_logger
 
 log = structlog.get_logger(__name__)
 
@@ -124,7 +124,7 @@ def check_consumer_error(error: confluent_kafka.KafkaError, where: str,
         ...     confluent_kafka.KafkaError.TOPIC_AUTHORIZATION_FAILED)
         >>> check_consumer_error(denied, "bets/0", InputObserver())
         Traceback (most recent call last):
-        flows.kafka_reader.LiveInputError: Kafka consumer error on bets/0: TOPIC_AUTHORIZATION_F...
+        pitboss.flows.kafka_reader.LiveInputError: Kafka consumer error on bets/0: TOPIC_AU...
 
     """
     observer.consumer_error(error.name())
@@ -140,7 +140,7 @@ def input_topics(kafka: KafkaSettings) -> list[str]:
     """Return the distinct input topics in contract order (several event kinds may share one).
 
     Example:
-        >>> from config.kafka import KafkaTopics
+        >>> from pitboss.config.kafka import KafkaTopics
         >>> topics = KafkaTopics(bets="events", deposits="events", sessions="events",
         ...                      outcomes="events")
         >>> input_topics(KafkaSettings(topics=topics))

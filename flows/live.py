@@ -3,7 +3,7 @@
     kafka_input (AlignedKafkaSource, stoppable) -> build_pipeline -> live_outputs
 
 One source partition reads every partition of the input topics through
-`flows.kafka_reader.AlignedKafkaReader`, which merges them in event time (the
+`pitboss.flows.kafka_reader.AlignedKafkaReader`, which merges them in event time (the
 low watermark over all partitions), so the pipeline sees what a replay of the same
 events sees. Input positions live in Bytewax's recovery state (no consumer group
 commits). Each message becomes a raw message `(f"{topic}/{partition}", offset,
@@ -25,17 +25,22 @@ import bytewax.operators as op
 from bytewax.dataflow import Dataflow
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
-from config.kafka import KafkaSettings
-from config.settings import Settings
-from flows.kafka_reader import AlignedKafkaReader, InputObserver, LiveInputError, ReaderResume
-from flows.outputs_sink import OutputsSink
-from flows.pipeline import build_pipeline
-from flows.stoppable_source import StoppableSource
-from operators.ingest import RawMessage
-from operators.policy.compliance_facts import EMPTY_FACTS, ComplianceFacts
-from sinks.insert_thread import InsertBatch
-from sinks.live_outputs import LiveOutputs
-from sinks.metrics import LiveMetrics
+from pitboss.config.kafka import KafkaSettings
+from pitboss.config.settings import Settings
+from pitboss.flows.kafka_reader import (
+    AlignedKafkaReader,
+    InputObserver,
+    LiveInputError,
+    ReaderResume,
+)
+from pitboss.flows.outputs_sink import OutputsSink
+from pitboss.flows.pipeline import build_pipeline
+from pitboss.flows.stoppable_source import StoppableSource
+from pitboss.operators.ingest import RawMessage
+from pitboss.operators.policy.compliance_facts import EMPTY_FACTS, ComplianceFacts
+from pitboss.sinks.insert_thread import InsertBatch
+from pitboss.sinks.live_outputs import LiveOutputs
+from pitboss.sinks.metrics import LiveMetrics
 
 __all__ = ["AlignedKafkaSource", "LiveInputError", "MetricsObserver", "build_live_flow"]
 
@@ -144,7 +149,7 @@ def build_live_flow(
         stop: set it to end the input, drain and close the sinks.
         metrics: the process's metrics, or None.
         batch_size: most messages per Kafka poll.
-        compliance: the durable compliance facts read at start (`sinks.compliance_store`).
+        compliance: the durable compliance facts read at start (`pitboss.sinks.compliance_store`).
 
     """
     flow = Dataflow("pitboss_live")

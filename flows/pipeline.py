@@ -27,20 +27,20 @@ from bytewax.dataflow import Stream
 from bytewax.operators import KeyedStream, StatefulBatchLogic
 from bytewax.outputs import Sink
 
-from config.settings import Settings
-from flows.shard_step import PlayerShardLogic, shard_builder
-from models.model_set import ModelSet
-from operators.contract import EventParser, wall_clock_ms
-from operators.ingest import IngestRouter, RawMessage
-from operators.model_step import ModelStep
-from operators.ordered_merge import ShardProgress, Stamped
-from operators.outputs import ScoredPoint
-from operators.player_shard import PlayerShard, ShardState
-from operators.policy.compliance_facts import EMPTY_FACTS, ComplianceFacts
-from operators.policy.engine import PolicyEngine
-from operators.policy.settings import load_policy
-from operators.policy_shard import PolicyShard
-from operators.sharding import shard_key, shard_names
+from pitboss.config.settings import Settings
+from pitboss.flows.shard_step import PlayerShardLogic, shard_builder
+from pitboss.models.model_set import ModelSet
+from pitboss.models.model_step import ModelStep
+from pitboss.operators.contract import EventParser, wall_clock_ms
+from pitboss.operators.ingest import IngestRouter, RawMessage
+from pitboss.operators.ordered_merge import ShardProgress, Stamped
+from pitboss.operators.outputs import ScoredPoint
+from pitboss.operators.player_shard import PlayerShard, ShardState
+from pitboss.operators.policy.compliance_facts import EMPTY_FACTS, ComplianceFacts
+from pitboss.operators.policy.engine import PolicyEngine
+from pitboss.operators.policy.settings import load_policy
+from pitboss.operators.policy_shard import PolicyShard
+from pitboss.operators.sharding import shard_key, shard_names
 
 MODELS_KEY = "models"
 

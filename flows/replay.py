@@ -1,6 +1,6 @@
 """The replay dataflow: recorded logs through the full pipeline to files and ClickHouse.
 
-The live worker wires the same pipeline (`flows.pipeline`) behind a Kafka source,
+The live worker wires the same pipeline (`pitboss.flows.pipeline`) behind a Kafka source,
 so replay and live differ only in their input and output connectors.
 """
 
@@ -12,13 +12,13 @@ from pathlib import Path
 import bytewax.operators as op
 from bytewax.dataflow import Dataflow
 
-from config.settings import Settings
-from flows.log_source import ProgressHook, RecordedLogSource
-from flows.outputs_sink import OutputsSink
-from flows.pipeline import build_pipeline
-from models.model_set import ModelSet
-from operators.policy.compliance_facts import EMPTY_FACTS, ComplianceFacts
-from sinks.run_outputs import RunOutputs
+from pitboss.config.settings import Settings
+from pitboss.flows.outputs_sink import OutputsSink
+from pitboss.flows.pipeline import build_pipeline
+from pitboss.models.model_set import ModelSet
+from pitboss.operators.policy.compliance_facts import EMPTY_FACTS, ComplianceFacts
+from pitboss.replay.log.source import ProgressHook, RecordedLogSource
+from pitboss.sinks.run_outputs import RunOutputs
 
 
 def build_replay_flow(

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 
 from bytewax.operators import StatefulBatchLogic
 
-from operators.player_shard import PlayerShard, ShardState, load_state
+from pitboss.operators.player_shard import PlayerShard, ShardState, load_state
 
 
 class PlayerShardLogic(StatefulBatchLogic[list[object], object, bytes]):

@@ -18,7 +18,7 @@ being polled in a tight loop (Bytewax's Kafka partitions never block).
 
 Bytewax snapshots every input partition at the end of every epoch, data or not,
 so `on_snapshot` (e.g. `LiveMetrics.epoch_closed`) tells the worker that its
-epochs keep closing: what `/readyz` judges (`sinks.health`).
+epochs keep closing: what `/readyz` judges (`pitboss.sinks.health`).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 See docs/models.md. The dataflow holds one `ModelSet`; `ModelSettings` is the
 `[models]` configuration section; `MetricRow`s go to the `model_metrics` table.
-Names are imported lazily, so `config.settings` can import `models.settings`
-without pulling in the features (which import `config.settings` themselves).
+Names are imported lazily, so `pitboss.config.settings` can import `pitboss.models.settings`
+without pulling in the features (which import `pitboss.config.settings` themselves).
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from models.model_set import ModelSet
-    from models.settings import ModelSettings
-    from models.validation import MetricRow
+    from pitboss.models.model_set import ModelSet
+    from pitboss.models.settings import ModelSettings
+    from pitboss.models.validation import MetricRow
 
 __all__ = ["MetricRow", "ModelSet", "ModelSettings"]
-_HOMES = {"ModelSet": "models.model_set", "ModelSettings": "models.settings",
-          "MetricRow": "models.validation"}
+_HOMES = {"ModelSet": "pitboss.models.model_set", "ModelSettings": "pitboss.models.settings",
+          "MetricRow": "pitboss.models.validation"}
 
 
 def __getattr__(name: str) -> Any:

@@ -1,7 +1,7 @@
 """Unsupervised wallet anomaly detector: Half-Space Trees over capped, log-scaled wallet features.
 
 It needs no labels, so it is useful from the first hour, and it feeds the fraud
-rule's `anomalous_wallet_activity` marker. It reads `models.inputs.WALLET_INPUTS`:
+rule's `anomalous_wallet_activity` marker. It reads `pitboss.models.inputs.WALLET_INPUTS`:
 deposits, declined deposits and withdrawals over 24 hours, instruments, devices
 and bonus claims over 7 days, each as `log1p` of the value capped at a documented
 ceiling, and hands River's `anomaly.HalfSpaceTrees` those fixed ranges as its
@@ -9,7 +9,7 @@ ceiling, and hands River's `anomaly.HalfSpaceTrees` those fixed ranges as its
 running min-max keeps moving, so the masses the trees counted under the old scale
 would describe other points under the new one; fixed ranges are also cheaper to
 score. It learns only through `learn` (from `ModelSet.observe` on wallet-event
-points); `score` never changes it. Scores go through `models.half_space.FlatForest`, a
+points); `score` never changes it. Scores go through `pitboss.models.half_space.FlatForest`, a
 flat view of River's trees that gives River's score to the bit without a dict
 per point; it is derived data, refreshed when the window pivots, left out of
 the pickle and rebuilt on first use. HalfSpaceTrees' score is already in [0, 1]
@@ -31,8 +31,8 @@ from typing import Any
 
 from river import anomaly
 
-from models.half_space import FlatForest
-from models.inputs import WALLET_INPUTS, limits
+from pitboss.models.half_space import FlatForest
+from pitboss.models.inputs import WALLET_INPUTS, limits
 
 
 class WalletAnomaly:

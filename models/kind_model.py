@@ -23,14 +23,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from models.inputs import INPUTS
-from models.linear import Learner, learn_pair
-from models.rules import RULES, MarkerRule, RiskRule
-from models.settings import KindSettings, LearnerSettings, ModelSettings
-from models.validation import HourlyValidation, MetricRow
-from models.versioning import config_hash, version_string
-from operators.harm_markers import MarkerBook
-from operators.outputs import LabelledExample, Score
+from pitboss.models.inputs import INPUTS
+from pitboss.models.linear import Learner, learn_pair
+from pitboss.models.rules import RULES, MarkerRule, RiskRule
+from pitboss.models.settings import KindSettings, LearnerSettings, ModelSettings
+from pitboss.models.validation import HourlyValidation, MetricRow
+from pitboss.models.versioning import config_hash, version_string
+from pitboss.operators.harm_markers import MarkerBook
+from pitboss.operators.outputs import LabelledExample, Score
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 
@@ -152,7 +152,7 @@ class KindModel:
         """Score the example with each contender as it is, record that, then learn it.
 
         Contenders are independent, so all are scored before any learns; champion and
-        challenger then learn together (`models.linear.learn_pair`), sharing the scaling.
+        challenger then learn together (`pitboss.models.linear.learn_pair`), sharing the scaling.
         """
         rule = self.rule.score(example.features, "", anomaly)
         values = self.inputs.extract(example.features)
@@ -249,7 +249,7 @@ def make_rule(kind: str, settings: ModelSettings, markers: MarkerBook | None = N
 
 def kind_config_hash(kind: str, settings: ModelSettings, learner: LearnerSettings,
                      rule: MarkerRule | None = None) -> str:
-    """Return the configuration hash of one contender (see `models.versioning`)."""
+    """Return the configuration hash of one contender (see `pitboss.models.versioning`)."""
     ks: KindSettings = settings.kind(kind)
     config: dict[str, object] = {
         "kind": kind,

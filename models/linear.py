@@ -12,7 +12,7 @@ to 1e-12. Reasons are the inputs with the largest positive contributions
 `learn_pair`, which scales each example once for both while their scalers agree.
 
 Example:
-    >>> from models.settings import LearnerSettings
+    >>> from pitboss.models.settings import LearnerSettings
     >>> learner = Learner(("a", "b"), LearnerSettings(), seed=1)
     >>> learner.learn([2.0, 0.0], 1)
     >>> learner.learn([0.0, 1.0], 0)
@@ -30,7 +30,7 @@ from typing import Any
 
 from river import compose, linear_model, optim, preprocessing, tree
 
-from models.settings import LearnerSettings
+from pitboss.models.settings import LearnerSettings
 
 
 def build_learner(settings: LearnerSettings, seed: int) -> Any:

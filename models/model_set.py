@@ -10,8 +10,8 @@ The whole object pickles: it is dataflow state, snapshotted for recovery. The
 same sequence of calls always gives the same floats (seeded, no wall clock).
 
 Example:
-    >>> from operators.features import FEATURE_NAMES
-    >>> from operators.outputs import ScoringPoint
+    >>> from pitboss.operators.features import FEATURE_NAMES
+    >>> from pitboss.operators.outputs import ScoringPoint
     >>> models = ModelSet(ModelSettings())
     >>> point = ScoringPoint("p1", 0, "session_end", "e1", "UK", (0.0,) * len(FEATURE_NAMES))
     >>> scored = models.score(point)
@@ -24,14 +24,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from models.anomaly import WalletAnomaly
-from models.inputs import WALLET_INPUTS
-from models.kind_model import KindModel
-from models.settings import KINDS, ModelSettings
-from models.validation import MetricRow, hour_of
-from operators.features import FEATURE_INDEX, FEATURE_NAMES
-from operators.harm_markers import MarkerBook
-from operators.outputs import LabelledExample, Score, ScoredPoint, ScoringPoint
+from pitboss.models.anomaly import WalletAnomaly
+from pitboss.models.inputs import WALLET_INPUTS
+from pitboss.models.kind_model import KindModel
+from pitboss.models.settings import KINDS, ModelSettings
+from pitboss.models.validation import MetricRow, hour_of
+from pitboss.operators.features import FEATURE_INDEX, FEATURE_NAMES
+from pitboss.operators.harm_markers import MarkerBook
+from pitboss.operators.outputs import LabelledExample, Score, ScoredPoint, ScoringPoint
 
 N_FEATURES = len(FEATURE_NAMES)
 _WALLET_ACTIVITY = tuple(FEATURE_INDEX[name] for name in (
@@ -144,7 +144,7 @@ class ModelSet:
 
     def export(self, directory: Path) -> None:
         """Save the models under `directory` (a pickle per kind and `manifest.json`)."""
-        from models.storage import export_models
+        from pitboss.models.storage import export_models
 
         export_models(self, directory)
 
@@ -152,7 +152,7 @@ class ModelSet:
     def load(cls, directory: Path, settings: ModelSettings,
              markers: MarkerBook | None = None) -> ModelSet:
         """Warm-start from models exported to `directory` (see `models.storage.load_models`)."""
-        from models.storage import load_models
+        from pitboss.models.storage import load_models
 
         return load_models(directory, settings, markers)
 

@@ -7,7 +7,7 @@ One strong marker alone gives its weight (0.3-0.45 for most markers, under the
 default 0.5 threshold); two strong markers cross it. The reasons are the markers
 that fired, strongest first.
 
-Markers of harm are the rows of one table, `operators.harm_markers.HARM_MARKERS`
+Markers of harm are the rows of one table, `pitboss.operators.harm_markers.HARM_MARKERS`
 (feature, ramp, weight, and the level at which the policy counts a marker as met),
 which the policy's ladder and reason codes read too; `config/policy.toml [markers]`
 overrides it, per jurisdiction as well.
@@ -22,7 +22,7 @@ Fraud and bonus-abuse markers (payment-fraud and bonus-abuse typologies):
   `wagering_low` is full strength, at or over `wagering_high` none.
 - `declined_deposits`: declined deposits in the last 24 hours (stolen cards).
 - `chargeback`: the point was triggered by a chargeback.
-- `anomalous_wallet_activity`: the wallet anomaly detector's score (`models.anomaly`).
+- `anomalous_wallet_activity`: the wallet anomaly detector's score (`pitboss.models.anomaly`).
 
 Churn markers, against the player's own rhythm (see `ChurnRule`): `inactivity` (time
 since the last activity in units of the player's usual gap between days of play,
@@ -30,7 +30,7 @@ since the last activity in units of the player's usual gap between days of play,
 `frequency_trend`).
 
 Example:
-    >>> from operators.features import FEATURE_INDEX, FEATURE_NAMES
+    >>> from pitboss.operators.features import FEATURE_INDEX, FEATURE_NAMES
     >>> row = [0.0] * len(FEATURE_NAMES)
     >>> row[FEATURE_INDEX["chase_share_24h"]] = 0.6
     >>> row[FEATURE_INDEX["bets_24h"]] = 40.0
@@ -48,8 +48,8 @@ from dataclasses import dataclass
 
 from river import base
 
-from operators.features import FEATURE_INDEX as F
-from operators.harm_markers import MIN_PART, MarkerBook
+from pitboss.operators.features import FEATURE_INDEX as F
+from pitboss.operators.harm_markers import MIN_PART, MarkerBook
 
 Reasons = tuple[str, ...]
 

@@ -4,7 +4,7 @@ One `KindSettings` per model kind (`churn`, `risk`, `fraud`) holds the decision
 threshold used for precision and recall, the warm-up rule (`min_labels`,
 `min_positives`), how the learned score is combined with the rule score, the
 champion's and the optional challenger's learner, and overrides of the rule's
-marker thresholds (keyword arguments of the classes in `models.rules`).
+marker thresholds (keyword arguments of the classes in `pitboss.models.rules`).
 
 Example:
     >>> s = ModelSettings()
@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from config.section import Section
+from pitboss.config.section import Section
 
 KINDS: tuple[str, ...] = ("churn", "risk", "fraud")
 DAY_S = 86_400
@@ -36,7 +36,7 @@ DAY_S = 86_400
 class LearnerSettings(Section):
     """One learned model: `StandardScaler | LogisticRegression`, or a Hoeffding adaptive tree.
 
-    `logistic` is scored through a plain-Python fast path (see `models.linear`);
+    `logistic` is scored through a plain-Python fast path (see `pitboss.models.linear`);
     `tree` (`tree.HoeffdingAdaptiveTreeClassifier`) goes through River and is
     several times slower to score.
     """
@@ -124,7 +124,7 @@ KIND_DEFAULTS: dict[str, dict[str, Any]] = {
 class ModelSettings(Section):
     """The `[models]` section: per-kind settings, seed, anomaly detector, drift.
 
-    Label horizons are in `[labels]` (`config.settings.LabelSettings`).
+    Label horizons are in `[labels]` (`pitboss.config.settings.LabelSettings`).
     """
 
     churn: KindSettings = Field(
@@ -175,7 +175,7 @@ class ModelSettings(Section):
 
     @model_validator(mode="after")
     def _rule_overrides_exist(self) -> ModelSettings:
-        from models.rules import RULES
+        from pitboss.models.rules import RULES
 
         for kind in KINDS:
             overrides = self.kind(kind).rule

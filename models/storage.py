@@ -26,11 +26,11 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-from models.kind_model import Contender
-from models.model_set import ModelSet
-from models.settings import KINDS, ModelSettings
-from models.versioning import MODEL_FORMAT
-from operators.harm_markers import MarkerBook
+from pitboss.models.kind_model import Contender
+from pitboss.models.model_set import ModelSet
+from pitboss.models.settings import KINDS, ModelSettings
+from pitboss.models.versioning import MODEL_FORMAT
+from pitboss.operators.harm_markers import MarkerBook
 
 MANIFEST = "manifest.json"
 ANOMALY_FILE = "anomaly.pkl"

@@ -6,7 +6,7 @@ and each player's events arrive hours apart from their true order. `EventAligner
 merges the streams the way Flink's watermark alignment and Kafka Streams' task
 merge do: it buffers what was read, tracks each stream's progress in event time,
 and releases a message only once its event-order key
-(`operators.event_order`) is below the **low watermark**, the smallest
+(`pitboss.operators.event_order`) is below the **low watermark**, the smallest
 progress over all streams that may still send something. Released messages come
 out in key order.
 
@@ -45,7 +45,7 @@ import heapq
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 
-from operators.event_order import OrderKey
+from pitboss.operators.event_order import OrderKey
 
 RawMessage = tuple[str, int, bytes]
 """`(stream, position, value)`: what the aligner hands on, as the dataflow's raw messages."""

@@ -3,7 +3,7 @@
 Absolute markers (three hours on site, three deposits a day) miss a player whose habit
 is ten-minute sessions and one deposit a week, and loss chasing read as "any raise after
 a loss" counts ordinary stake noise as chasing. `Baselines` keeps, in a player's running
-amounts (`operators.player_state`), exponentially weighted means of:
+amounts (`pitboss.operators.player_state`), exponentially weighted means of:
 
 - their stake per bet and its variance: a raise after a loss is chasing only when it
   exceeds `chase_spreads` times the player's own stake spread (at least `min_spread` of
@@ -19,7 +19,7 @@ spread rather than none.
 
 Example:
     >>> from array import array
-    >>> from operators.player_state import N_AMOUNTS
+    >>> from pitboss.operators.player_state import N_AMOUNTS
     >>> amounts = array("d", (0.0,) * N_AMOUNTS)
     >>> b = Baselines()
     >>> for stake in (10.0, 11.0, 9.0, 10.0, 10.5, 9.5):
@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 from array import array
 
-from operators import player_state as m
+from pitboss.operators import player_state as m
 
 
 class Baselines:

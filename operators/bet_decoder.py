@@ -4,7 +4,7 @@ Bets are nearly all the traffic, and most of the parser's time on them went to
 building a dict and checking it field by field in Python. `BetDecoder` has msgspec
 decode the message into a struct whose types and lengths are checked in C, then
 checks what is left (currency, amount limits, the event-time rules) the way
-`operators.contract` does, and builds the same `Bet`.
+`pitboss.operators.contract` does, and builds the same `Bet`.
 
 It only ever accepts. A message it cannot vouch for (any other event type, a field
 it does not know, a wrong type, a value out of range, a timestamp near the wall
@@ -32,7 +32,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from operators.events import (
+from pitboss.operators.events import (
     CHANNELS,
     GAME_TYPES,
     MAX_EVENT_ID_CHARS,

@@ -3,7 +3,7 @@
 This is the only door into the pipeline. `EventParser.parse` decodes one Kafka
 message value (or one line of a replay file) with orjson, checks it against the
 contract in docs/event-contract.md, converts money to the base currency with the
-configured rate table, and returns the matching dataclass of `operators.events`.
+configured rate table, and returns the matching dataclass of `pitboss.operators.events`.
 Anything that breaks the contract comes back as a `DeadLetter` whose `reason` is
 one of the codes in `PARSER_REASONS`; nothing raises. Deduplication by
 `event_id` and lateness are per-player concerns handled later in the flow.
@@ -14,7 +14,7 @@ on two cores), so validation is a dispatch table of small functions per
 exception that costs nothing when no message is rejected.
 
 Example:
-    >>> from config.settings import ContractSettings
+    >>> from pitboss.config.settings import ContractSettings
     >>> parser = EventParser(ContractSettings(rates={"EUR": 1.0, "GBP": 1.17}),
     ...                      now_ms=lambda: 1_795_000_000_000)
     >>> raw = (b'{"event_id":"e1","event_type":"deposit","player_id":"p1",'
@@ -37,9 +37,9 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from operators.bet_decoder import BET_MARK, BetDecoder
-from operators.event_time import EventTimeReader, rfc3339_ms
-from operators.events import (
+from pitboss.operators.bet_decoder import BET_MARK, BetDecoder
+from pitboss.operators.event_time import EventTimeReader, rfc3339_ms
+from pitboss.operators.events import (
     BONUS_TYPES,
     CHANNELS,
     DEPOSIT_METHODS,
@@ -75,7 +75,7 @@ from operators.events import (
 )
 
 if TYPE_CHECKING:
-    from config.settings import ContractSettings
+    from pitboss.config.settings import ContractSettings
 
 MALFORMED_JSON = "malformed_json"
 TOO_DEEP = "too_deep"
@@ -237,7 +237,7 @@ class EventParser:
         settings: the `contract` section of the configuration (rates, limits).
         now_ms: the wall clock in epoch milliseconds, injected so tests fix it;
             production passes `wall_clock_ms`.
-        typed_bets: read the usual bet through `operators.bet_decoder` first (the
+        typed_bets: read the usual bet through `pitboss.operators.bet_decoder` first (the
             result is the same either way; False is for tests and benchmarks that
             compare the two paths).
 
@@ -299,7 +299,7 @@ class EventParser:
         if len(raw) > self._max_bytes:
             detail = f"{len(raw)} bytes > {self._max_bytes}"
             return _dead_letter(_Rejected(TOO_LARGE, None, detail), None, raw, source, position)
-        if self._decode_bet is not None and BET_MARK in raw:  # operators.bet_decoder
+        if self._decode_bet is not None and BET_MARK in raw:  # pitboss.operators.bet_decoder
             bet = self._decode_bet(raw, self._horizon_ms)
             if bet is not None:
                 return bet

@@ -34,8 +34,8 @@ from typing import Any
 import msgspec
 import orjson
 
-from operators.event_time import EventTimeReader
-from operators.events import EVENT_CLASSES, MAX_TS_MS, MIN_TS_MS
+from pitboss.operators.event_time import EventTimeReader
+from pitboss.operators.events import EVENT_CLASSES, MAX_TS_MS, MIN_TS_MS
 
 OrderKey = tuple[int, str, int]
 """`(event time in epoch ms, player_id, rank of the event type in contract order)`."""
@@ -58,10 +58,10 @@ class _KeyFields(msgspec.Struct):
 class OrderKeyReader:
     """Read the event-order key of raw messages; anything unreadable gets `UNKEYED`.
 
-    Times follow the contract's rule (`operators.contract.parse_timestamp`): integer
+    Times follow the contract's rule (`pitboss.operators.contract.parse_timestamp`): integer
     epoch milliseconds or an RFC 3339 string with an offset, both within years
     0001..9999. So every key's time lies strictly between the aligner's
-    `NOT_STARTED` and `END_OF_TIME` marks (`operators.alignment`).
+    `NOT_STARTED` and `END_OF_TIME` marks (`pitboss.operators.alignment`).
     """
 
     __slots__ = ("_decode", "_read_time")

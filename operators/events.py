@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from operators.pickling import PickledByFields
+from pitboss.operators.pickling import PickledByFields
 
 GAME_TYPES = frozenset({"slot", "live_casino", "table", "sports", "crash", "poker", "other"})
 CHANNELS = frozenset({"web", "mobile", "retail"})
@@ -33,8 +33,8 @@ LIMIT_PERIODS = frozenset({"day", "week", "month"})
 RG_OUTCOMES = frozenset({"harm_confirmed", "no_concern"})
 VERDICTS = frozenset({"approve", "deny"})
 
-# Limits of the contract's fields (docs/event-contract.md), checked by `operators.contract`
-# and by its typed bet path `operators.bet_decoder`.
+# Limits of the contract's fields (docs/event-contract.md), checked by `pitboss.operators.contract`
+# and by its typed bet path `pitboss.operators.bet_decoder`.
 MAX_EVENT_ID_CHARS = 128
 MAX_PLAYER_ID_CHARS = 64
 MAX_TEXT_CHARS = 256

@@ -3,11 +3,11 @@
 `FeatureEngine.apply` folds one validated event into a `PlayerState`;
 `FeatureEngine.snapshot` reads the player's features at an event time. Each
 feature's definition is in docs/features.md; names end in the window they cover
-(`_1h`, `_24h`, `_7d`, see `operators.panes` for the exact window rule).
+(`_1h`, `_24h`, `_7d`, see `pitboss.operators.panes` for the exact window rule).
 
 Example:
-    >>> from config.settings import load_settings
-    >>> from operators.events import Bet
+    >>> from pitboss.config.settings import load_settings
+    >>> from pitboss.operators.events import Bet
     >>> engine = FeatureEngine.from_settings(load_settings().features)
     >>> state = engine.new_state("p1", "UK")
     >>> bet = Bet("e1", "bet", "p1", 1_767_268_800_000, "UK", None, 10.0, "EUR", 10.0,
@@ -29,9 +29,9 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 from zlib import crc32
 
-from operators import player_state as m
-from operators.baselines import Baselines
-from operators.events import (
+from pitboss.operators import player_state as m
+from pitboss.operators.baselines import Baselines
+from pitboss.operators.events import (
     Bet,
     BetSettled,
     BonusClaim,
@@ -44,12 +44,12 @@ from operators.events import (
     SessionStart,
     Withdrawal,
 )
-from operators.local_time import NightClock
-from operators.panes import DAY_MS, WINDOW_NAMES
-from operators.player_state import NO_TIME, PlayerState
+from pitboss.operators.local_time import NightClock
+from pitboss.operators.panes import DAY_MS, WINDOW_NAMES
+from pitboss.operators.player_state import NO_TIME, PlayerState
 
 if TYPE_CHECKING:
-    from config.settings import FeatureSettings
+    from pitboss.config.settings import FeatureSettings
 
 INDEFINITE_MS = 2**62
 

@@ -2,10 +2,10 @@
 
 Each row (`HarmMarker`) says which feature a marker reads, the linear ramp that turns
 the feature into a strength in [0, 1] (0 at or below `low`, 1 at or above `high`),
-the marker's weight in the risk rule's noisy-OR (`models.rules.RiskRule`), and `met`:
+the marker's weight in the risk rule's noisy-OR (`pitboss.models.rules.RiskRule`), and `met`:
 the level from which the policy counts the marker as met, so that it becomes an
 intervention's reason code (`marker:<name>`) and more markers met than at the last
-intervention is growth on the ladder (`operators.policy.ladder`). A `gate` makes a
+intervention is growth on the ladder (`pitboss.operators.policy.ladder`). A `gate` makes a
 share mean something only over enough bets.
 
 The thresholds follow the behavioural markers of the responsible-gambling literature
@@ -13,11 +13,11 @@ and regulators' guidance (UK Gambling Commission customer-interaction guidance: 
 and spend, patterns of play, payment behaviour; the behavioural-marker studies of
 Braverman and Shaffer 2010, Gainsbury 2020 and Ukhov et al. 2021), not any simulated
 population. Relative markers compare a player with their own history (EWMA baselines,
-`operators.baselines`). `config/policy.toml [markers.<name>]` overrides any field of
+`pitboss.operators.baselines`). `config/policy.toml [markers.<name>]` overrides any field of
 a row, per jurisdiction too (`[jurisdictions.<CODE>.markers.<name>]`).
 
 Example:
-    >>> from operators.features import FEATURE_INDEX, FEATURE_NAMES
+    >>> from pitboss.operators.features import FEATURE_INDEX, FEATURE_NAMES
     >>> row = [0.0] * len(FEATURE_NAMES)
     >>> row[FEATURE_INDEX["withdrawals_cancelled_7d"]] = 1.0
     >>> HARM_MARKERS.strengths(row)
@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 
-from operators.features import FEATURE_INDEX
+from pitboss.operators.features import FEATURE_INDEX
 
 MIN_PART = 1e-9
 """A weighted strength below this is no marker (it would not move the score in floats)."""

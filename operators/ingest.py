@@ -9,8 +9,8 @@ from the data alone (never batch boundaries or the wall clock), so the same inpu
 produces the same ticks at the same places.
 
 Example:
-    >>> from config.settings import load_settings
-    >>> from operators.contract import EventParser
+    >>> from pitboss.config.settings import load_settings
+    >>> from pitboss.operators.contract import EventParser
     >>> settings = load_settings()
     >>> router = IngestRouter(EventParser(settings.contract, lambda: 2**62), shards=2,
     ...                       tick_ms=60_000)
@@ -26,10 +26,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-from operators.events import DeadLetter, Event
-from operators.outputs import ClockTick, IngestCount
-from operators.player_state import NO_TIME
-from operators.sharding import shard_index, shard_names
+from pitboss.operators.events import DeadLetter, Event
+from pitboss.operators.outputs import ClockTick, IngestCount
+from pitboss.operators.player_state import NO_TIME
+from pitboss.operators.sharding import shard_index, shard_names
 
 RawMessage = tuple[str, int, bytes]
 

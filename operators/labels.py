@@ -26,13 +26,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from operators.events import Chargeback, Event, FraudVerdict, RgAssessment, SelfExclusion
-from operators.feature_pack import pack_features, unpack_features
-from operators.outputs import LabelledExample
-from operators.player_state import NO_TIME, PlayerState
+from pitboss.operators.events import Chargeback, Event, FraudVerdict, RgAssessment, SelfExclusion
+from pitboss.operators.feature_pack import pack_features, unpack_features
+from pitboss.operators.outputs import LabelledExample
+from pitboss.operators.player_state import NO_TIME, PlayerState
 
 if TYPE_CHECKING:
-    from config.settings import LabelSettings
+    from pitboss.config.settings import LabelSettings
 
 RISK_POSITIVE = 1
 FRAUD_POSITIVE = 2

@@ -26,8 +26,8 @@ import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from operators.pickling import PickledByFields
-from operators.player_state import NO_TIME
+from pitboss.operators.pickling import PickledByFields
+from pitboss.operators.player_state import NO_TIME
 
 DONE = 2**63 - 1
 

@@ -49,7 +49,7 @@ _HALF = _SPAN // 2
 _BASE: tuple[int, ...] = tuple((TOTALS - level) * _SPAN for level in range(TOTALS + 1))
 _SIZE: tuple[int, ...] = (*(size for size, _ in LEVELS), 1)
 _FINE_BASE = _BASE[0]
-_BET_CORE = 0b11111  # the metrics every bet adds to (operators.player_state: BETS..THEO)
+_BET_CORE = 0b11111  # the metrics every bet adds to (pitboss.operators.player_state: BETS..THEO)
 _NIGHT, _BONUS, _CHASE = 1 << 5, 1 << 6, 1 << 7  # NIGHT_BETS, BONUS_STAKE, CHASE_BETS
 
 
@@ -183,7 +183,7 @@ class PaneLevels:
         chase: bool,
     ) -> None:
         """Add one bet's metrics (the hot path: no per-bet dict, the first five in place)."""
-        # Metric numbers follow operators.player_state: BETS, STAKE, STAKE_SQ, PAYOUT and
+        # Metric numbers follow pitboss.operators.player_state: BETS, STAKE, STAKE_SQ, PAYOUT and
         # THEO (0-4, stored together at the start of the record), then NIGHT_BETS,
         # BONUS_STAKE and CHASE_BETS (5-7).
         vals = self.vals

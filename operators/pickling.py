@@ -13,11 +13,11 @@ still load.
 
 Example:
     >>> import pickle
-    >>> from operators.outputs import ClockTick
+    >>> from pitboss.operators.outputs import ClockTick
     >>> pickle.loads(pickle.dumps(ClockTick(5, "s01")))
     ClockTick(ts_ms=5, shard='s01')
     >>> ClockTick(5, "s01").__reduce__()
-    (<class 'operators.outputs.ClockTick'>, (5, 's01'))
+    (<class 'pitboss.operators.outputs.ClockTick'>, (5, 's01'))
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 batches of items for the shard in arrival order (events, clock ticks, and
 pass-through records such as dead letters) and gets back what to emit:
 feature rows and dead letters for the sinks, and, stamped for the deterministic
-merge (`operators.ordered_merge`), scoring points and labelled examples for the
+merge (`pitboss.operators.ordered_merge`), scoring points and labelled examples for the
 global models.
 
 Event time only: the shard's clock is the latest event time it has seen (from
@@ -14,8 +14,8 @@ allowed lateness are still counted in their proper place. When the input ends,
 time stops: timers due later never fire.
 
 Example:
-    >>> from config.settings import load_settings
-    >>> from operators.events import SessionStart, SessionEnd
+    >>> from pitboss.config.settings import load_settings
+    >>> from pitboss.operators.events import SessionStart, SessionEnd
     >>> settings = load_settings()
     >>> shard = PlayerShard.from_settings(settings.features, settings.labels, scoring=False)
     >>> out = shard.process([
@@ -35,8 +35,8 @@ from array import array
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from operators import player_state as m
-from operators.events import (
+from pitboss.operators import player_state as m
+from pitboss.operators.events import (
     Bet,
     BetSettled,
     BonusClaim,
@@ -47,23 +47,23 @@ from operators.events import (
     SessionStart,
     Withdrawal,
 )
-from operators.features import FEATURE_INDEX, FeatureEngine, event_hash
-from operators.labels import LabelRules
-from operators.ordered_merge import DONE, ShardProgress, Stamped
-from operators.outputs import ClockTick, FeatureRow, ScoringPoint, ShardStats
-from operators.panes import DAY_MS, HOUR_MS, LEVELS
-from operators.player_state import (
+from pitboss.operators.features import FEATURE_INDEX, FeatureEngine, event_hash
+from pitboss.operators.labels import LabelRules
+from pitboss.operators.ordered_merge import DONE, ShardProgress, Stamped
+from pitboss.operators.outputs import ClockTick, FeatureRow, ScoringPoint, ShardStats
+from pitboss.operators.panes import DAY_MS, HOUR_MS, LEVELS
+from pitboss.operators.player_state import (
     CHECKPOINT_MASK,
     CHECKPOINT_SHIFT,
     MAX_CHECKPOINTS,
     NO_TIME,
     PlayerState,
 )
-from operators.recent_ids import remember, seen
-from operators.sharding import shard_key
+from pitboss.operators.recent_ids import remember, seen
+from pitboss.operators.sharding import shard_key
 
 if TYPE_CHECKING:
-    from config.settings import FeatureSettings, LabelSettings
+    from pitboss.config.settings import FeatureSettings, LabelSettings
 
 COMPACTED = 32  # flags: state reduced to long-horizon aggregates since the last activity
 AT_LIMIT_SCORED = 64  # flags: the player was scored at a limit they reached (until below it)

@@ -2,7 +2,7 @@
 
 Everything here is plain picklable data (slots, arrays, small lists) so that a
 shard of players can be snapshotted for recovery and measured for size. The
-rules that change it live in `operators.features`.
+rules that change it live in `pitboss.operators.features`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 from array import array
 from operator import attrgetter
 
-from operators.panes import PaneLevels
+from pitboss.operators.panes import PaneLevels
 
 # Pane metrics, one float each. Names are the feature stems in docs/features.md.
 # Every bet adds to the first five, so they come first: `PaneLevels.add_bet` keeps them
@@ -39,7 +39,7 @@ N_METRICS = 18
 # Running amounts, one float each in `PlayerState.amounts`: this calendar month's
 # deposits, net loss and wagers (for limits), the open session's stake and sum of bet
 # number x stake (for the within-session slope), and the stake of the latest bet.
-# Then the player's own baselines (`operators.baselines`, state format 4): the
+# Then the player's own baselines (`pitboss.operators.baselines`, state format 4): the
 # exponentially weighted mean and variance of their stakes, of their session length
 # in minutes and of their approved deposits per session, how many sessions those
 # baselines have seen, the open session's approved deposits, and when (event time)
@@ -66,7 +66,7 @@ VISIT_GAPS = 16
 N_AMOUNTS = 17
 
 # `PlayerState.flags` bits 8-11: how many inactivity checkpoints of the current quiet
-# spell were scored (operators.player_shard).
+# spell were scored (pitboss.operators.player_shard).
 CHECKPOINT_SHIFT = 8
 CHECKPOINT_MASK = 0xF << CHECKPOINT_SHIFT
 MAX_CHECKPOINTS = 15
@@ -79,7 +79,7 @@ NO_TIME = -(2**62)
 class PlayerState:
     """Per-player state of the feature operator.
 
-    Attributes are public on purpose: `operators.features` owns the rules and the
+    Attributes are public on purpose: `pitboss.operators.features` owns the rules and the
     tests build states directly.
     """
 
@@ -135,7 +135,7 @@ class PlayerState:
         # lost counts for loss chasing; None when there is none.
         self.open_stakes: dict[str, float] | None = None
         # (fingerprint, last seen) pairs of payment instruments and devices in one array
-        # (operators.features._track), None when empty.
+        # (pitboss.operators.features._track), None when empty.
         self.tracked_ids: array | None = None
         self.limits: dict[str, float] | None = None
         self.month = -1  # calendar month of the MONTH_ amounts
@@ -143,14 +143,14 @@ class PlayerState:
         self.active_days = 0
         self.excluded_until: int | None = None  # NO_TIME-free: None means not excluded
         self.consent: bool | None = None
-        # Pending training examples, packed by `operators.feature_pack` (float32, zeros
+        # Pending training examples, packed by `pitboss.operators.feature_pack` (float32, zeros
         # as a bitmap) to keep state small.
         self.churn_point: bytes | None = None
         self.churn_point_ts = NO_TIME
         self.fraud_point: bytes | None = None
         self.fraud_point_ts = NO_TIME
         # Inactivity checkpoints waiting for their churn label: (checkpoint time, packed
-        # features) pairs, oldest first, or None (operators.labels).
+        # features) pairs, oldest first, or None (pitboss.operators.labels).
         self.quiet_points: list[tuple[int, bytes]] | None = None
         self.flags = 0  # label and timer bits (operators.labels, operators.player_shard)
         self.wake_ms = NO_TIME  # due time of the player's entry in the shard's timer heap

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from operators.outputs import Ordered, ScoredPoint
-from operators.policy.actions import MANDATORY_COOL_OFF
-from operators.policy.compliance_facts import changes_of, cool_off_change
-from operators.policy.engine import PolicyEngine
-from operators.policy.gate import Decision
-from operators.policy.player_policy_state import PlayerPolicyState
+from pitboss.operators.outputs import Ordered, ScoredPoint
+from pitboss.operators.policy.actions import MANDATORY_COOL_OFF
+from pitboss.operators.policy.compliance_facts import changes_of, cool_off_change
+from pitboss.operators.policy.engine import PolicyEngine
+from pitboss.operators.policy.gate import Decision
+from pitboss.operators.policy.player_policy_state import PlayerPolicyState
 
 
 @dataclass

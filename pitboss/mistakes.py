@@ -51,10 +51,10 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 def operator_mistakes() -> tuple[type[Exception], ...]:
     """Return the exception types that mean the operator must fix something, not the code."""
-    from config.settings import ConfigError
-    from models.storage import ModelStoreError
-    from replay.run_store import RunStoreError
-    from sinks.clickhouse_client import ClickHouseConfigError, ClickHouseUnavailableError
+    from pitboss.config.settings import ConfigError
+    from pitboss.models.storage import ModelStoreError
+    from pitboss.replay.run_store import RunStoreError
+    from pitboss.sinks.clickhouse_client import ClickHouseConfigError, ClickHouseUnavailableError
 
     return (InputError, ConfigError, ClickHouseConfigError, ClickHouseUnavailableError,
             RunStoreError, ModelStoreError)  # fmt: skip

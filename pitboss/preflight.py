@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Any
 from pitboss.mistakes import InputError
 
 if TYPE_CHECKING:
-    from config.kafka import KafkaSettings
-    from config.settings import Settings
-    from models.model_set import ModelSet
-    from models.settings import ModelSettings
-    from operators.harm_markers import MarkerBook
+    from pitboss.config.kafka import KafkaSettings
+    from pitboss.config.settings import Settings
+    from pitboss.models.model_set import ModelSet
+    from pitboss.models.settings import ModelSettings
+    from pitboss.operators.harm_markers import MarkerBook
 
 BROKER_TIMEOUT_S = 5.0
 """How long `kafka_brokers` waits for a broker to answer."""
@@ -51,8 +51,8 @@ def configuration(config: Path | None) -> Settings:
         ConfigError: naming the configuration file, variable or policy file, and the field.
 
     """
-    from config.settings import load_settings
-    from operators.policy.settings import load_policy
+    from pitboss.config.settings import load_settings
+    from pitboss.operators.policy.settings import load_policy
 
     settings = load_settings(config)
     load_policy(settings.policy_path)
@@ -66,7 +66,7 @@ def recorded_logs(paths: Iterable[Path], flag: str = "--input") -> None:
         InputError: naming the flag, the file and what is wrong with it.
 
     """
-    from replay.recorded_log import RecordedLogError, check_log
+    from pitboss.replay.log.recorded_log import RecordedLogError, check_log
 
     for path in paths:
         try:
@@ -100,7 +100,7 @@ def truth_file(path: Path, flag: str = "--truth") -> None:
         InputError: naming the flag, the file and the problem.
 
     """
-    from replay.evaluation_truth import load_truth
+    from pitboss.replay.analysis.evaluation_truth import load_truth
 
     readable_file(path, flag)
     try:
@@ -158,7 +158,7 @@ def clickhouse_server(dsn: str | None, flag: str = CLICKHOUSE_FLAG) -> None:
         InputError: naming the flag, the server (never the password) and the reason.
 
     """
-    from sinks.clickhouse_client import (
+    from pitboss.sinks.clickhouse_client import (
         ClickHouseConfigError,
         ClickHouseUnavailableError,
         check_server,
@@ -207,8 +207,8 @@ def model_export(path: Path, settings: ModelSettings, flag: str = "--models",
         InputError: naming the flag, the export and what is wrong with it.
 
     """
-    from models.model_set import ModelSet
-    from models.storage import ModelStoreError
+    from pitboss.models.model_set import ModelSet
+    from pitboss.models.storage import ModelStoreError
 
     if not path.is_dir():
         raise InputError(f"{flag} {path}: no such directory")

@@ -30,8 +30,8 @@ import confluent_kafka
 import structlog
 from confluent_kafka.admin import AdminClient
 
-from sinks.clickhouse_client import ClickHouseUnavailableError, ping_server
-from sinks.kafka_logging import kafka_client_logger
+from pitboss.sinks.clickhouse_client import ClickHouseUnavailableError, ping_server
+from pitboss.sinks.kafka_logging import kafka_client_logger
 
 log = structlog.get_logger(__name__)
 

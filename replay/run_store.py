@@ -22,7 +22,7 @@ from pathlib import Path
 import orjson
 from clickhouse_connect.driver.client import Client
 
-from sinks.clickhouse_client import open_client
+from pitboss.sinks.clickhouse_client import open_client
 
 STORE_FILE = "store.json"
 DEFAULT_DATABASE = "pitboss"

@@ -19,18 +19,18 @@ from typing import Any
 import orjson
 from bytewax.testing import cluster_main, run_main
 
-from config.settings import Settings
-from flows.gc_tuning import pipeline_gc
-from flows.log_source import ProgressHook
-from flows.replay import build_replay_flow
-from models.model_set import ModelSet
-from operators.policy.compliance_facts import ComplianceFacts
-from sinks.clickhouse_client import open_client
-from sinks.clickhouse_writer import ClickHouseWriter
-from sinks.compliance_store import load_facts
-from sinks.migrations import apply_migrations
-from sinks.retention import apply_retention
-from sinks.run_outputs import RunOutputs
+from pitboss.config.settings import Settings
+from pitboss.flows.gc_tuning import pipeline_gc
+from pitboss.flows.replay import build_replay_flow
+from pitboss.models.model_set import ModelSet
+from pitboss.operators.policy.compliance_facts import ComplianceFacts
+from pitboss.replay.log.source import ProgressHook
+from pitboss.sinks.clickhouse_client import open_client
+from pitboss.sinks.clickhouse_writer import ClickHouseWriter
+from pitboss.sinks.compliance_store import load_facts
+from pitboss.sinks.migrations import apply_migrations
+from pitboss.sinks.retention import apply_retention
+from pitboss.sinks.run_outputs import RunOutputs
 
 
 class ReplayError(RuntimeError):
@@ -81,7 +81,7 @@ def _outputs_factory(
 
 def _describe_store(out_dir: Path, target: ClickHouseTarget) -> None:
     """Leave `store.json` when the rows are not where `report` and `query` look by default."""
-    from replay.run_store import DEFAULT_DATABASE, StoreLocation
+    from pitboss.replay.run_store import DEFAULT_DATABASE, StoreLocation
 
     default = out_dir / "clickhouse"
     if target.embedded_path is not None and (

@@ -49,8 +49,8 @@ from tenacity import (
     wait_exponential,
 )
 
-from config.settings import ClickHouseSettings
-from sinks.insert_thread import InsertBatch, InsertThread
+from pitboss.config.settings import ClickHouseSettings
+from pitboss.sinks.insert_thread import InsertBatch, InsertThread
 
 Row = Sequence[Any] | Mapping[str, Any]
 
@@ -195,7 +195,7 @@ class ClickHouseWriter:
         retry_max_s: ... up to this.
         clock: monotonic seconds, for flush age and batch latency.
         sleep: how to wait between retries (tests pass a recorder).
-        background: insert on a thread of its own (`sinks.insert_thread`); failures
+        background: insert on a thread of its own (`pitboss.sinks.insert_thread`); failures
             are raised by the next `add`, `handover`, `flush` or `close`.
 
     """

@@ -1,6 +1,6 @@
 """Read and write the durable compliance facts (`compliance_state`) in ClickHouse.
 
-The outputs write the table (`sinks.run_outputs.compliance_row`) as the pipeline
+The outputs write the table (`pitboss.sinks.run_outputs.compliance_row`) as the pipeline
 emits `ComplianceChange`s; this module reads the table back into the
 `ComplianceFacts` snapshot a run hands to its pipeline at start, and writes the
 rows of an imported external register. `operators/` never sees ClickHouse: the
@@ -13,9 +13,9 @@ from collections.abc import Sequence
 
 from clickhouse_connect.driver.client import Client
 
-from operators.policy.compliance_facts import ComplianceChange, ComplianceFacts
-from sinks.clickhouse_client import check_identifier
-from sinks.run_outputs import COMPLIANCE_COLUMNS, compliance_row
+from pitboss.operators.policy.compliance_facts import ComplianceChange, ComplianceFacts
+from pitboss.sinks.clickhouse_client import check_identifier
+from pitboss.sinks.run_outputs import COMPLIANCE_COLUMNS, compliance_row
 
 TABLE = "compliance_state"
 

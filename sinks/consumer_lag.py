@@ -7,7 +7,7 @@ the worker itself: the flow records the next offset it will read per partition
 partition's high watermark every `interval_s` through a consumer of its own that
 never subscribes or fetches, then sets `pitboss_consumer_lag`. Each probe first
 asks for cluster metadata: an answer is the broker contact `/readyz` judges
-(`sinks.health`), and without one the watermarks are not asked for. A failed probe
+(`pitboss.sinks.health`), and without one the watermarks are not asked for. A failed probe
 is counted, logged when the brokers stop or start answering, and never stops the
 worker.
 """
@@ -20,8 +20,8 @@ from collections.abc import Mapping
 import confluent_kafka
 import structlog
 
-from sinks.kafka_logging import kafka_client_logger
-from sinks.metrics import LiveMetrics
+from pitboss.sinks.kafka_logging import kafka_client_logger
+from pitboss.sinks.metrics import LiveMetrics
 
 log = structlog.get_logger(__name__)
 

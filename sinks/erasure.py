@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from clickhouse_connect.driver.client import Client
 
-from sinks.clickhouse_client import check_identifier
+from pitboss.sinks.clickhouse_client import check_identifier
 
 ERASED_TABLES = ("player_features", "player_scores", "rejected_events")
 """Tables whose rows of an erased player are deleted."""

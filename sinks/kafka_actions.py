@@ -11,7 +11,7 @@ actions.) `DeadLetterProducer` sends rejected input to `events.rejected` through
 the same producer. Neither class knows about Bytewax: the flow layer calls `send`
 per item, `poll` regularly and `flush` before it commits input offsets.
 
-Example (against a running cluster, see `sinks.kafka_dev_cluster`):
+Example (against a running cluster, see `pitboss.replay.live.dev_broker`):
 
     producer = ActionProducer.from_settings(KafkaSettings(bootstrap_servers=bootstrap))
     producer.send("actions.offers", b"p1", b'{"offer": "x"}', [("schema", b"1")])
@@ -30,9 +30,9 @@ from types import TracebackType
 import confluent_kafka
 import orjson
 
-from config.kafka import KafkaSettings
-from operators.events import DeadLetter
-from sinks.kafka_logging import kafka_client_logger
+from pitboss.config.kafka import KafkaSettings
+from pitboss.operators.events import DeadLetter
+from pitboss.sinks.kafka_logging import kafka_client_logger
 
 # How many failed deliveries are kept for the error message; the rest are only counted.
 _KEPT_FAILURES = 10

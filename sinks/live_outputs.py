@@ -1,6 +1,6 @@
 """Where a live worker's outputs go: action topics, the dead-letter topic and ClickHouse.
 
-`LiveOutputs` is the live counterpart of `sinks.run_outputs.RunOutputs`: it takes
+`LiveOutputs` is the live counterpart of `pitboss.sinks.run_outputs.RunOutputs`: it takes
 the same items from the same pipeline and writes the same ClickHouse tables with
 the same row functions and writer, but keeps nothing for files. Emitted decisions
 go to their action topic (key = player id, headers `decision_id` and
@@ -13,7 +13,7 @@ keeps what it returns in the same snapshot, so a restarted worker inserts them
 again (`resume`): delivery is at-least-once (docs/operations.md) without the
 worker waiting for ClickHouse. Rows wait in the writer's bounded buffers at most
 until the next checkpoint, size or age limit.
-Engine-agnostic: the Bytewax adapter is `flows.outputs_sink`.
+Engine-agnostic: the Bytewax adapter is `pitboss.flows.outputs_sink`.
 """
 
 from __future__ import annotations
@@ -23,18 +23,18 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
-from config.kafka import KafkaTopics
-from models.validation import MetricRow
-from operators.events import DeadLetter
-from operators.outputs import FeatureRow, Ordered, ScoredPoint
-from operators.policy.audit import COLUMNS as DECISION_COLUMNS
-from operators.policy.compliance_facts import ComplianceChange
-from operators.policy.gate import Decision
-from sinks.clickhouse_writer import SinkDeliveryError, WriterStats
-from sinks.insert_thread import InsertBatch
-from sinks.kafka_actions import ActionDeliveryError, ActionProducer, DeadLetterProducer
-from sinks.metrics import LiveMetrics
-from sinks.run_outputs import (
+from pitboss.config.kafka import KafkaTopics
+from pitboss.models.validation import MetricRow
+from pitboss.operators.events import DeadLetter
+from pitboss.operators.outputs import FeatureRow, Ordered, ScoredPoint
+from pitboss.operators.policy.audit import COLUMNS as DECISION_COLUMNS
+from pitboss.operators.policy.compliance_facts import ComplianceChange
+from pitboss.operators.policy.gate import Decision
+from pitboss.sinks.clickhouse_writer import SinkDeliveryError, WriterStats
+from pitboss.sinks.insert_thread import InsertBatch
+from pitboss.sinks.kafka_actions import ActionDeliveryError, ActionProducer, DeadLetterProducer
+from pitboss.sinks.metrics import LiveMetrics
+from pitboss.sinks.run_outputs import (
     COMPLIANCE_COLUMNS,
     FEATURE_COLUMNS,
     METRIC_COLUMNS,
@@ -47,7 +47,7 @@ from sinks.run_outputs import (
 
 
 class FlushingWriter(Protocol):
-    """What `LiveOutputs` needs of a ClickHouse writer (`sinks.clickhouse_writer`)."""
+    """What `LiveOutputs` needs of a ClickHouse writer (`pitboss.sinks.clickhouse_writer`)."""
 
     stats: WriterStats
 

@@ -10,7 +10,7 @@ Counters that other components keep themselves (`ClickHouseWriter.stats`,
 `observe_producer`, which turn their running totals into increments. The
 registry also holds the process's own series (`process_*`, `python_gc_*`,
 `python_info`), `pitboss_build_info` and the age of the last epoch commit, and
-`serve` exposes it with `/healthz` and `/readyz` (`sinks.health`), judged on the
+`serve` exposes it with `/healthz` and `/readyz` (`pitboss.sinks.health`), judged on the
 `WorkerHealth` the metrics feed. `configure_logging` sets structlog up: JSON lines
 when stderr is not a terminal, coloured key=value lines when it is.
 
@@ -42,10 +42,14 @@ from prometheus_client import (
     Info,
 )
 
-from sinks.clickhouse_writer import WriterStats
-from sinks.health import EndpointServer, WorkerHealth, serve_endpoints
-from sinks.kafka_actions import DeliveryCounters
-from sinks.kafka_logging import DEFAULT_INTERVAL_S, configure_kafka_logging, route_library_logs
+from pitboss.sinks.clickhouse_writer import WriterStats
+from pitboss.sinks.health import EndpointServer, WorkerHealth, serve_endpoints
+from pitboss.sinks.kafka_actions import DeliveryCounters
+from pitboss.sinks.kafka_logging import (
+    DEFAULT_INTERVAL_S,
+    configure_kafka_logging,
+    route_library_logs,
+)
 
 _LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -241,7 +245,7 @@ def configure_logging(
 ) -> None:
     """Set structlog up for a worker: JSON lines unless stderr is a terminal.
 
-    Kafka clients' lines (`sinks.kafka_logging`) and other libraries' `logging`
+    Kafka clients' lines (`pitboss.sinks.kafka_logging`) and other libraries' `logging`
     records (warnings and above, or `level` if higher) join the same stream, each
     repeated message logged once and then as a count every `kafka_interval_s`.
 

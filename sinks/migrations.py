@@ -27,7 +27,7 @@ from pathlib import Path
 
 from clickhouse_connect.driver.client import Client
 
-from sinks.clickhouse_client import check_identifier
+from pitboss.sinks.clickhouse_client import check_identifier
 
 SCHEMA_DIR = Path(__file__).with_name("schema")
 MIGRATIONS_TABLE = "schema_migrations"
@@ -149,7 +149,7 @@ def apply_migrations(client: Client, database: str, schema_dir: Path = SCHEMA_DI
     """Bring `database` up to date with the schema files of `schema_dir`.
 
     Args:
-        client: an open client (see `sinks.clickhouse_client.open_client`).
+        client: an open client (see `pitboss.sinks.clickhouse_client.open_client`).
         database: the database, which must exist.
         schema_dir: where the `NNNN_name.sql` files are.
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 from clickhouse_connect.driver.client import Client
 
-from sinks.clickhouse_client import check_identifier
+from pitboss.sinks.clickhouse_client import check_identifier
 
 _TTL = re.compile(r" TTL (.+?)(?: SETTINGS |$)")
 TIME_COLUMNS: dict[str, str] = {

@@ -7,7 +7,7 @@ emitted actions to `actions.jsonl` in the order decided (the models step's
 deterministic order); dead letters to `rejected.jsonl` sorted by input position;
 counts to `summary.json`. Files are written at the end, sorted, so they are
 byte-identical however many workers ran.
-Engine-agnostic: the Bytewax adapter is `flows.outputs_sink`.
+Engine-agnostic: the Bytewax adapter is `pitboss.flows.outputs_sink`.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from typing import Any, Protocol
 
 import orjson
 
-from models.validation import MetricRow
-from operators.events import DeadLetter
-from operators.features import FEATURE_NAMES
-from operators.outputs import (
+from pitboss.models.validation import MetricRow
+from pitboss.operators.events import DeadLetter
+from pitboss.operators.features import FEATURE_NAMES
+from pitboss.operators.outputs import (
     FeatureRow,
     FinalModels,
     IngestCount,
@@ -32,9 +32,9 @@ from operators.outputs import (
     ScoredPoint,
     ShardStats,
 )
-from operators.policy.audit import COLUMNS as DECISION_COLUMNS
-from operators.policy.compliance_facts import ComplianceChange
-from operators.policy.gate import Decision
+from pitboss.operators.policy.audit import COLUMNS as DECISION_COLUMNS
+from pitboss.operators.policy.compliance_facts import ComplianceChange
+from pitboss.operators.policy.gate import Decision
 
 FEATURE_COLUMNS: tuple[str, ...] = (
     "player_id",
@@ -121,7 +121,7 @@ def metric_row(row: MetricRow) -> tuple[Any, ...]:
 
 
 class RowWriter(Protocol):
-    """What `RunOutputs` needs of a ClickHouse writer (see `sinks.clickhouse_writer`)."""
+    """What `RunOutputs` needs of a ClickHouse writer (see `pitboss.sinks.clickhouse_writer`)."""
 
     def add(self, table: str, rows: list[tuple[Any, ...]], columns: Sequence[str]) -> None:
         """Buffer rows for `table`; the writer flushes by size and time."""

@@ -1,4 +1,4 @@
-"""Shared fixtures: one embedded ClickHouse (chDB) engine per test process.
+"""Shared fixtures: one embedded ClickHouse (chDB) engine per test process, a dev broker.
 
 chDB allows exactly one data path per process, for the life of the process, so
 every test in a process shares `chdb_path` and isolates itself with its own
@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from pitboss.replay.live.dev_broker import DevKafka
+
 _database_numbers = itertools.count()
 
 
@@ -27,3 +29,12 @@ def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def clickhouse_database() -> Iterator[str]:
     """Yield a database name no other test in this process uses."""
     yield f"t{os.getpid()}_{next(_database_numbers)}"
+
+
+@pytest.fixture(scope="session")
+def dev_kafka() -> Iterator[DevKafka]:
+    """One development broker (Tansu, in a child process) for the session."""
+    # 3 partitions, not Tansu's auto-create default of 4, so tests can tell
+    # Pitboss's pre-created topics from auto-created ones.
+    with DevKafka(partitions=3) as kafka:
+        yield kafka

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from operators.events import (
+from pitboss.operators.events import (
     Bet,
     BetSettled,
     BonusClaim,

@@ -21,12 +21,12 @@ import pytest
 import typer.main
 import yaml
 
-from config.kafka import KafkaSettings
-from config.settings import load_settings
 from pitboss.cli import app
-from replay.query_guard import EngineParser, check_query
-from sinks.clickhouse_client import open_client
-from sinks.migrations import apply_migrations
+from pitboss.config.kafka import KafkaSettings
+from pitboss.config.settings import load_settings
+from pitboss.replay.analysis.query_guard import EngineParser, check_query
+from pitboss.sinks.clickhouse_client import open_client
+from pitboss.sinks.migrations import apply_migrations
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
@@ -238,7 +238,7 @@ def _panel_sql(title: str) -> str:
 
 def test_the_stake_panel_counts_each_stake_once(chdb_path: Path, clickhouse_database: str) -> None:
     """Overlapping snapshots (a session end, then the hourly one) count the stake once."""
-    from sinks.run_outputs import FEATURE_COLUMNS
+    from pitboss.sinks.run_outputs import FEATURE_COLUMNS
 
     names = list(FEATURE_COLUMNS)
     client = open_client(None, chdb_path, clickhouse_database)

@@ -7,14 +7,14 @@ action topic (the configured `KafkaSettings.topics.for_action(record.kind)`, key
 `kafka_key()`, headers `kafka_headers()`, value `to_json_bytes()`). See docs/policy.md.
 """
 
-from operators.policy.actions import ActionRecord, Offer
-from operators.policy.audit import COLUMNS as AUDIT_COLUMNS
-from operators.policy.audit import TABLE as AUDIT_TABLE
-from operators.policy.audit import AuditRow
-from operators.policy.engine import PolicyEngine
-from operators.policy.gate import Candidate, ComplianceGate, Decision
-from operators.policy.player_policy_state import PlayerPolicyState
-from operators.policy.settings import PolicySettings, load_policy
+from pitboss.operators.policy.actions import ActionRecord, Offer
+from pitboss.operators.policy.audit import COLUMNS as AUDIT_COLUMNS
+from pitboss.operators.policy.audit import TABLE as AUDIT_TABLE
+from pitboss.operators.policy.audit import AuditRow
+from pitboss.operators.policy.engine import PolicyEngine
+from pitboss.operators.policy.gate import Candidate, ComplianceGate, Decision
+from pitboss.operators.policy.player_policy_state import PlayerPolicyState
+from pitboss.operators.policy.settings import PolicySettings, load_policy
 
 __all__ = [
     "AUDIT_COLUMNS",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from operators.policy.actions import ActionRecord
+from pitboss.operators.policy.actions import ActionRecord
 
 TABLE = "decisions"
 COLUMNS: tuple[str, ...] = (

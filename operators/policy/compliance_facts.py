@@ -32,9 +32,9 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from operators.events import Consent, LimitSet, SelfExclusion
-from operators.pickling import PickledByFields
-from operators.policy.player_policy_state import (
+from pitboss.operators.events import Consent, LimitSet, SelfExclusion
+from pitboss.operators.pickling import PickledByFields
+from pitboss.operators.policy.player_policy_state import (
     INDEFINITE,
     NEVER,
     UNKNOWN_CONSENT,

@@ -9,7 +9,7 @@ place (`_gate_all`), then records what was issued in the state. Time is the poin
 from the same state gives byte-identical action records.
 
 Example:
-    >>> from operators.policy.settings import load_policy
+    >>> from pitboss.operators.policy.settings import load_policy
     >>> engine = PolicyEngine(load_policy())
     >>> state = engine.new_state("p1")
     >>> state.rg_level
@@ -21,11 +21,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from operators.events import Consent, ReviewDecision, RgAssessment, SelfExclusion
-from operators.features import FEATURE_INDEX
-from operators.harm_markers import MarkerTable
-from operators.outputs import ScoredPoint
-from operators.policy.actions import (
+from pitboss.operators.events import Consent, ReviewDecision, RgAssessment, SelfExclusion
+from pitboss.operators.features import FEATURE_INDEX
+from pitboss.operators.harm_markers import MarkerTable
+from pitboss.operators.outputs import ScoredPoint
+from pitboss.operators.policy.actions import (
     FRAUD_REVIEW,
     HOLD_WITHDRAWALS_AND_BONUSES,
     MANDATORY_COOL_OFF,
@@ -38,9 +38,9 @@ from operators.policy.actions import (
     ActionRecord,
     Offer,
 )
-from operators.policy.compliance_facts import EMPTY_FACTS, ComplianceFacts
-from operators.policy.decision_ids import decision_id
-from operators.policy.gate import (
+from pitboss.operators.policy.compliance_facts import EMPTY_FACTS, ComplianceFacts
+from pitboss.operators.policy.decision_ids import decision_id
+from pitboss.operators.policy.gate import (
     APPROVED,
     DAY_MS,
     DENIED,
@@ -53,10 +53,10 @@ from operators.policy.gate import (
     ComplianceGate,
     Decision,
 )
-from operators.policy.ladder import next_rung
-from operators.policy.offers import choose_offer
-from operators.policy.player_policy_state import INDEFINITE, OpenReview, PlayerPolicyState
-from operators.policy.settings import PolicyRules, PolicySettings
+from pitboss.operators.policy.ladder import next_rung
+from pitboss.operators.policy.offers import choose_offer
+from pitboss.operators.policy.player_policy_state import INDEFINITE, OpenReview, PlayerPolicyState
+from pitboss.operators.policy.settings import PolicyRules, PolicySettings
 
 INACTIVITY = "inactivity"
 # Always in a decision's feature snapshot: what the gate and the offer choice read.

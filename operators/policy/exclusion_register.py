@@ -31,7 +31,11 @@ import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from operators.policy.compliance_facts import EXTERNAL_REGISTER, HASHED_PREFIX, ComplianceChange
+from pitboss.operators.policy.compliance_facts import (
+    EXTERNAL_REGISTER,
+    HASHED_PREFIX,
+    ComplianceChange,
+)
 
 COLUMNS = ("player_id", "sha256", "since")
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")

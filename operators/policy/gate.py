@@ -18,7 +18,7 @@ is recorded as `shadow`.
 The gate reads the player's state and never changes it.
 
 Beside the state, the gate consults the durable compliance facts read at start
-(`operators.policy.compliance_facts`), so a player whose state was lost (an empty
+(`pitboss.operators.policy.compliance_facts`), so a player whose state was lost (an empty
 recovery directory, an expired topic) stays protected: an offer or intervention to a
 player on an external self-exclusion register is held back as `external_register`,
 anything for a player the store knows to be self-excluded as `durable_self_exclusion`
@@ -31,12 +31,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import InitVar, dataclass, field
 
-from operators.policy.actions import FRAUD_REVIEW, RG_REVIEW, ActionRecord
-from operators.policy.audit import AuditRow
-from operators.policy.compliance_facts import EMPTY_FACTS, ComplianceFacts, PlayerFacts
-from operators.policy.holdout import in_holdout
-from operators.policy.player_policy_state import UNKNOWN_CONSENT, PlayerPolicyState
-from operators.policy.settings import PolicyRules, PolicySettings
+from pitboss.operators.policy.actions import FRAUD_REVIEW, RG_REVIEW, ActionRecord
+from pitboss.operators.policy.audit import AuditRow
+from pitboss.operators.policy.compliance_facts import EMPTY_FACTS, ComplianceFacts, PlayerFacts
+from pitboss.operators.policy.holdout import in_holdout
+from pitboss.operators.policy.player_policy_state import UNKNOWN_CONSENT, PlayerPolicyState
+from pitboss.operators.policy.settings import PolicyRules, PolicySettings
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS

@@ -8,7 +8,7 @@ never above the rung the current risk reaches. A player with no intervention for
 `ladder_reset_days` starts over.
 
 Example:
-    >>> from operators.policy.settings import load_policy
+    >>> from pitboss.operators.policy.settings import load_policy
     >>> rules = load_policy()
     >>> next_rung(rules, risk=0.95, markers=0, last_rung=-1, last_risk=0.0, last_markers=0)
     0
@@ -21,7 +21,7 @@ Example:
 
 from __future__ import annotations
 
-from operators.policy.settings import PolicyRules
+from pitboss.operators.policy.settings import PolicyRules
 
 
 def reached_rung(rules: PolicyRules, risk: float) -> int:

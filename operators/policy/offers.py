@@ -7,7 +7,7 @@ jurisdiction allows it: the compliance gate decides that, and audits it); the va
 is `worth_multiplier` x ADT, clamped to the type's [`min_value`, `max_value`].
 
 Example:
-    >>> from operators.policy.settings import load_policy
+    >>> from pitboss.operators.policy.settings import load_policy
     >>> policy = load_policy()
     >>> choose_offer(policy, policy, adt=4.0)
     Offer(type='free_spins', value=8.0, currency='EUR')
@@ -20,8 +20,8 @@ Example:
 
 from __future__ import annotations
 
-from operators.policy.actions import Offer
-from operators.policy.settings import PolicyRules, PolicySettings
+from pitboss.operators.policy.actions import Offer
+from pitboss.operators.policy.settings import PolicyRules, PolicySettings
 
 
 def choose_offer(settings: PolicySettings, rules: PolicyRules, adt: float) -> Offer | None:

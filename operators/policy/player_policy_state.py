@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from operators.pickling import PickledByFields
+from pitboss.operators.pickling import PickledByFields
 
 NEVER = -(2**62)
 INDEFINITE = 2**62

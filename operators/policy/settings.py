@@ -27,10 +27,10 @@ from typing import Any, Literal
 import orjson
 from pydantic import Field, PrivateAttr, ValidationError, model_validator
 
-import config
-from config.section import Section
-from config.settings import ConfigError
-from operators.harm_markers import HARM_MARKERS, MarkerBook, MarkerTable
+import pitboss.config as config
+from pitboss.config.section import Section
+from pitboss.config.settings import ConfigError
+from pitboss.operators.harm_markers import HARM_MARKERS, MarkerBook, MarkerTable
 
 DEFAULT_POLICY_FILE = Path(config.__file__).with_name("policy.toml")
 

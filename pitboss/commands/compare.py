@@ -10,9 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from config.settings import ConfigError
 from pitboss import preflight
 from pitboss.app import app
+from pitboss.config.settings import ConfigError
 from pitboss.mistakes import InputError, fail
 
 
@@ -33,8 +33,8 @@ def compare(
         "--workers", "-w", min=1, help="Bytewax worker threads per replay.")] = 1,
 ) -> None:
     """Shadow before live: show what configuration B decides differently from A."""
-    from replay.compare import comparison_html, run_compare
-    from replay.runner import ReplayError
+    from pitboss.replay.analysis.compare import comparison_html, run_compare
+    from pitboss.replay.runner import ReplayError
 
     err = Console(stderr=True)
     if len(configs) != 2:

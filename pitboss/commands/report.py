@@ -27,7 +27,7 @@ def report(
         "--config", "-c", help="The TOML the run used (policy thresholds).")] = None,
 ) -> None:
     """Write RUN/report/index.html: activity, actions, scores, models, gate, dead letters."""
-    from replay.report import write_report
+    from pitboss.replay.analysis.report import write_report
 
     console = Console(stderr=True)
     preflight.run_directory(run)

@@ -2,7 +2,7 @@
 
 Start-up serves `/metrics`, `/healthz` and `/readyz` first, then waits up to
 `worker.startup_timeout_s` for the Kafka input topics and a ClickHouse server
-(`pitboss.startup`), then runs the live dataflow (`flows.live`) until SIGTERM or
+(`pitboss.startup`), then runs the live dataflow (`pitboss.flows.live`) until SIGTERM or
 Ctrl-C, which end the input, drain the dataflow and flush both sinks (exit 0). A
 stop requested during start-up exits 0 at once. With `--recovery-dir` the input
 offsets and all operator state are kept in Bytewax's SQLite recovery store, so a
@@ -40,12 +40,12 @@ if TYPE_CHECKING:
 
     import structlog
 
-    from config.settings import Settings
-    from operators.policy.compliance_facts import ComplianceFacts
-    from replay.runner import ClickHouseTarget
-    from sinks.health import WorkerHealth
-    from sinks.live_outputs import LiveOutputs
-    from sinks.metrics import LiveMetrics
+    from pitboss.config.settings import Settings
+    from pitboss.operators.policy.compliance_facts import ComplianceFacts
+    from pitboss.replay.runner import ClickHouseTarget
+    from pitboss.sinks.health import WorkerHealth
+    from pitboss.sinks.live_outputs import LiveOutputs
+    from pitboss.sinks.metrics import LiveMetrics
 
 # How long a process other than 0 waits for process 0 to create the recovery partitions.
 _RECOVERY_INIT_WAIT_S = 30.0
@@ -247,9 +247,9 @@ def _load_settings(options: WorkerOptions) -> Settings | None:
     """Load the configuration and its policy file, and set logging up; None on a config error."""
     import structlog
 
-    from config.settings import ConfigError
+    from pitboss.config.settings import ConfigError
     from pitboss.preflight import configuration
-    from sinks.metrics import configure_logging
+    from pitboss.sinks.metrics import configure_logging
 
     flag_level = options.log_level.value if options.log_level is not None else None
     try:
@@ -276,9 +276,9 @@ def _warn_about_password(options: WorkerOptions, log: structlog.BoundLogger) -> 
 def _run_worker(stop: threading.Event, options: WorkerOptions) -> int:
     import structlog
 
-    from replay.runner import ClickHouseTarget
-    from sinks.health import WorkerHealth
-    from sinks.metrics import LiveMetrics
+    from pitboss.replay.runner import ClickHouseTarget
+    from pitboss.sinks.health import WorkerHealth
+    from pitboss.sinks.metrics import LiveMetrics
 
     settings = _load_settings(options)
     if settings is None:
@@ -313,6 +313,7 @@ def _wait_for_dependencies(
     """Wait for Kafka and a ClickHouse server; return an exit code, or None to carry on."""
     import structlog
 
+    from pitboss.sinks.clickhouse_client import ClickHouseConfigError
     from pitboss.startup import (
         ClickHouseProbe,
         DependencyUnavailableError,
@@ -320,7 +321,6 @@ def _wait_for_dependencies(
         Probe,
         StartupChecks,
     )
-    from sinks.clickhouse_client import ClickHouseConfigError
 
     log = structlog.get_logger("pitboss.run")
     kafka = settings.kafka
@@ -356,17 +356,17 @@ def _run_dataflow(
     from bytewax._bytewax import cli_main
     from bytewax.recovery import RecoveryConfig
 
-    from flows.gc_tuning import pipeline_gc
-    from flows.live import LiveInputError, build_live_flow
-    from operators.policy.compliance_facts import DeferredFacts
-    from sinks.clickhouse_client import ClickHouseConfigError, ClickHouseUnavailableError
-    from sinks.clickhouse_writer import SinkDeliveryError
-    from sinks.consumer_lag import ConsumerLagProbe
-    from sinks.kafka_actions import ActionDeliveryError
+    from pitboss.flows.gc_tuning import pipeline_gc
+    from pitboss.flows.live import LiveInputError, build_live_flow
+    from pitboss.operators.policy.compliance_facts import DeferredFacts
+    from pitboss.sinks.clickhouse_client import ClickHouseConfigError, ClickHouseUnavailableError
+    from pitboss.sinks.clickhouse_writer import SinkDeliveryError
+    from pitboss.sinks.consumer_lag import ConsumerLagProbe
+    from pitboss.sinks.kafka_actions import ActionDeliveryError
 
     log = structlog.get_logger("pitboss.run")
     cluster, process_id = options.cluster, options.process_id
-    from replay.runner import prepare_store
+    from pitboss.replay.runner import prepare_store
 
     if process_id:
         # The store belongs to process 0, which reads it before joining the cluster.
@@ -450,8 +450,8 @@ def _facts_of_process_0(
     """
 
     def from_server() -> ComplianceFacts:
-        from sinks.clickhouse_client import open_client
-        from sinks.compliance_store import load_facts
+        from pitboss.sinks.clickhouse_client import open_client
+        from pitboss.sinks.compliance_store import load_facts
 
         client = open_client(target.dsn, None, target.database)
         try:
@@ -462,7 +462,7 @@ def _facts_of_process_0(
     def from_process_0() -> ComplianceFacts:
         import pickle
 
-        from operators.policy.compliance_facts import ComplianceFacts
+        from pitboss.operators.policy.compliance_facts import ComplianceFacts
 
         facts = pickle.loads(_shared_facts_path(target).read_bytes())
         if not isinstance(facts, ComplianceFacts):
@@ -476,11 +476,11 @@ def _outputs_factory(
     settings: Settings, target: ClickHouseTarget, metrics: LiveMetrics, stop: threading.Event
 ) -> Callable[[], LiveOutputs]:
     """Return the builder of the sink's `LiveOutputs` (runs on the worker that owns it)."""
-    from sinks.clickhouse_client import open_client
-    from sinks.clickhouse_writer import ClickHouseWriter
-    from sinks.kafka_actions import ActionProducer
-    from sinks.live_outputs import LiveOutputs
-    from sinks.migrations import apply_migrations
+    from pitboss.sinks.clickhouse_client import open_client
+    from pitboss.sinks.clickhouse_writer import ClickHouseWriter
+    from pitboss.sinks.kafka_actions import ActionProducer
+    from pitboss.sinks.live_outputs import LiveOutputs
+    from pitboss.sinks.migrations import apply_migrations
 
     kafka = settings.kafka
 

@@ -16,13 +16,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from operators.contract import parse_timestamp, wall_clock_ms
 from pitboss import preflight
 from pitboss.app import app
 from pitboss.mistakes import InputError
+from pitboss.operators.contract import parse_timestamp, wall_clock_ms
 
 if TYPE_CHECKING:
-    from replay.simulator import SimulationSummary
+    from pitboss.replay.simulator.simulate import SimulationSummary
 
 DEFAULT_START = "2026-01-05T00:00:00Z"
 _DAY_MS = 86_400_000
@@ -43,14 +43,14 @@ def simulate(
     ] = DEFAULT_START,
     population: Annotated[
         Path | None,
-        typer.Option(help="Population file (replay/populations/*.toml): the archetypes' "
+        typer.Option(help="Population file (replay/simulator/populations/*.toml): the archetypes' "
                      "shapes; default: the default population."),
     ] = None,
 ) -> None:
     """Simulate players (recreational, VIP, harmed, churning, fraud, self-excluding) into a log."""
-    from replay.population import DEFAULT, PopulationError, load_population
-    from replay.recorded_log import log_format
-    from replay.simulator import simulate_to
+    from pitboss.replay.log.recorded_log import log_format
+    from pitboss.replay.simulator.population import DEFAULT, PopulationError, load_population
+    from pitboss.replay.simulator.simulate import simulate_to
 
     console = Console(stderr=True)
     start_ms = parse_timestamp(start)

@@ -5,7 +5,7 @@ directory), and a server store lags by the writer's batch, so the console also r
 the topics directly: `actions.reviews` (new cases), the other action topics (actions
 finalised by an approved review carry its `review_decision_id`) and `outcomes`
 (`review_decision` events from this console or any other tool, so a review answered
-elsewhere leaves the queue at once). Like `replay.action_watch.ActionWatch`, it
+elsewhere leaves the queue at once). Like `pitboss.replay.live.action_watch.ActionWatch`, it
 assigns every partition from the beginning in a daemon thread and joins no group.
 A message that is not readable is counted, never silently dropped.
 """
@@ -24,9 +24,9 @@ from typing import Any
 import confluent_kafka
 import orjson
 
-from config.kafka import KafkaSettings
-from operators.event_time import rfc3339_ms
+from pitboss.config.kafka import KafkaSettings
 from pitboss.console.store import Review, review_from_record
+from pitboss.operators.event_time import rfc3339_ms
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +65,7 @@ class LiveFeed:
 
     def start(self, timeout_s: float = 10.0) -> None:
         """Assign every partition of the topics from the beginning; read in the background."""
-        from replay.action_watch import assign_from_beginning
+        from pitboss.replay.live.action_watch import assign_from_beginning
 
         self.errors += assign_from_beginning(self._consumer, self._topics, timeout_s)
         self._thread.start()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import uvicorn
 
-from config.kafka import KafkaSettings
+from pitboss.config.kafka import KafkaSettings
 from pitboss.console.auth import Gatekeeper
 from pitboss.console.cases import CaseBook
 from pitboss.console.feed import LiveFeed
@@ -44,7 +44,7 @@ class ServeOptions:
 @contextmanager
 def open_console(options: ServeOptions, users: UserDirectory) -> Iterator[Console]:
     """Open the store, feed and desk the options name; close them at the end."""
-    from replay.run_store import StoreLocation, open_store
+    from pitboss.replay.run_store import StoreLocation, open_store
 
     with ExitStack() as stack:
         store = None

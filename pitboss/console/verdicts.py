@@ -25,11 +25,11 @@ from typing import Literal
 import orjson
 import structlog
 
-from config.kafka import KafkaSettings
-from operators.contract import wall_clock_ms
+from pitboss.config.kafka import KafkaSettings
 from pitboss.console.store import Review
 from pitboss.console.users import User
-from sinks.kafka_actions import ActionDeliveryError, ActionProducer
+from pitboss.operators.contract import wall_clock_ms
+from pitboss.sinks.kafka_actions import ActionDeliveryError, ActionProducer
 
 Verdict = Literal["approve", "deny"]
 VERDICTS: tuple[Verdict, ...] = ("approve", "deny")

@@ -43,7 +43,7 @@ from pitboss.console.cases import CaseBook
 from pitboss.console.charts import time_chart
 from pitboss.console.store import QUEUE_LIMIT, TIMELINE_FEATURES, QueueFilter
 from pitboss.console.verdicts import VerdictDesk, VerdictRefused
-from sinks.kafka_actions import ActionDeliveryError
+from pitboss.sinks.kafka_actions import ActionDeliveryError
 
 HERE = Path(__file__).parent
 SESSION_MAX_AGE_S = 8 * 3600

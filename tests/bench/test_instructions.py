@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bench.instructions import REGRESSION, Count, measure, run_stages
-from replay.simulator import simulate_to
+from pitboss.replay.simulator.simulate import simulate_to
 
 
 def test_the_stages_run_on_exactly_the_events_asked_for(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@ from pathlib import Path
 import orjson
 
 from bench.partition_headroom import split_by_player
-from operators.sharding import shard_index
+from pitboss.operators.sharding import shard_index
 
 
 def test_split_keeps_every_line_in_order_and_each_player_in_one_half(tmp_path: Path) -> None:

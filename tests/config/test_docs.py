@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from config.docs import DOC_FILE, main, render
-from config.settings import Settings
-from operators.policy.settings import PolicySettings
+from pitboss.config.docs import DOC_FILE, main, render
+from pitboss.config.settings import Settings
+from pitboss.operators.policy.settings import PolicySettings
 
 
 def test_the_checked_in_reference_is_current() -> None:
     assert DOC_FILE.read_text(encoding="utf-8") == render(), (
-        "docs/configuration.md is out of date: run `python -m config.docs` (make docs)")
+        "docs/configuration.md is out of date: run `python -m pitboss.config.docs` (make docs)")
     assert main(["--check"]) == 0
 
 
@@ -41,12 +41,12 @@ def test_every_field_has_a_row_and_a_description() -> None:
 def test_a_default_changed_in_defaults_toml_shows_in_the_reference(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import config.docs
+    import pitboss.config.docs as config_docs
 
     defaults = tmp_path / "defaults.toml"
-    defaults.write_text(config.docs.DEFAULTS_FILE.read_text(encoding="utf-8").replace(
+    defaults.write_text(config_docs.DEFAULTS_FILE.read_text(encoding="utf-8").replace(
         "shards = 16", "shards = 64", 1), encoding="utf-8")
-    monkeypatch.setattr(config.docs, "DEFAULTS_FILE", defaults)
+    monkeypatch.setattr(config_docs, "DEFAULTS_FILE", defaults)
 
     assert "| `shards` | integer (>= 1, <= 4096) | `64` |" in render()
     assert main(["--check"]) == 1

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from config.kafka import _SECRET_WORDS, KafkaSettings, KafkaTopics
-from operators.policy.actions import KINDS
+from pitboss.config.kafka import _SECRET_WORDS, KafkaSettings, KafkaTopics
+from pitboss.operators.policy.actions import KINDS
 
 
 class _EnvOnly(BaseSettings):

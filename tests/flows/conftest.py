@@ -36,9 +36,9 @@ import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from operators.events import TOPICS
-from replay.simulator import DEFAULT_START_MS, simulate
-from sinks.kafka_dev_cluster import DevKafka
+from pitboss.operators.events import TOPICS
+from pitboss.replay.live.dev_broker import DevKafka
+from pitboss.replay.simulator.simulate import DEFAULT_START_MS, simulate
 
 PLAYERS, DAYS, SEED = 150, 3, 7
 HOUR_MS = 3_600_000
@@ -81,7 +81,7 @@ event time enters the next hour. So the live rows must all be among the replay's
 _DUMP = r"""
 import sys, orjson
 from pathlib import Path
-from sinks.clickhouse_client import open_client
+from pitboss.sinks.clickhouse_client import open_client
 path, database, spec, exclude = (Path(sys.argv[1]), sys.argv[2], orjson.loads(sys.argv[3]),
                                  sys.argv[4])
 client = open_client(None, path, database)

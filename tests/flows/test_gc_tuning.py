@@ -4,7 +4,7 @@ import gc
 
 import pytest
 
-from flows.gc_tuning import pipeline_gc
+from pitboss.flows.gc_tuning import pipeline_gc
 
 
 def test_thresholds_are_restored_when_the_run_fails() -> None:

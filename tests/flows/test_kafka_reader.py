@@ -15,11 +15,11 @@ import orjson
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from config.kafka import KafkaSettings, KafkaTopics
-from flows.kafka_reader import AlignedKafkaReader, LiveInputError
-from operators.alignment import RawMessage
-from operators.events import TOPICS
-from sinks.kafka_dev_cluster import DevKafka
+from pitboss.config.kafka import KafkaSettings, KafkaTopics
+from pitboss.flows.kafka_reader import AlignedKafkaReader, LiveInputError
+from pitboss.operators.alignment import RawMessage
+from pitboss.operators.events import TOPICS
+from pitboss.replay.live.dev_broker import DevKafka
 
 START_MS = 1_795_000_000_000
 

@@ -25,8 +25,8 @@ import confluent_kafka
 import orjson
 import pytest
 
-from config.kafka import KafkaTopics
-from sinks.kafka_dev_cluster import DevKafka, count_messages
+from pitboss.config.kafka import KafkaTopics
+from pitboss.replay.live.dev_broker import DevKafka, count_messages
 from tests.flows.conftest import (
     ACTION_TOPICS,
     SINGLE_TOPIC,

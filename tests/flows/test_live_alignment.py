@@ -2,7 +2,7 @@
 
 Each event type goes to its contract topic keyed by `player_id`, as an external
 producer would, in file order. The worker merges the sixteen partitions in event
-time (`flows.kafka_reader`), so it must decide exactly what `pitboss replay`
+time (`pitboss.flows.kafka_reader`), so it must decide exactly what `pitboss replay`
 decides over the same lines (same decision ids, same JSON bytes, same ClickHouse
 rows), and dead-letter as `late` only what the replay dead-letters:
 
@@ -32,8 +32,8 @@ import confluent_kafka
 import orjson
 import pytest
 
-from operators.contract import parse_timestamp
-from sinks.kafka_dev_cluster import DevKafka
+from pitboss.operators.contract import parse_timestamp
+from pitboss.replay.live.dev_broker import DevKafka
 from tests.flows.conftest import (
     WORKER_TIMEOUT_S,
     ActionLog,

@@ -27,9 +27,9 @@ import orjson
 import pytest
 from confluent_kafka.admin import AdminClient
 
-from operators.policy.holdout import in_holdout
-from operators.policy.settings import load_policy
-from sinks.kafka_dev_cluster import DevKafka
+from pitboss.operators.policy.holdout import in_holdout
+from pitboss.operators.policy.settings import load_policy
+from pitboss.replay.live.dev_broker import DevKafka
 from tests.flows.conftest import (
     SINGLE_TOPIC,
     SINGLE_TOPIC_ENV,
@@ -48,7 +48,7 @@ AFTER_MS = T0 + 30 * DAY_MS  # the restart's events: a month after the exclusion
 _DECISIONS = r"""
 import sys, orjson
 from pathlib import Path
-from sinks.clickhouse_client import open_client
+from pitboss.sinks.clickhouse_client import open_client
 client = open_client(None, Path(sys.argv[1]), sys.argv[2])
 rows = client.query("SELECT player_id, kind, action, status, suppressed_by "
                     "FROM decisions FINAL WHERE kind = 'offer' ORDER BY player_id").result_rows

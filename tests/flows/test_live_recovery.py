@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sinks.kafka_dev_cluster import DevKafka
+from pitboss.replay.live.dev_broker import DevKafka
 from tests.flows.conftest import (
     SINGLE_TOPIC,
     SINGLE_TOPIC_ENV,

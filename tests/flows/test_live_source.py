@@ -8,10 +8,10 @@ import confluent_kafka
 import pytest
 from bytewax.testing import TestingSource
 
-from flows.kafka_reader import InputObserver, LiveInputError, check_consumer_error
-from flows.live import MetricsObserver
-from flows.stoppable_source import StoppableSource
-from sinks.metrics import LiveMetrics
+from pitboss.flows.kafka_reader import InputObserver, LiveInputError, check_consumer_error
+from pitboss.flows.live import MetricsObserver
+from pitboss.flows.stoppable_source import StoppableSource
+from pitboss.sinks.metrics import LiveMetrics
 
 
 def test_a_stopped_source_ends_its_partitions_and_keeps_their_position() -> None:

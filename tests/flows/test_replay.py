@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from config.settings import load_settings
-from operators.contract import EventParser, wall_clock_ms
-from operators.events import Event
-from replay.runner import ClickHouseTarget, run_replay
-from replay.simulator import simulate_to
-from sinks.clickhouse_client import open_client
+from pitboss.config.settings import load_settings
+from pitboss.operators.contract import EventParser, wall_clock_ms
+from pitboss.operators.events import Event
+from pitboss.replay.runner import ClickHouseTarget, run_replay
+from pitboss.replay.simulator.simulate import simulate_to
+from pitboss.sinks.clickhouse_client import open_client
 
 TABLES = {
     "player_features": "player_id, as_of, trigger",

@@ -10,7 +10,7 @@ import pytest
 from bytewax.dataflow import Dataflow
 from bytewax.testing import TestingSink, TestingSource, run_main
 
-from flows.stoppable_source import StoppableSource
+from pitboss.flows.stoppable_source import StoppableSource
 
 
 def test_every_snapshot_of_every_partition_is_reported() -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from operators.features import FEATURE_INDEX, FEATURE_NAMES
-from operators.outputs import LabelledExample, ScoringPoint
+from pitboss.operators.features import FEATURE_INDEX, FEATURE_NAMES
+from pitboss.operators.outputs import LabelledExample, ScoringPoint
 from tests.factories import HOUR, T0
 
 RECREATIONAL = {

@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from river import anomaly
 
-from models.anomaly import WalletAnomaly
-from models.half_space import FlatForest
-from models.inputs import WALLET_INPUTS
+from pitboss.models.anomaly import WalletAnomaly
+from pitboss.models.half_space import FlatForest
+from pitboss.models.inputs import WALLET_INPUTS
 
 CEILINGS = [math.log1p(i.ceiling) for i in WALLET_INPUTS.inputs]
 # Values on and around the split range, a few repeated exactly (ties with thresholds are rare,

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from river import compose
 
-from models.linear import Learner, learn_pair
-from models.settings import LearnerSettings
+from pitboss.models.linear import Learner, learn_pair
+from pitboss.models.settings import LearnerSettings
 
 
 def _trained(settings: LearnerSettings, n: int = 300, seed: int = 3) -> tuple[Learner, list]:

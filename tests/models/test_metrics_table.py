@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from clickhouse_connect.driver.client import Client
 
-from models import ModelSet
-from sinks.clickhouse_client import open_client
-from sinks.migrations import SCHEMA_DIR, split_statements
+from pitboss.models import ModelSet
+from pitboss.sinks.clickhouse_client import open_client
+from pitboss.sinks.migrations import SCHEMA_DIR, split_statements
 from tests.factories import HOUR
 from tests.models.factories import separable
 from tests.models.test_validation import H0, hot_settings

@@ -4,10 +4,10 @@ import pickle
 
 import pytest
 
-from models import ModelSet, ModelSettings
-from models.kind_model import Contender
-from models.settings import KINDS
-from operators.outputs import Score, ScoredPoint
+from pitboss.models import ModelSet, ModelSettings
+from pitboss.models.kind_model import Contender
+from pitboss.models.settings import KINDS
+from pitboss.operators.outputs import Score, ScoredPoint
 from tests.factories import HOUR, MINUTE, T0
 from tests.models.factories import (
     FRAUDSTER,

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.rules import ChurnRule, FraudRule, RiskRule
-from operators.features import FEATURE_NAMES
-from operators.harm_markers import HARM_MARKERS, MarkerBook
+from pitboss.models.rules import ChurnRule, FraudRule, RiskRule
+from pitboss.operators.features import FEATURE_NAMES
+from pitboss.operators.harm_markers import HARM_MARKERS, MarkerBook
 from tests.models.factories import FRAUDSTER, HARMED, RECREATIONAL, features
 
 

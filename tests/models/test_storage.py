@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from models import ModelSet, ModelSettings
-from models.storage import ModelStoreError, read_manifest
-from operators.harm_markers import HARM_MARKERS, MarkerBook
 from pitboss.app import app
 from pitboss.commands import models as _models_command  # noqa: F401  (registers `models`)
+from pitboss.models import ModelSet, ModelSettings
+from pitboss.models.storage import ModelStoreError, read_manifest
+from pitboss.operators.harm_markers import HARM_MARKERS, MarkerBook
 from tests.models.test_model_set import as_values, points, quick_settings, trained
 
 

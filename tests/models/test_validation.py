@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from river import metrics
 
-from models import MetricRow, ModelSet, ModelSettings
-from models.validation import HourlyValidation, hour_of, roc_auc
+from pitboss.models import MetricRow, ModelSet, ModelSettings
+from pitboss.models.validation import HourlyValidation, hour_of, roc_auc
 from tests.factories import HOUR, T0
 from tests.models.factories import RECREATIONAL, example, features, separable
 
@@ -86,7 +86,7 @@ def test_abrupt_concept_change_raises_drift_rows(caplog: pytest.LogCaptureFixtur
         before += models.learn(e)
     assert metric(before, "drift_detected") == []
     after: list[MetricRow] = []
-    with caplog.at_level(logging.WARNING, logger="models.validation"):
+    with caplog.at_level(logging.WARNING, logger="pitboss.models.validation"):
         for e in separable("risk", 300, start=H0 + 600_000, flip=True):
             after += models.learn(e)
     drift = metric(after, "drift_detected")
@@ -103,7 +103,7 @@ def test_the_log_says_when_drift_starts_and_clears_and_the_rows_keep_every_rise(
     ramp = [0.1 + 0.8 * i / 4000 for i in range(4000)]
     errors = [0.1] * 1000 + ramp + [0.1] * 2000 + ramp
     rows: list[MetricRow] = []
-    with caplog.at_level(logging.WARNING, logger="models.validation"):
+    with caplog.at_level(logging.WARNING, logger="pitboss.models.validation"):
         for i, error in enumerate(errors):
             hour = H0 + i // 500 * HOUR
             rows += validation.close("v") if validation.hour_ms not in (None, hour) else []

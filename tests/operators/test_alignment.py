@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from operators.alignment import END_OF_TIME, NOT_STARTED, EventAligner, RawMessage
-from operators.event_order import UNKEYED, OrderKey, OrderKeyReader
-from operators.events import TOPICS
-from replay.simulator import DEFAULT_START_MS, simulate
+from pitboss.operators.alignment import END_OF_TIME, NOT_STARTED, EventAligner, RawMessage
+from pitboss.operators.event_order import UNKEYED, OrderKey, OrderKeyReader
+from pitboss.operators.events import TOPICS
+from pitboss.replay.simulator.simulate import DEFAULT_START_MS, simulate
 
 READ = OrderKeyReader()
 STREAMS = ["bets/0", "bets/1", "deposits/0", "sessions/0"]

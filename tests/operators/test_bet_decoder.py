@@ -9,10 +9,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from config.settings import ContractSettings
-from operators.bet_decoder import BET_MARK
-from operators.contract import EventParser
-from operators.events import Bet, DeadLetter, Event
+from pitboss.config.settings import ContractSettings
+from pitboss.operators.bet_decoder import BET_MARK
+from pitboss.operators.contract import EventParser
+from pitboss.operators.events import Bet, DeadLetter, Event
 
 NOW_MS = 1_795_000_000_000
 CONTRACT = ContractSettings(rates={"EUR": 1.0, "GBP": 1.17, "SEK": 0.087}, max_amount=50_000.0)

@@ -11,16 +11,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import operators.contract
-from config.settings import ContractSettings, load_settings
-from operators.contract import (
+import pitboss.operators.contract as contract_module
+from pitboss.config.settings import ContractSettings, load_settings
+from pitboss.operators.contract import (
     MAX_TS_MS,
     PARSER_REASONS,
     EventParser,
     parse_timestamp,
     wall_clock_ms,
 )
-from operators.events import (
+from pitboss.operators.events import (
     EVENT_CLASSES,
     TOPICS,
     Bet,
@@ -336,7 +336,7 @@ def test_parser_rereads_the_clock_when_a_ts_passes_the_last_horizon() -> None:
 
 
 def test_documented_examples_hold() -> None:
-    failed, attempted = doctest.testmod(operators.contract)
+    failed, attempted = doctest.testmod(contract_module)
     assert (failed, attempted > 0) == (0, True)
 
 

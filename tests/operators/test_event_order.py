@@ -19,11 +19,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from config.settings import load_settings
-from operators.contract import EventParser, parse_timestamp
-from operators.event_order import TYPE_RANK, UNKEYED, OrderKey, OrderKeyReader
-from operators.events import EVENT_CLASSES, MAX_TS_MS, MIN_TS_MS, DeadLetter, Event
-from replay.simulator import DEFAULT_START_MS, simulate
+from pitboss.config.settings import load_settings
+from pitboss.operators.contract import EventParser, parse_timestamp
+from pitboss.operators.event_order import TYPE_RANK, UNKEYED, OrderKey, OrderKeyReader
+from pitboss.operators.events import EVENT_CLASSES, MAX_TS_MS, MIN_TS_MS, DeadLetter, Event
+from pitboss.replay.simulator.simulate import DEFAULT_START_MS, simulate
 
 DAY_MS = 86_400_000
 NOW_MS = DEFAULT_START_MS + 30 * DAY_MS

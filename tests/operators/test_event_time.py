@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from operators.event_time import EventTimeReader, rfc3339_ms
+from pitboss.operators.event_time import EventTimeReader, rfc3339_ms
 
 # Naive on purpose: the strings get their zone (Z or an offset) written by hand.
 MOMENTS = st.datetimes(

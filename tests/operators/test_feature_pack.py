@@ -4,7 +4,7 @@ from array import array
 from hypothesis import given
 from hypothesis import strategies as st
 
-from operators.feature_pack import pack_features, unpack_features
+from pitboss.operators.feature_pack import pack_features, unpack_features
 
 
 def _bits(values: tuple[float, ...]) -> bytes:

@@ -4,9 +4,9 @@ import math
 
 import pytest
 
-from config.settings import load_settings
-from operators.features import FEATURE_INDEX, FEATURE_NAMES, FeatureEngine
-from operators.player_state import PlayerState
+from pitboss.config.settings import load_settings
+from pitboss.operators.features import FEATURE_INDEX, FEATURE_NAMES, FeatureEngine
+from pitboss.operators.player_state import PlayerState
 from tests import factories as f
 from tests.factories import DAY, HOUR, MINUTE, T0
 

@@ -15,13 +15,13 @@ from collections.abc import Callable
 
 import pytest
 
-from config.settings import load_settings
-from models import ModelSet, ModelSettings
-from operators.events import Event
-from operators.features import FEATURE_INDEX, FeatureEngine
-from operators.harm_markers import HARM_MARKERS, HarmMarker, MarkerTable
-from operators.outputs import ScoringPoint
-from operators.policy.engine import PolicyEngine
+from pitboss.config.settings import load_settings
+from pitboss.models import ModelSet, ModelSettings
+from pitboss.operators.events import Event
+from pitboss.operators.features import FEATURE_INDEX, FeatureEngine
+from pitboss.operators.harm_markers import HARM_MARKERS, HarmMarker, MarkerTable
+from pitboss.operators.outputs import ScoringPoint
+from pitboss.operators.policy.engine import PolicyEngine
 from tests import factories as f
 from tests.factories import DAY, HOUR, MINUTE, T0
 from tests.operators.policy.factories import policy

@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from operators.events import DeadLetter, Event, SessionEnd
-from operators.ingest import IngestRouter, RawMessage
-from operators.outputs import ClockTick, IngestCount
-from operators.player_state import NO_TIME
-from operators.sharding import shard_index, shard_names
+from pitboss.operators.events import DeadLetter, Event, SessionEnd
+from pitboss.operators.ingest import IngestRouter, RawMessage
+from pitboss.operators.outputs import ClockTick, IngestCount
+from pitboss.operators.player_state import NO_TIME
+from pitboss.operators.sharding import shard_index, shard_names
 
 
 class _StubParser:
@@ -33,7 +33,7 @@ def _reference(
     """Route message by message, checking for due ticks after every event.
 
     One event-time clock covers the whole input, whichever source a message came from:
-    the sources arrive already merged in event time (`operators.alignment`).
+    the sources arrive already merged in event time (`pitboss.operators.alignment`).
     """
     names = shard_names(shards)
     max_ts: dict[str, int] = {}

@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from operators.ordered_merge import DONE, OrderedMerge, Stamped
+from pitboss.operators.ordered_merge import DONE, OrderedMerge, Stamped
 
 SHARDS = ["s0", "s1", "s2"]
 

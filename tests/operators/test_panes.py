@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from operators.panes import DAY_MS, HOUR_MS, MINUTE_MS, PaneLevels
+from pitboss.operators.panes import DAY_MS, HOUR_MS, MINUTE_MS, PaneLevels
 
 
 def test_window_rule_is_current_pane_and_the_ones_before_it() -> None:

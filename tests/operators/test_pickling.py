@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from operators.events import DeadLetter, Event
-from operators.ordered_merge import ShardProgress, Stamped
-from operators.outputs import (
+from pitboss.operators.events import DeadLetter, Event
+from pitboss.operators.ordered_merge import ShardProgress, Stamped
+from pitboss.operators.outputs import (
     ClockTick,
     FeatureRow,
     LabelledExample,
@@ -17,8 +17,8 @@ from operators.outputs import (
     ScoredPoint,
     ScoringPoint,
 )
-from operators.pickling import PickledByFields
-from operators.policy.player_policy_state import OpenReview, PlayerPolicyState
+from pitboss.operators.pickling import PickledByFields
+from pitboss.operators.policy.player_policy_state import OpenReview, PlayerPolicyState
 from tests import factories as f
 
 
@@ -81,7 +81,7 @@ def test_state_pickled_the_default_way_still_loads(
     with monkeypatch.context() as before:
         before.delattr(PickledByFields, "__reduce__")
         old_bytes = pickle.dumps(item)
-    assert b"operators.pickling" not in old_bytes
+    assert b"pitboss.operators.pickling" not in old_bytes
     old = pickle.loads(old_bytes)
     assert type(old) is type(item)
     assert _fields(old) == _fields(item)

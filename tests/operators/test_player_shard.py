@@ -5,10 +5,10 @@ import sys
 
 import pytest
 
-from config.settings import load_settings
-from operators.events import DeadLetter
-from operators.outputs import ClockTick, FeatureRow, ShardStats
-from operators.player_shard import (
+from pitboss.config.settings import load_settings
+from pitboss.operators.events import DeadLetter
+from pitboss.operators.outputs import ClockTick, FeatureRow, ShardStats
+from pitboss.operators.player_shard import (
     IDLE_AFTER_MS,
     STATE_FORMAT,
     IncompatibleStateError,
@@ -122,9 +122,9 @@ def test_pass_through_items_are_emitted_in_place() -> None:
 
 # -- scoring points and labels --------------------------------------------------------
 
-from operators.features import FEATURE_INDEX  # noqa: E402
-from operators.ordered_merge import ShardProgress, Stamped  # noqa: E402
-from operators.outputs import LabelledExample, ScoringPoint  # noqa: E402
+from pitboss.operators.features import FEATURE_INDEX  # noqa: E402
+from pitboss.operators.ordered_merge import ShardProgress, Stamped  # noqa: E402
+from pitboss.operators.outputs import LabelledExample, ScoringPoint  # noqa: E402
 
 LABELS = ALL.labels
 
@@ -153,8 +153,8 @@ def test_stamps_are_in_shard_order() -> None:
 
 
 def test_risk_label_learns_from_features_before_the_label_event() -> None:
-    from operators.events import RgAssessment
-    from operators.features import FEATURE_INDEX
+    from pitboss.operators.events import RgAssessment
+    from pitboss.operators.features import FEATURE_INDEX
 
     shard = new_shard(scoring=True)
     shard.process([f.bet(ts=T0, stake=10)])
@@ -167,8 +167,8 @@ def test_risk_label_learns_from_features_before_the_label_event() -> None:
 
 
 def test_fraud_label_uses_features_at_the_withdrawal_request() -> None:
-    from operators.events import Chargeback
-    from operators.features import FEATURE_INDEX
+    from pitboss.operators.events import Chargeback
+    from pitboss.operators.features import FEATURE_INDEX
 
     shard = new_shard(scoring=True)
     shard.process([f.deposit(ts=T0, amount=500), f.withdrawal(ts=T0 + HOUR, amount=450)])
@@ -297,11 +297,11 @@ def test_recovery_state_of_another_layout_is_refused_with_a_clear_error() -> Non
 
 # -- quiet players kept pickled between snapshots ----------------------------------------
 
-from operators.contract import EventParser  # noqa: E402
-from operators.ingest import IngestRouter  # noqa: E402
-from operators.player_shard import QUIET_MS  # noqa: E402
-from operators.player_state import _SLOT_VALUES, N_AMOUNTS, PlayerState  # noqa: E402
-from replay.simulator import simulate  # noqa: E402
+from pitboss.operators.contract import EventParser  # noqa: E402
+from pitboss.operators.ingest import IngestRouter  # noqa: E402
+from pitboss.operators.player_shard import QUIET_MS  # noqa: E402
+from pitboss.operators.player_state import _SLOT_VALUES, N_AMOUNTS, PlayerState  # noqa: E402
+from pitboss.replay.simulator.simulate import simulate  # noqa: E402
 
 
 def _replay_shards(
@@ -398,7 +398,7 @@ def test_recovery_state_of_format_3_loads_with_no_rhythm_and_one_checkpoint_done
 def test_players_pickled_in_format_3_load_without_open_stakes_or_baselines(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from operators.player_state import _FORMAT_3
+    from pitboss.operators.player_state import _FORMAT_3
 
     shard = new_shard()
     shard.process([f.session_start(ts=T0), f.bet(ts=T0 + MINUTE, stake=4)])

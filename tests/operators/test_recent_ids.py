@@ -3,7 +3,7 @@ from array import array
 from hypothesis import given
 from hypothesis import strategies as st
 
-from operators.recent_ids import remember, seen
+from pitboss.operators.recent_ids import remember, seen
 
 FINGERPRINTS = st.integers(-(2**63), 2**63 - 1)
 

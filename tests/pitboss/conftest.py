@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sinks.kafka_dev_cluster import DevKafka
+from pitboss.replay.live.dev_broker import DevKafka
 
 
 @pytest.fixture(scope="module")

@@ -18,8 +18,8 @@ import pytest
 _READ = r"""
 import sys, orjson
 from pathlib import Path
-from sinks.clickhouse_client import open_client
-from sinks.compliance_store import load_facts
+from pitboss.sinks.clickhouse_client import open_client
+from pitboss.sinks.compliance_store import load_facts
 client = open_client(None, Path(sys.argv[1]) / "clickhouse", "pitboss")
 rows = client.query("SELECT player_id, fact, toUnixTimestamp64Milli(at), source, reference "
                     "FROM pitboss.compliance_state FINAL ORDER BY player_id").result_rows

@@ -17,12 +17,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from config.kafka import KafkaSettings
-from operators.contract import parse_timestamp
-from operators.events import TOPICS
-from replay.log_producer import LogPublisher, RecordedRouter
-from replay.recorded_log import LogWriter
-from sinks.kafka_dev_cluster import DevKafka, free_loopback_port
+from pitboss.config.kafka import KafkaSettings
+from pitboss.operators.contract import parse_timestamp
+from pitboss.operators.events import TOPICS
+from pitboss.replay.live.dev_broker import DevKafka, free_loopback_port
+from pitboss.replay.live.log_producer import LogPublisher, RecordedRouter
+from pitboss.replay.log.recorded_log import LogWriter
 from tests.flows.conftest import key_of, topic_by_event_type
 
 pytestmark = pytest.mark.timeout(120)

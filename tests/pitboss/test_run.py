@@ -21,7 +21,7 @@ from typing import IO
 import confluent_kafka
 import pytest
 
-from sinks.kafka_dev_cluster import DevKafka
+from pitboss.replay.live.dev_broker import DevKafka
 from tests.flows.conftest import free_port
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
@@ -232,10 +232,14 @@ def test_a_second_sigterm_aborts_a_stop_that_waits_for_kafka(
 
 def test_a_cluster_s_other_processes_see_the_facts_process_0_read(tmp_path: Path) -> None:
     """Process 0 alone opens an embedded store; the others read its copy at first use."""
-    from config.settings import Settings
-    from operators.policy.compliance_facts import ComplianceChange, ComplianceFacts, DeferredFacts
     from pitboss.commands.run import _facts_of_process_0, _share_facts
-    from replay.runner import ClickHouseTarget
+    from pitboss.config.settings import Settings
+    from pitboss.operators.policy.compliance_facts import (
+        ComplianceChange,
+        ComplianceFacts,
+        DeferredFacts,
+    )
+    from pitboss.replay.runner import ClickHouseTarget
 
     target = ClickHouseTarget(None, tmp_path / "clickhouse", "pitboss")
     excluded = ComplianceChange("p1", "self_exclusion", 1.0, 2**62, 1_000, "event", "e1")

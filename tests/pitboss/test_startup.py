@@ -7,19 +7,19 @@ import threading
 import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
-from config.kafka import KafkaSettings
+from pitboss.config.kafka import KafkaSettings
+from pitboss.replay.live.dev_broker import DevKafka
+from pitboss.sinks.clickhouse_client import (
+    ClickHouseLoginError,
+    ClickHouseUnavailableError,
+    _server_error,
+)
 from pitboss.startup import (
     ClickHouseProbe,
     DependencyUnavailableError,
     KafkaTopicsProbe,
     StartupChecks,
 )
-from sinks.clickhouse_client import (
-    ClickHouseLoginError,
-    ClickHouseUnavailableError,
-    _server_error,
-)
-from sinks.kafka_dev_cluster import DevKafka
 
 pytestmark = pytest.mark.timeout(120)
 

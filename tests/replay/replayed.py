@@ -14,10 +14,10 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-from config.settings import load_settings
-from replay.runner import ClickHouseTarget, run_replay
-from replay.simulator import simulate_to
-from sinks.clickhouse_client import open_client
+from pitboss.config.settings import load_settings
+from pitboss.replay.runner import ClickHouseTarget, run_replay
+from pitboss.replay.simulator.simulate import simulate_to
+from pitboss.sinks.clickhouse_client import open_client
 
 PLAYERS, DAYS, SEED = 150, 6, 5
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from replay.query import run_query
+from pitboss.replay.analysis.query import run_query
 from tests.replay.replayed import ReplayedRun, replayed_run
 
 DOC = Path(__file__).parents[2] / "docs" / "analysts.md"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from clickhouse_connect.driver.client import Client
 
-from sinks.clickhouse_client import (
+from pitboss.sinks.clickhouse_client import (
     ChdbPathError,
     ClickHouseConfigError,
     ClickHouseUnavailableError,
@@ -76,7 +76,7 @@ def test_embedded_data_survives_the_process(tmp_path: Path) -> None:
     path = tmp_path / "clickhouse"
     write = f"""
         from pathlib import Path
-        from sinks.clickhouse_client import open_client
+        from pitboss.sinks.clickhouse_client import open_client
         c = open_client(None, Path({str(path)!r}), "persisted")
         c.command("CREATE TABLE t (x UInt32) ENGINE = MergeTree ORDER BY x")
         c.insert("t", [[7], [35]], column_names=["x"])
@@ -84,7 +84,7 @@ def test_embedded_data_survives_the_process(tmp_path: Path) -> None:
     """
     read = f"""
         from pathlib import Path
-        from sinks.clickhouse_client import open_client
+        from pitboss.sinks.clickhouse_client import open_client
         c = open_client(None, Path({str(path)!r}), "persisted")
         print(c.command("SELECT sum(x) FROM t"))
     """

@@ -15,10 +15,10 @@ from clickhouse_connect.driver.exceptions import OperationalError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from config.settings import ClickHouseSettings
-from sinks.clickhouse_client import open_client
-from sinks.clickhouse_writer import ClickHouseWriter, SinkDeliveryError, batch_token
-from sinks.migrations import apply_migrations
+from pitboss.config.settings import ClickHouseSettings
+from pitboss.sinks.clickhouse_client import open_client
+from pitboss.sinks.clickhouse_writer import ClickHouseWriter, SinkDeliveryError, batch_token
+from pitboss.sinks.migrations import apply_migrations
 
 pytestmark = pytest.mark.timeout(60)
 

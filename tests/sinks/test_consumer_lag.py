@@ -7,11 +7,11 @@ import socket
 import confluent_kafka
 import pytest
 
-from config.kafka import KafkaSettings
-from sinks.consumer_lag import ConsumerLagProbe
-from sinks.health import WorkerHealth
-from sinks.kafka_dev_cluster import DevKafka
-from sinks.metrics import LiveMetrics
+from pitboss.config.kafka import KafkaSettings
+from pitboss.replay.live.dev_broker import DevKafka
+from pitboss.sinks.consumer_lag import ConsumerLagProbe
+from pitboss.sinks.health import WorkerHealth
+from pitboss.sinks.metrics import LiveMetrics
 
 pytestmark = pytest.mark.timeout(60)
 

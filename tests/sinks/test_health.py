@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from sinks.health import EndpointServer, WorkerHealth, serve_endpoints
-from sinks.metrics import LiveMetrics
+from pitboss.sinks.health import EndpointServer, WorkerHealth, serve_endpoints
+from pitboss.sinks.metrics import LiveMetrics
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from sinks.insert_thread import InsertBatch, InsertThread
+from pitboss.sinks.insert_thread import InsertBatch, InsertThread
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -14,14 +14,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from config.kafka import KafkaSettings
-from operators.events import DeadLetter
-from sinks.kafka_actions import (
+from pitboss.config.kafka import KafkaSettings
+from pitboss.operators.events import DeadLetter
+from pitboss.replay.live.dev_broker import DevKafka
+from pitboss.sinks.kafka_actions import (
     ActionDeliveryError,
     ActionProducer,
     DeadLetterProducer,
 )
-from sinks.kafka_dev_cluster import DevKafka
 
 pytestmark = pytest.mark.timeout(60)
 

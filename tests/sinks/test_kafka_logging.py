@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from structlog.testing import LogCapture
 
-from sinks.kafka_logging import (
+from pitboss.sinks.kafka_logging import (
     KAFKA_LOGGER,
     RepeatSummarizingHandler,
     configure_kafka_logging,

@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from config.kafka import KafkaSettings, KafkaTopics
-from models.validation import MetricRow
-from operators.events import DeadLetter
-from operators.outputs import Ordered
-from sinks.clickhouse_client import open_client
-from sinks.clickhouse_writer import ClickHouseWriter
-from sinks.kafka_actions import ActionDeliveryError, ActionProducer
-from sinks.kafka_dev_cluster import DevKafka, count_messages
-from sinks.live_outputs import LiveOutputs
-from sinks.metrics import LiveMetrics
-from sinks.migrations import apply_migrations
+from pitboss.config.kafka import KafkaSettings, KafkaTopics
+from pitboss.models.validation import MetricRow
+from pitboss.operators.events import DeadLetter
+from pitboss.operators.outputs import Ordered
+from pitboss.replay.live.dev_broker import DevKafka, count_messages
+from pitboss.sinks.clickhouse_client import open_client
+from pitboss.sinks.clickhouse_writer import ClickHouseWriter
+from pitboss.sinks.kafka_actions import ActionDeliveryError, ActionProducer
+from pitboss.sinks.live_outputs import LiveOutputs
+from pitboss.sinks.metrics import LiveMetrics
+from pitboss.sinks.migrations import apply_migrations
 from tests.operators.policy.factories import engine, scored
 
 _topic_numbers = itertools.count()

@@ -11,8 +11,8 @@ from clickhouse_connect.driver.exceptions import DatabaseError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sinks.clickhouse_client import open_client
-from sinks.migrations import (
+from pitboss.sinks.clickhouse_client import open_client
+from pitboss.sinks.migrations import (
     MIGRATIONS_TABLE,
     SCHEMA_DIR,
     MigrationError,
@@ -91,7 +91,7 @@ def test_rejected_events_has_the_columns_run_outputs_writes(
     client: Client, clickhouse_database: str
 ) -> None:
     # Imported here: a broken caller should fail this test only, not the whole module.
-    from sinks.run_outputs import REJECTED_COLUMNS
+    from pitboss.sinks.run_outputs import REJECTED_COLUMNS
 
     apply_migrations(client, clickhouse_database)
     rows = client.query(

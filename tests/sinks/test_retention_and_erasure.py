@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 from clickhouse_connect.driver.client import Client
 
-from config.settings import ConfigError, load_settings
-from operators.policy.compliance_facts import INDEFINITE, ComplianceChange
-from sinks.clickhouse_client import open_client
-from sinks.compliance_store import load_facts, write_changes
-from sinks.erasure import erase_players, kept_rows
-from sinks.migrations import apply_migrations
-from sinks.retention import apply_retention, current_ttl
-from sinks.run_outputs import FEATURE_COLUMNS, REJECTED_COLUMNS, SCORE_COLUMNS
+from pitboss.config.settings import ConfigError, load_settings
+from pitboss.operators.policy.compliance_facts import INDEFINITE, ComplianceChange
+from pitboss.sinks.clickhouse_client import open_client
+from pitboss.sinks.compliance_store import load_facts, write_changes
+from pitboss.sinks.erasure import erase_players, kept_rows
+from pitboss.sinks.migrations import apply_migrations
+from pitboss.sinks.retention import apply_retention, current_ttl
+from pitboss.sinks.run_outputs import FEATURE_COLUMNS, REJECTED_COLUMNS, SCORE_COLUMNS
 from tests.operators.policy.factories import T0
 
 pytestmark = pytest.mark.timeout(120)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from operators.events import Consent, LimitSet, ReviewDecision, RgAssessment, SelfExclusion
-from operators.features import FEATURE_INDEX, FEATURE_NAMES
-from operators.outputs import Score, ScoredPoint, ScoringPoint
-from operators.policy.engine import PolicyEngine
-from operators.policy.settings import PolicySettings, load_policy
+from pitboss.operators.events import Consent, LimitSet, ReviewDecision, RgAssessment, SelfExclusion
+from pitboss.operators.features import FEATURE_INDEX, FEATURE_NAMES
+from pitboss.operators.outputs import Score, ScoredPoint, ScoringPoint
+from pitboss.operators.policy.engine import PolicyEngine
+from pitboss.operators.policy.settings import PolicySettings, load_policy
 
 T0 = 1_767_268_800_000  # 2026-01-01T12:00:00Z
 MINUTE = 60_000

@@ -5,8 +5,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from operators.policy.actions import KINDS, ActionRecord, rfc3339_ms
-from operators.policy.gate import Decision
+from pitboss.operators.policy.actions import KINDS, ActionRecord, rfc3339_ms
+from pitboss.operators.policy.gate import Decision
 from tests.operators.policy.factories import T0, engine, scored
 
 CONTRACT_FIELDS = ["decision_id", "player_id", "kind", "action", "severity", "decided_at",

@@ -9,8 +9,8 @@ import clickhouse_connect
 import orjson
 import pytest
 
-from operators.policy.audit import COLUMNS, TABLE, AuditRow
-from operators.policy.gate import Decision
+from pitboss.operators.policy.audit import COLUMNS, TABLE, AuditRow
+from pitboss.operators.policy.gate import Decision
 from tests.operators.policy.factories import HOUR, T0, engine, scored, verdict
 
 SCHEMA = Path(__file__).parents[3] / "sinks" / "schema" / "0003_decisions.sql"

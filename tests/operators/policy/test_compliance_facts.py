@@ -7,8 +7,8 @@ import pickle
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from operators.outputs import Ordered, ScoredPoint
-from operators.policy.compliance_facts import (
+from pitboss.operators.outputs import Ordered, ScoredPoint
+from pitboss.operators.policy.compliance_facts import (
     COOL_OFF,
     EXTERNAL_REGISTER,
     INDEFINITE,
@@ -16,9 +16,9 @@ from operators.policy.compliance_facts import (
     ComplianceFacts,
     hashed_id,
 )
-from operators.policy.engine import PolicyEngine
-from operators.policy.gate import Decision
-from operators.policy_shard import PolicyShard
+from pitboss.operators.policy.engine import PolicyEngine
+from pitboss.operators.policy.gate import Decision
+from pitboss.operators.policy_shard import PolicyShard
 from tests.operators.policy.factories import (
     DAY,
     HOUR,

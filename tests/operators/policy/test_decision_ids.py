@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from operators.policy.decision_ids import decision_id
+from pitboss.operators.policy.decision_ids import decision_id
 from tests.operators.policy.factories import DAY, T0, engine, scored
 
 

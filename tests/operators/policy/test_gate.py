@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from operators.policy.engine import PolicyEngine
-from operators.policy.gate import ComplianceGate, Decision
-from operators.policy.player_policy_state import PlayerPolicyState
+from pitboss.operators.policy.engine import PolicyEngine
+from pitboss.operators.policy.gate import ComplianceGate, Decision
+from pitboss.operators.policy.player_policy_state import PlayerPolicyState
 from tests.operators.policy.factories import (
     DAY,
     HOUR,

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from hypothesis import HealthCheck, given, settings, target
 from hypothesis import strategies as st
 
-from operators.events import Consent, RgAssessment, SelfExclusion
-from operators.features import FEATURE_INDEX
-from operators.outputs import ScoredPoint
-from operators.policy.engine import PolicyEngine
-from operators.policy.gate import Decision
-from operators.policy.player_policy_state import PlayerPolicyState
+from pitboss.operators.events import Consent, RgAssessment, SelfExclusion
+from pitboss.operators.features import FEATURE_INDEX
+from pitboss.operators.outputs import ScoredPoint
+from pitboss.operators.policy.engine import PolicyEngine
+from pitboss.operators.policy.gate import Decision
+from pitboss.operators.policy.player_policy_state import PlayerPolicyState
 from tests.operators.policy.factories import (
     DAY,
     MINUTE,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from operators.policy.gate import EMITTED
+from pitboss.operators.policy.gate import EMITTED
 from tests.operators.policy.factories import DAY, T0, consent, engine, scored
 
 

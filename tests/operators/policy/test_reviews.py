@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from operators.policy.gate import Decision
+from pitboss.operators.policy.gate import Decision
 from tests.operators.policy.factories import DAY, HOUR, T0, engine, scored, verdict
 
 

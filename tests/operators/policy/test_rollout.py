@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from operators.policy.holdout import holdout_position, in_holdout
+from pitboss.operators.policy.holdout import holdout_position, in_holdout
 from tests.operators.policy.factories import DAY, T0, engine, scored, verdict
 
 
@@ -55,7 +55,7 @@ def test_holdout_share_over_ten_thousand_players() -> None:
 def test_holdout_is_stable_across_processes_and_changes_with_the_salt() -> None:
     ids = [f"player-{i}" for i in range(200)]
     here = [round(holdout_position(p, "salt-a"), 12) for p in ids]
-    code = ("from operators.policy.holdout import holdout_position;"
+    code = ("from pitboss.operators.policy.holdout import holdout_position;"
             f"print([round(holdout_position(p, 'salt-a'), 12) for p in {ids!r}])")
     there = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            check=True, env={**os.environ, "PYTHONHASHSEED": "123"},

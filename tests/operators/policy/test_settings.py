@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from config.settings import ConfigError
-from operators.policy.settings import DEFAULT_POLICY_FILE, load_policy
+from pitboss.config.settings import ConfigError
+from pitboss.operators.policy.settings import DEFAULT_POLICY_FILE, load_policy
 
 
 def test_the_packaged_policy_loads_with_overrides_per_jurisdiction() -> None:

@@ -1,6 +1,6 @@
-from operators.policy import gate
-from operators.policy.audit import TABLE
 from pitboss.console.explain import RULE_MEANINGS
+from pitboss.operators.policy import gate
+from pitboss.operators.policy.audit import TABLE
 
 
 def test_every_gate_rule_has_a_plain_language_meaning() -> None:

@@ -23,9 +23,9 @@ import confluent_kafka
 import orjson
 import pytest
 
-from operators.contract import wall_clock_ms
-from replay.simulator import simulate
-from sinks.kafka_dev_cluster import DevKafka
+from pitboss.operators.contract import wall_clock_ms
+from pitboss.replay.live.dev_broker import DevKafka
+from pitboss.replay.simulator.simulate import simulate
 from tests.flows.conftest import Worker, produce, topic_by_event_type
 from tests.pitboss.console.conftest import (
     ConsoleProcess,

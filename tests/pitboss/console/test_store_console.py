@@ -18,7 +18,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from replay.simulator import Simulation
+from pitboss.replay.simulator.simulate import Simulation
 from tests.pitboss.console.conftest import (
     ConsoleProcess,
     log_in,

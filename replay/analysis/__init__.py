@@ -1,0 +1,1 @@
+"""After a run: reports, charts, comparisons, evaluations and the analysts' query."""

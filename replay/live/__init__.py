@@ -1,0 +1,1 @@
+"""The live-demo harness: producers, the development broker, the demo and its view."""

@@ -1,0 +1,1 @@
+"""Recorded event logs: their formats, and the Bytewax source that reads them in event order."""

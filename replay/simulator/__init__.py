@@ -1,0 +1,1 @@
+"""The player simulator: archetypes as data, events delivered as Kafka would carry them."""
