@@ -41,6 +41,7 @@ from pitboss.operators.policy.engine import PolicyEngine
 from pitboss.operators.policy.settings import load_policy
 from pitboss.operators.policy_shard import PolicyShard
 from pitboss.operators.sharding import shard_key, shard_names
+from pitboss.operators.state_pickle import load_pickled
 
 MODELS_KEY = "models"
 
@@ -126,7 +127,7 @@ def build_pipeline(
 
     def build_models(resume: bytes | None) -> _PickledLogic:
         if resume is not None:
-            step = pickle.loads(resume)
+            step = load_pickled(resume)
         else:
             initial = start_models or ModelSet(settings.models, markers)
             step = ModelStep(pickle.loads(pickle.dumps(initial)), names)
@@ -139,7 +140,7 @@ def build_pipeline(
     engine = PolicyEngine(policy_settings, compliance)
 
     def build_policy(resume: bytes | None) -> _PickledLogic:
-        state = pickle.loads(resume) if resume is not None else None
+        state = load_pickled(resume) if resume is not None else None
         return _PickledLogic(PolicyShard(engine, state), lambda s: s.state, finish_at_eof)
 
     def key_policy(item: tuple[str, ScoredPoint]) -> tuple[str, ScoredPoint]:

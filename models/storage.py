@@ -31,6 +31,7 @@ from pitboss.models.model_set import ModelSet
 from pitboss.models.settings import KINDS, ModelSettings
 from pitboss.models.versioning import MODEL_FORMAT
 from pitboss.operators.harm_markers import MarkerBook
+from pitboss.operators.state_pickle import load_pickled
 
 MANIFEST = "manifest.json"
 ANOMALY_FILE = "anomaly.pkl"
@@ -142,6 +143,6 @@ def load_models(directory: Path, settings: ModelSettings,
 
 def _unpickle(path: Path) -> Any:
     try:
-        return pickle.loads(path.read_bytes())
+        return load_pickled(path.read_bytes())
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError) as exc:
         raise ModelStoreError(f"{path}: cannot load: {exc}") from exc

@@ -61,6 +61,7 @@ from pitboss.operators.player_state import (
 )
 from pitboss.operators.recent_ids import remember, seen
 from pitboss.operators.sharding import shard_key
+from pitboss.operators.state_pickle import load_pickled, written_before_namespace
 
 if TYPE_CHECKING:
     from pitboss.config.settings import FeatureSettings, LabelSettings
@@ -118,19 +119,28 @@ class IncompatibleStateError(RuntimeError):
 def load_state(data: bytes) -> ShardState:
     """Return the shard state `PlayerShard.snapshot_bytes` wrote.
 
+    State pickled before the `pitboss` namespace loads too (`operators.state_pickle`).
+
     Raises:
         IncompatibleStateError: the bytes were written in another `STATE_FORMAT` (or
             by a version that did not tag its state).
     """
     try:
-        loaded = pickle.loads(data)
+        loaded = load_pickled(data)
     except Exception as exc:  # an older layout can fail anywhere in its objects' setstate
         raise IncompatibleStateError(_incompatible("an unreadable format")) from exc
     if not (isinstance(loaded, tuple) and len(loaded) == 2 and isinstance(loaded[1], ShardState)):
         raise IncompatibleStateError(_incompatible("an untagged format (before format 2)"))
     if loaded[0] not in READABLE_FORMATS:
         raise IncompatibleStateError(_incompatible(f"format {loaded[0]}"))
-    return loaded[1]
+    state: ShardState = loaded[1]
+    if written_before_namespace(data):  # its quiet players' pickles name the old modules too
+        players = state.players
+        for player_id, player in players.items():
+            if isinstance(player, bytes):
+                players[player_id] = pickle.dumps(load_pickled(player),
+                                                  protocol=pickle.HIGHEST_PROTOCOL)
+    return state
 
 
 def _incompatible(written: str) -> str:

@@ -1,0 +1,113 @@
+"""Drive the three stateful steps over a simulated log and snapshot them (not a test module).
+
+Written to work on both layouts: `module(name)` resolves a module by its name before the
+`pitboss` namespace, so the same code wrote tests/fixtures/state-before-namespace.pickle
+from a checkout of the older layout and reproduces it today:
+
+    cd <checkout before the namespace> && python <this file> OUT.pickle
+
+It imports nothing of the project at module level.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pickle
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+PLAYERS, DAYS, SEED = 40, 3, 11
+CUT = 0.6
+"""The share of the log the steps have read when they are snapshotted."""
+
+Resolver = Callable[[str], ModuleType]
+
+
+def old_layout(name: str) -> ModuleType:
+    """Import a module by its name in the layout before the namespace."""
+    return importlib.import_module(name)
+
+
+def messages(module: Resolver) -> list[tuple[str, int, bytes]]:
+    """Return the simulated log as raw messages `(source, position, value)`."""
+    simulate = module("replay.simulator").simulate
+    return [("log", i, value) for i, value in enumerate(simulate(PLAYERS, DAYS, SEED))]
+
+
+class Steps:
+    """The player shards, the models step and the policy shard, wired as the pipeline does."""
+
+    def __init__(self, module: Resolver, resume: dict[str, Any] | None = None) -> None:
+        settings = module("config.settings").load_settings()
+        features = settings.features
+        policy_settings = module("operators.policy.settings").load_policy(None)
+        self.m = module
+        self.features, self.labels = features, settings.labels
+        self.router = module("operators.ingest").IngestRouter(
+            module("operators.contract").EventParser(settings.contract, lambda: 2**62),
+            features.shards, features.clock_tick_s * 1000)
+        engine = module("operators.policy.engine").PolicyEngine(policy_settings)
+        shard = module("operators.player_shard")
+        policy_shard = module("operators.policy_shard").PolicyShard
+        self.shards = {}
+        if resume is None:
+            model_set = module("models.model_set").ModelSet(settings.models,
+                                                              policy_settings.marker_book())
+            names = module("operators.sharding").shard_names(features.shards)
+            self.models = module("operators.model_step").ModelStep(model_set, names)
+            self.policy = policy_shard(engine, None)
+        else:
+            self.shards = {key: self._shard(shard.load_state(data))
+                           for key, data in resume["shards"].items()}
+            self.models = resume["load"](resume["models"])
+            self.policy = policy_shard(engine, resume["load"](resume["policy"]))
+
+    def _shard(self, state: Any) -> Any:
+        return self.m("operators.player_shard").PlayerShard.from_settings(
+            self.features, self.labels, True, state)
+
+    def process(self, raw: list[tuple[str, int, bytes]]) -> list[Any]:
+        """Run a batch through all steps; return every output, in order."""
+        merge = self.m("operators.ordered_merge")
+        scored_point = self.m("operators.outputs").ScoredPoint
+        out: list[Any] = []
+        for key, items in self.router.route_by_shard(raw):
+            if key not in self.shards:
+                self.shards[key] = self._shard(None)
+            out.extend(self.shards[key].process(items))
+        bound = [o for o in out if isinstance(o, (merge.Stamped, merge.ShardProgress))]
+        scored = self.models.process(bound)
+        points = [o for o in scored if isinstance(o, scored_point)]
+        return [*out, *scored, *self.policy.process(points)]
+
+    def snapshot(self) -> dict[str, Any]:
+        """Return every step's state as the dataflow snapshots it: bytes per step and key."""
+        return {
+            "shards": {key: shard.snapshot_bytes() for key, shard in sorted(self.shards.items())},
+            "models": pickle.dumps(self.models, protocol=pickle.HIGHEST_PROTOCOL),
+            "policy": pickle.dumps(self.policy.state, protocol=pickle.HIGHEST_PROTOCOL),
+        }
+
+
+def run(log: list[tuple[str, int, bytes]], steps: Steps) -> list[Any]:
+    """Feed `log` to `steps` in batches of 500; return every output."""
+    out: list[Any] = []
+    for start in range(0, len(log), 500):
+        out.extend(steps.process(log[start:start + 500]))
+    return out
+
+
+def cut(log: list[Any]) -> int:
+    """Return where the log is cut for the snapshot."""
+    return int(len(log) * CUT)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, ".")
+    log = messages(old_layout)
+    steps = Steps(old_layout)
+    run(log[: cut(log)], steps)
+    Path(sys.argv[1]).write_bytes(pickle.dumps(steps.snapshot(), protocol=5))
