@@ -22,10 +22,10 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from pitboss.models import ModelSet, ModelSettings
 from pitboss.models.kind_model import KindModel
-from pitboss.models.settings import KINDS
-from pitboss.operators.features import FEATURE_INDEX, FEATURE_NAMES
+from pitboss.models.model_set import ModelSet
+from pitboss.models.settings import KINDS, ModelSettings
+from pitboss.operators.feature_schema import FEATURE_INDEX, FEATURE_NAMES
 from pitboss.operators.outputs import LabelledExample, ScoringPoint
 
 HOUR_MS = 3_600_000

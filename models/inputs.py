@@ -1,14 +1,14 @@
 """Which features each model reads, and how they are transformed before it sees them.
 
 Each model kind reads a small selected subset of the 86 per-player features
-(`pitboss.operators.features.FEATURE_NAMES`): fewer inputs score faster and learn more
+(`pitboss.operators.feature_schema.FEATURE_NAMES`): fewer inputs score faster and learn more
 steadily. Money amounts and counts are compressed with `log1p` (signed for net
 amounts, which can be negative), ratios are clipped to [0, 1], and unbounded
 ratios are clipped to a ceiling. Transforms are codes, not lambdas, so an
 `InputSet` pickles and hashes into the model version.
 
 Example:
-    >>> from pitboss.operators.features import FEATURE_NAMES
+    >>> from pitboss.operators.feature_schema import FEATURE_NAMES
     >>> row = [0.0] * len(FEATURE_NAMES)
     >>> row[FEATURE_NAMES.index("chase_share_24h")] = 1.7
     >>> dict(zip(RISK_INPUTS.names, RISK_INPUTS.extract(row)))["chase_share_24h"]
@@ -22,7 +22,7 @@ import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
-from pitboss.operators.features import FEATURE_INDEX
+from pitboss.operators.feature_schema import FEATURE_INDEX
 
 IDENTITY, LOG1P, SIGNED_LOG1P, CLIP01, CLIP = "identity", "log1p", "signed_log1p", "clip01", "clip"
 CAPPED_LOG1P = "capped_log1p"

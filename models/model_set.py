@@ -10,7 +10,7 @@ The whole object pickles: it is dataflow state, snapshotted for recovery. The
 same sequence of calls always gives the same floats (seeded, no wall clock).
 
 Example:
-    >>> from pitboss.operators.features import FEATURE_NAMES
+    >>> from pitboss.operators.feature_schema import FEATURE_NAMES
     >>> from pitboss.operators.outputs import ScoringPoint
     >>> models = ModelSet(ModelSettings())
     >>> point = ScoringPoint("p1", 0, "session_end", "e1", "UK", (0.0,) * len(FEATURE_NAMES))
@@ -22,14 +22,12 @@ Example:
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pitboss.models.anomaly import WalletAnomaly
 from pitboss.models.inputs import WALLET_INPUTS
 from pitboss.models.kind_model import KindModel
 from pitboss.models.settings import KINDS, ModelSettings
 from pitboss.models.validation import MetricRow, hour_of
-from pitboss.operators.features import FEATURE_INDEX, FEATURE_NAMES
+from pitboss.operators.feature_schema import FEATURE_INDEX, FEATURE_NAMES
 from pitboss.operators.harm_markers import MarkerBook
 from pitboss.operators.outputs import LabelledExample, Score, ScoredPoint, ScoringPoint
 
@@ -141,20 +139,6 @@ class ModelSet:
         """Return each kind's current model version per role."""
         return {kind: {c.role: c.version for c in model.contenders()}
                 for kind, model in self.models.items()}
-
-    def export(self, directory: Path) -> None:
-        """Save the models under `directory` (a pickle per kind and `manifest.json`)."""
-        from pitboss.models.storage import export_models
-
-        export_models(self, directory)
-
-    @classmethod
-    def load(cls, directory: Path, settings: ModelSettings,
-             markers: MarkerBook | None = None) -> ModelSet:
-        """Warm-start from models exported to `directory` (see `models.storage.load_models`)."""
-        from pitboss.models.storage import load_models
-
-        return load_models(directory, settings, markers)
 
 
 def _checked(features: tuple[float, ...]) -> tuple[float, ...]:

@@ -30,7 +30,7 @@ since the last activity in units of the player's usual gap between days of play,
 `frequency_trend`).
 
 Example:
-    >>> from pitboss.operators.features import FEATURE_INDEX, FEATURE_NAMES
+    >>> from pitboss.operators.feature_schema import FEATURE_INDEX, FEATURE_NAMES
     >>> row = [0.0] * len(FEATURE_NAMES)
     >>> row[FEATURE_INDEX["chase_share_24h"]] = 0.6
     >>> row[FEATURE_INDEX["bets_24h"]] = 40.0
@@ -48,7 +48,7 @@ from dataclasses import dataclass
 
 from river import base
 
-from pitboss.operators.features import FEATURE_INDEX as F
+from pitboss.operators.feature_schema import FEATURE_INDEX as F
 from pitboss.operators.harm_markers import MIN_PART, MarkerBook
 
 Reasons = tuple[str, ...]

@@ -27,6 +27,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from pitboss.config.section import Section
+from pitboss.models.rules import RULES
 
 KINDS: tuple[str, ...] = ("churn", "risk", "fraud")
 DAY_S = 86_400
@@ -175,8 +176,6 @@ class ModelSettings(Section):
 
     @model_validator(mode="after")
     def _rule_overrides_exist(self) -> ModelSettings:
-        from pitboss.models.rules import RULES
-
         for kind in KINDS:
             overrides = self.kind(kind).rule
             if kind == "risk" and overrides:

@@ -3,11 +3,13 @@
 `FeatureEngine.apply` folds one validated event into a `PlayerState`;
 `FeatureEngine.snapshot` reads the player's features at an event time. Each
 feature's definition is in docs/features.md; names end in the window they cover
-(`_1h`, `_24h`, `_7d`, see `pitboss.operators.panes` for the exact window rule).
+(`_1h`, `_24h`, `_7d`, see `pitboss.operators.panes` for the exact window rule). The
+names and their columns are in `pitboss.operators.feature_schema`.
 
 Example:
     >>> from pitboss.config.settings import load_settings
     >>> from pitboss.operators.events import Bet
+    >>> from pitboss.operators.feature_schema import FEATURE_INDEX
     >>> engine = FeatureEngine.from_settings(load_settings().features)
     >>> state = engine.new_state("p1", "UK")
     >>> bet = Bet("e1", "bet", "p1", 1_767_268_800_000, "UK", None, 10.0, "EUR", 10.0,
@@ -45,70 +47,13 @@ from pitboss.operators.events import (
     Withdrawal,
 )
 from pitboss.operators.local_time import NightClock
-from pitboss.operators.panes import DAY_MS, WINDOW_NAMES
+from pitboss.operators.panes import DAY_MS
 from pitboss.operators.player_state import NO_TIME, PlayerState
 
 if TYPE_CHECKING:
     from pitboss.config.settings import FeatureSettings
 
 INDEFINITE_MS = 2**62
-
-WINDOW_FEATURES: tuple[str, ...] = (
-    "bets",
-    "stake",
-    "net_loss",
-    "stake_mean",
-    "stake_std",
-    "stake_cv",
-    "night_share",
-    "chase_share",
-    "bonus_wager_share",
-    "theo_win",
-    "sessions",
-    "session_minutes",
-    "deposits",
-    "deposit_amount",
-    "declined_deposits",
-    "withdrawals_requested",
-    "withdrawals_completed",
-    "withdrawals_cancelled",
-    "withdrawal_amount",
-    "bonus_claims",
-    "instruments",
-    "devices",
-)
-PLAYER_FEATURES: tuple[str, ...] = (
-    "session_bets",
-    "session_stake",
-    "session_minutes",
-    "session_stake_slope",
-    "stake_escalation",
-    "limits_set",
-    "limit_headroom",
-    "at_limit",
-    "minutes_since_last_activity",
-    "frequency_days_7d",
-    "monetary_7d",
-    "theo_win_lifetime",
-    "active_days",
-    "adt",
-    "lifetime_bets",
-    "lifetime_stake",
-    "lifetime_net_loss",
-    "tenure_days",
-    "self_excluded",
-    "marketing_consent",
-    "session_minutes_vs_usual",
-    "session_deposits_vs_usual",
-    "baseline_sessions",
-    "visit_gap_days",
-    "quiet_gaps",
-    "frequency_trend",
-)
-FEATURE_NAMES: tuple[str, ...] = tuple(
-    f"{name}_{window}" for window in WINDOW_NAMES for name in WINDOW_FEATURES
-) + PLAYER_FEATURES
-FEATURE_INDEX: dict[str, int] = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
 _LIMIT_USAGE = {"deposit": m.DEPOSIT_AMOUNT, "wager": m.STAKE}
 _PERIOD_WINDOW = {"day": 1, "week": 2}

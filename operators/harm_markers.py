@@ -17,7 +17,7 @@ population. Relative markers compare a player with their own history (EWMA basel
 a row, per jurisdiction too (`[jurisdictions.<CODE>.markers.<name>]`).
 
 Example:
-    >>> from pitboss.operators.features import FEATURE_INDEX, FEATURE_NAMES
+    >>> from pitboss.operators.feature_schema import FEATURE_INDEX, FEATURE_NAMES
     >>> row = [0.0] * len(FEATURE_NAMES)
     >>> row[FEATURE_INDEX["withdrawals_cancelled_7d"]] = 1.0
     >>> HARM_MARKERS.strengths(row)
@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 
-from pitboss.operators.features import FEATURE_INDEX
+from pitboss.operators.feature_schema import FEATURE_INDEX
 
 MIN_PART = 1e-9
 """A weighted strength below this is no marker (it would not move the score in floats)."""

@@ -13,7 +13,7 @@ from pitboss.operators.pickling import PickledByFields
 
 @dataclass(slots=True)
 class FeatureRow(PickledByFields):
-    """A player's features at an event time, in `pitboss.operators.features.FEATURE_NAMES` order.
+    """A player's features at an event time, in `feature_schema.FEATURE_NAMES` order.
 
     `trigger` says why the row was taken (`session_end`, `session_timeout`,
     `hourly`); (`player_id`, `as_of_ms`, `trigger`) is the row's deterministic key.
@@ -60,7 +60,7 @@ class ScoringPoint(PickledByFields):
     inactivity timers), not on every bet. `trigger` is the event type or timer kind
     (`session_end`, `hourly`, `deposit`, `withdrawal`, `bonus_claim`, `self_exclusion`,
     `consent`, `limit_set`, `inactivity`, ...); `trigger_event_id` is empty for timers.
-    `features` is in `pitboss.operators.features.FEATURE_NAMES` order. `event` carries the
+    `features` is in `pitboss.operators.feature_schema.FEATURE_NAMES` order. `event` carries the
     triggering compliance or outcome event when the policy needs it (`review_decision`,
     `self_exclusion`, `consent`, `limit_set`, `rg_assessment`), else None.
     """

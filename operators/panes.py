@@ -30,9 +30,9 @@ MINUTE_MS = 60_000
 HOUR_MS = 60 * MINUTE_MS
 DAY_MS = 24 * HOUR_MS
 
-# (pane size, panes per window) for the 1h, 24h and 7d windows, finest first.
+# (pane size, panes per window) for the 1h, 24h and 7d windows, finest first (their names:
+# pitboss.operators.feature_schema.WINDOW_NAMES).
 LEVELS: tuple[tuple[int, int], ...] = ((10 * MINUTE_MS, 6), (HOUR_MS, 24), (DAY_MS, 7))
-WINDOW_NAMES: tuple[str, ...] = ("1h", "24h", "7d")
 FINE_MS = LEVELS[0][0]
 TOTALS = len(LEVELS)  # the long-horizon totals, stored as one more (coarsest) level
 

@@ -47,7 +47,8 @@ from pitboss.operators.events import (
     SessionStart,
     Withdrawal,
 )
-from pitboss.operators.features import FEATURE_INDEX, FeatureEngine, event_hash
+from pitboss.operators.feature_schema import FEATURE_INDEX
+from pitboss.operators.features import FeatureEngine, event_hash
 from pitboss.operators.labels import LabelRules
 from pitboss.operators.ordered_merge import DONE, ShardProgress, Stamped
 from pitboss.operators.outputs import ClockTick, FeatureRow, ScoringPoint, ShardStats

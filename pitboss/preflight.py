@@ -207,12 +207,11 @@ def model_export(path: Path, settings: ModelSettings, flag: str = "--models",
         InputError: naming the flag, the export and what is wrong with it.
 
     """
-    from pitboss.models.model_set import ModelSet
-    from pitboss.models.storage import ModelStoreError
+    from pitboss.models.storage import ModelStoreError, load_models
 
     if not path.is_dir():
         raise InputError(f"{flag} {path}: no such directory")
     try:
-        return ModelSet.load(path, settings, markers)
+        return load_models(path, settings, markers)
     except ModelStoreError as exc:
         raise InputError(f"{flag} {exc}") from exc

@@ -21,9 +21,11 @@ from typing import Any, Protocol
 
 import orjson
 
+from pitboss.models.model_set import ModelSet
+from pitboss.models.storage import export_models
 from pitboss.models.validation import MetricRow
 from pitboss.operators.events import DeadLetter
-from pitboss.operators.features import FEATURE_NAMES
+from pitboss.operators.feature_schema import FEATURE_NAMES
 from pitboss.operators.outputs import (
     FeatureRow,
     FinalModels,
@@ -291,10 +293,8 @@ class RunOutputs:
         """Flush ClickHouse, write `rejected.jsonl` and `summary.json`; return the summary."""
         if self.writer is not None:
             self.writer.close()
-        if self._final_models is not None:
-            export = getattr(self._final_models, "export", None)
-            if export is not None:
-                export(self.out_dir / "models")
+        if isinstance(self._final_models, ModelSet):
+            export_models(self._final_models, self.out_dir / "models")
         self._actions.sort(key=lambda a: (a[0], a[1]))
         with (self.out_dir / "actions.jsonl").open("wb") as fh:
             for _, _, record in self._actions:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pitboss.operators.events import Consent, ReviewDecision, RgAssessment, SelfExclusion
-from pitboss.operators.features import FEATURE_INDEX
+from pitboss.operators.feature_schema import FEATURE_INDEX
 from pitboss.operators.harm_markers import MarkerTable
 from pitboss.operators.outputs import ScoredPoint
 from pitboss.operators.policy.actions import (

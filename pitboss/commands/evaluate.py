@@ -100,7 +100,7 @@ def _sweep(sweep: Path, out: Path | None, config: Path | None, jobs: int) -> Non
 
 def _evaluate(run: Path, truth: Path, clickhouse: str | None, config: Path | None) -> None:
     """Evaluate one run directory against its truth file."""
-    from pitboss.replay.analysis.evaluation_truth import evaluate_run
+    from pitboss.replay.analysis.evaluation import evaluate_run
     from pitboss.replay.run_store import StoreLocation, open_store
 
     console = Console()

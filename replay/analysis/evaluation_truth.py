@@ -4,7 +4,8 @@ The simulator's truth file (docs/simulator.md) says which players were harmed an
 from when, who committed fraud, who excluded themselves and who refused marketing.
 `evaluate(truth, decisions, crossings, ...)` compares that with what the run decided
 and scored and returns plain numbers; it is pure, so any engine's output can be
-evaluated. `evaluate_run(run_dir, truth_path)` reads a replay's store and runs it.
+evaluated (`pitboss.replay.analysis.evaluation.evaluate_run` reads a replay's store and
+runs it).
 
 "Acted" decisions are those with status `emitted` or `shadow` (what reached the
 player, or would have in shadow mode). An RG action is an `intervention` or an
@@ -30,16 +31,9 @@ from typing import Any
 
 import orjson
 
-from pitboss.config.settings import Settings, load_settings
+from pitboss.config.settings import Settings
 from pitboss.operators.policy.settings import PolicySettings, load_policy
-from pitboss.replay.analysis.run_facts import (
-    DecisionRow,
-    ScorePoint,
-    progressive_auc,
-    read_decisions,
-    read_scores_above,
-    scored_players,
-)
+from pitboss.replay.analysis.run_facts import DecisionRow, ScorePoint
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
@@ -223,7 +217,7 @@ def evaluate(
     """
     window_ms = window_h * HOUR_MS
     acted = [d for d in decisions if d.acted]
-    th = {code: thresholds_for(policy, code) for code in _jurisdictions(truth, decisions)}
+    th = {code: thresholds_for(policy, code) for code in run_jurisdictions(truth, decisions)}
     return {
         "players": _population(truth, run_players, window_ms),
         "rg": _rg(truth, acted, window_ms),
@@ -239,7 +233,8 @@ def evaluate(
     }
 
 
-def _jurisdictions(truth: Truth, decisions: Sequence[DecisionRow]) -> set[str]:
+def run_jurisdictions(truth: Truth, decisions: Sequence[DecisionRow]) -> set[str]:
+    """Return the jurisdictions of the truth's players and of the run's decisions."""
     return {p.jurisdiction for p in truth.players.values()} | {d.jurisdiction for d in decisions}
 
 
@@ -433,49 +428,3 @@ def lowest_thresholds(policy: PolicySettings, jurisdictions: Iterable[str]) -> t
     ths = [thresholds_for(policy, j) for j in {*jurisdictions, ""}]
     return (min(min(t.intervention_risk, t.offer_block_risk) for t in ths),
             min(t.fraud_review for t in ths))
-
-
-def evaluate_run(
-    run_dir: Path,
-    truth_path: Path,
-    settings: Settings | None = None,
-    client: Any = None,
-) -> dict[str, Any]:
-    """Evaluate a replay's run directory against a truth file.
-
-    Args:
-        run_dir: the replay's output directory (`summary.json` and its store).
-        truth_path: the simulator's truth file.
-        settings: the configuration the run used (policy thresholds); defaults if None.
-        client: an open client on the run's store; None opens `run_dir`'s own store
-            (see `pitboss.replay.run_store`), which must then be the only chDB path of the process.
-
-    Returns:
-        The evaluation document (docs/backtests.md), with the operator figures of
-        `pitboss.replay.analysis.operator_metrics` under `operator` (docs/evaluation.md).
-
-    """
-    from pitboss.replay.analysis.operator_metrics import operator_metrics, read_operator_facts
-    from pitboss.replay.run_store import StoreLocation, open_store
-
-    settings = settings or load_settings()
-    policy = policy_of(settings)
-    truth = load_truth(truth_path)
-    summary = orjson.loads((run_dir / "summary.json").read_bytes())
-    own = client is None
-    if own:
-        client = open_store(StoreLocation.of_run(run_dir, database=settings.clickhouse.database))
-    try:
-        decisions = read_decisions(client)
-        risk_min, fraud_min = lowest_thresholds(
-            policy, _jurisdictions(truth, decisions))
-        crossings = read_scores_above(client, risk_min, fraud_min)
-        auc = progressive_auc(client)
-        players = int(summary.get("players") or len(scored_players(client)))
-        scores, cohort_days = read_operator_facts(client, truth)
-    finally:
-        if own:
-            client.close()
-    evaluation = evaluate(truth, decisions, crossings, policy, players, auc)
-    evaluation["operator"] = operator_metrics(truth, decisions, scores, cohort_days)
-    return evaluation

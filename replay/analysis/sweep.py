@@ -167,7 +167,7 @@ def run_population(population_json: bytes, out_dir: str, config: str | None) -> 
     `run/` and `run/evaluation.json`.
     """
     from pitboss.config.settings import load_settings
-    from pitboss.replay.analysis.evaluation_truth import evaluate_run
+    from pitboss.replay.analysis.evaluation import evaluate_run
     from pitboss.replay.runner import run_replay
     from pitboss.replay.simulator.simulate import simulate_to
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pitboss.operators.features import FEATURE_INDEX, FEATURE_NAMES
+from pitboss.operators.feature_schema import FEATURE_INDEX, FEATURE_NAMES
 from pitboss.operators.outputs import LabelledExample, ScoringPoint
 from tests.factories import HOUR, T0
 

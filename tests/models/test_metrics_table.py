@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from clickhouse_connect.driver.client import Client
 
-from pitboss.models import ModelSet
+from pitboss.models.model_set import ModelSet
 from pitboss.sinks.clickhouse_client import open_client
 from pitboss.sinks.migrations import SCHEMA_DIR, split_statements
 from tests.factories import HOUR

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pitboss.models.rules import ChurnRule, FraudRule, RiskRule
-from pitboss.operators.features import FEATURE_NAMES
+from pitboss.operators.feature_schema import FEATURE_NAMES
 from pitboss.operators.harm_markers import HARM_MARKERS, MarkerBook
 from tests.models.factories import FRAUDSTER, HARMED, RECREATIONAL, features
 

@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 
 from pitboss.app import app
 from pitboss.commands import models as _models_command  # noqa: F401  (registers `models`)
-from pitboss.models import ModelSet, ModelSettings
-from pitboss.models.storage import ModelStoreError, read_manifest
+from pitboss.models.settings import ModelSettings
+from pitboss.models.storage import ModelStoreError, export_models, load_models, read_manifest
 from pitboss.operators.harm_markers import HARM_MARKERS, MarkerBook
 from tests.models.test_model_set import as_values, points, quick_settings, trained
 
@@ -17,8 +17,8 @@ from tests.models.test_model_set import as_values, points, quick_settings, train
 def test_export_then_load_scores_identically(tmp_path: Path) -> None:
     settings = quick_settings()
     models = trained(settings)
-    models.export(tmp_path / "m")
-    loaded = ModelSet.load(tmp_path / "m", settings)
+    export_models(models, tmp_path / "m")
+    loaded = load_models(tmp_path / "m", settings)
     assert [as_values(models.score(p)) for p in points()] == [
         as_values(loaded.score(p)) for p in points()]
     manifest = read_manifest(tmp_path / "m")
@@ -27,30 +27,30 @@ def test_export_then_load_scores_identically(tmp_path: Path) -> None:
 
 
 def test_corrupt_or_missing_export_is_refused(tmp_path: Path) -> None:
-    trained(quick_settings()).export(tmp_path)
+    export_models(trained(quick_settings()), tmp_path)
     (tmp_path / "fraud.pkl").write_bytes(b"not a pickle")
     with pytest.raises(ModelStoreError, match=r"fraud.pkl: SHA-256"):
-        ModelSet.load(tmp_path, quick_settings())
+        load_models(tmp_path, quick_settings())
     (tmp_path / "manifest.json").unlink()
     with pytest.raises(ModelStoreError, match="cannot read manifest"):
-        ModelSet.load(tmp_path, quick_settings())
+        load_models(tmp_path, quick_settings())
 
 
 def test_champion_under_another_configuration_is_refused(tmp_path: Path) -> None:
-    trained(quick_settings()).export(tmp_path)
+    export_models(trained(quick_settings()), tmp_path)
     with pytest.raises(ModelStoreError, match="risk champion was trained under configuration"):
-        ModelSet.load(tmp_path, quick_settings(), MarkerBook(
+        load_models(tmp_path, quick_settings(), MarkerBook(
             HARM_MARKERS.overridden({"loss_chasing": {"low": 0.05}})))
 
 
 def test_changed_challenger_starts_fresh_and_keeps_the_champion(tmp_path: Path) -> None:
     settings = quick_settings()
     models = trained(settings)
-    models.export(tmp_path)
+    export_models(models, tmp_path)
     changed = quick_settings(risk={
         "min_labels": 20, "min_positives": 5, "min_negatives": 5,
         "challenger": {"model": "tree"}})
-    loaded = ModelSet.load(tmp_path, changed)
+    loaded = load_models(tmp_path, changed)
     risk = loaded.models["risk"]
     assert risk.champion.n_learned == 60
     assert risk.challenger is not None and risk.challenger.n_learned == 0
@@ -59,7 +59,7 @@ def test_changed_challenger_starts_fresh_and_keeps_the_champion(tmp_path: Path) 
 
 def test_cli_export_and_import_round_trip(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    trained(ModelSettings()).export(run_dir / "models")
+    export_models(trained(ModelSettings()), run_dir / "models")
     runner = CliRunner()
     exported = runner.invoke(app, ["models", "export", "--from", str(run_dir),
                                    str(tmp_path / "out")])
@@ -73,7 +73,7 @@ def test_cli_export_and_import_round_trip(tmp_path: Path) -> None:
 
 
 def test_cli_refuses_a_bad_export(tmp_path: Path) -> None:
-    trained(ModelSettings()).export(tmp_path / "m")
+    export_models(trained(ModelSettings()), tmp_path / "m")
     manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
     manifest["format"] = 99
     (tmp_path / "m" / "manifest.json").write_text(json.dumps(manifest))

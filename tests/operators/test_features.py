@@ -5,7 +5,8 @@ import math
 import pytest
 
 from pitboss.config.settings import load_settings
-from pitboss.operators.features import FEATURE_INDEX, FEATURE_NAMES, FeatureEngine
+from pitboss.operators.feature_schema import FEATURE_INDEX, FEATURE_NAMES
+from pitboss.operators.features import FeatureEngine
 from pitboss.operators.player_state import PlayerState
 from tests import factories as f
 from tests.factories import DAY, HOUR, MINUTE, T0

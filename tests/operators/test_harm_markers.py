@@ -16,9 +16,11 @@ from collections.abc import Callable
 import pytest
 
 from pitboss.config.settings import load_settings
-from pitboss.models import ModelSet, ModelSettings
+from pitboss.models.model_set import ModelSet
+from pitboss.models.settings import ModelSettings
 from pitboss.operators.events import Event
-from pitboss.operators.features import FEATURE_INDEX, FeatureEngine
+from pitboss.operators.feature_schema import FEATURE_INDEX
+from pitboss.operators.features import FeatureEngine
 from pitboss.operators.harm_markers import HARM_MARKERS, HarmMarker, MarkerTable
 from pitboss.operators.outputs import ScoringPoint
 from pitboss.operators.policy.engine import PolicyEngine

@@ -122,7 +122,7 @@ def test_pass_through_items_are_emitted_in_place() -> None:
 
 # -- scoring points and labels --------------------------------------------------------
 
-from pitboss.operators.features import FEATURE_INDEX  # noqa: E402
+from pitboss.operators.feature_schema import FEATURE_INDEX  # noqa: E402
 from pitboss.operators.ordered_merge import ShardProgress, Stamped  # noqa: E402
 from pitboss.operators.outputs import LabelledExample, ScoringPoint  # noqa: E402
 
@@ -154,7 +154,7 @@ def test_stamps_are_in_shard_order() -> None:
 
 def test_risk_label_learns_from_features_before_the_label_event() -> None:
     from pitboss.operators.events import RgAssessment
-    from pitboss.operators.features import FEATURE_INDEX
+    from pitboss.operators.feature_schema import FEATURE_INDEX
 
     shard = new_shard(scoring=True)
     shard.process([f.bet(ts=T0, stake=10)])
@@ -168,7 +168,7 @@ def test_risk_label_learns_from_features_before_the_label_event() -> None:
 
 def test_fraud_label_uses_features_at_the_withdrawal_request() -> None:
     from pitboss.operators.events import Chargeback
-    from pitboss.operators.features import FEATURE_INDEX
+    from pitboss.operators.feature_schema import FEATURE_INDEX
 
     shard = new_shard(scoring=True)
     shard.process([f.deposit(ts=T0, amount=500), f.withdrawal(ts=T0 + HOUR, amount=450)])

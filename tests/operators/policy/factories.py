@@ -6,7 +6,7 @@ import itertools
 from typing import Any
 
 from pitboss.operators.events import Consent, LimitSet, ReviewDecision, RgAssessment, SelfExclusion
-from pitboss.operators.features import FEATURE_INDEX, FEATURE_NAMES
+from pitboss.operators.feature_schema import FEATURE_INDEX, FEATURE_NAMES
 from pitboss.operators.outputs import Score, ScoredPoint, ScoringPoint
 from pitboss.operators.policy.engine import PolicyEngine
 from pitboss.operators.policy.settings import PolicySettings, load_policy

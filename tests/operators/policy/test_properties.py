@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings, target
 from hypothesis import strategies as st
 
 from pitboss.operators.events import Consent, RgAssessment, SelfExclusion
-from pitboss.operators.features import FEATURE_INDEX
+from pitboss.operators.feature_schema import FEATURE_INDEX
 from pitboss.operators.outputs import ScoredPoint
 from pitboss.operators.policy.engine import PolicyEngine
 from pitboss.operators.policy.gate import Decision

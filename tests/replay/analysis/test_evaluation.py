@@ -9,13 +9,13 @@ import pytest
 
 from pitboss.config.settings import load_settings
 from pitboss.operators.policy.settings import load_policy
+from pitboss.replay.analysis.evaluation import evaluate_run
 from pitboss.replay.analysis.evaluation_truth import (
     HOUR_MS,
     PlayerTruth,
     Truth,
     detection_latencies,
     evaluate,
-    evaluate_run,
     load_truth,
 )
 from pitboss.replay.analysis.run_facts import DecisionRow, ScorePoint
