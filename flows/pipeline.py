@@ -47,10 +47,10 @@ from pitboss.operators.outputs import ScoredPoint
 from pitboss.operators.player_shard import PlayerShard, ShardState
 from pitboss.operators.policy.compliance_facts import EMPTY_FACTS, ComplianceFacts
 from pitboss.operators.policy.engine import PolicyEngine
-from pitboss.operators.policy.settings import load_policy
+from pitboss.operators.policy.settings import PolicySettings, load_policy
 from pitboss.operators.policy_shard import PolicyShard, PolicyShardState
 from pitboss.operators.sharding import shard_key, shard_names
-from pitboss.operators.step import resumable
+from pitboss.operators.step import StepBuilder, resumable
 
 MODELS_KEY = "models"
 
@@ -96,45 +96,62 @@ def build_flow(
     routed = op.flat_map_batch("validate_and_route", raw, router.route_by_shard)
     ingest = op.branch("split_ingest_records", routed, is_shard_work)
 
-    def start_shard(state: ShardState | None) -> PlayerShard:
-        return PlayerShard.from_settings(features, settings.labels, True, state)
-
-    shard_out = stateful_step(
-        "player_shards", cast(KeyedStream[object], ingest.trues),
-        resumable(start_shard, player_shard.load_state), finish_at_eof, grouped=True)
+    shard_out = stateful_step("player_shards", cast(KeyedStream[object], ingest.trues),
+                              player_shards(settings), finish_at_eof, grouped=True)
     split = op.branch("split_model_bound", shard_out, _is_model_bound)
 
-    names = shard_names(shards)
     policy_settings = load_policy(_policy_path(settings))
-    markers = policy_settings.marker_book()  # one table for the risk rule and the policy
-
-    def start_models(step: ModelStep | None) -> ModelStep:
-        if step is not None:
-            return step
-        initial = models or ModelSet(settings.models, markers)
-        return ModelStep(pickle.loads(pickle.dumps(initial)), names)  # a copy of its own
-
     to_models = op.map("key_models", split.trues, lambda kv: (MODELS_KEY, kv[1]))
     model_out = stateful_step("models", cast(KeyedStream[object], to_models),
-                              resumable(start_models, model_step.load_state), finish_at_eof)
+                              models_step(settings, policy_settings, models), finish_at_eof)
     scored = op.branch("split_scored", model_out, _is_scored)
-
-    engine = PolicyEngine(policy_settings, compliance)
-
-    def start_policy(state: PolicyShardState | None) -> PolicyShard:
-        return PolicyShard(engine, state)
 
     def key_policy(item: tuple[str, ScoredPoint]) -> tuple[str, ScoredPoint]:
         return shard_key(item[1].point.player_id, shards), item[1]
 
     to_policy = op.map("key_policy", cast(Stream[tuple[str, ScoredPoint]], scored.trues),
                        key_policy)
+    engine = PolicyEngine(policy_settings, compliance)
     decisions = stateful_step("policy", cast(KeyedStream[object], to_policy),
-                              resumable(start_policy, policy_shard.load_state), finish_at_eof)
+                              policy_shards(engine), finish_at_eof)
     outputs = op.merge("outputs", ingest.falses, split.falses, scored.falses, scored.trues,
                        decisions)
     op.output("run_outputs", outputs, sink)
     return flow
+
+
+def player_shards(settings: Settings) -> StepBuilder[PlayerShard]:
+    """Return the builder of a scoring player shard, fresh or resumed from its snapshot."""
+
+    def start(state: ShardState | None) -> PlayerShard:
+        return PlayerShard.from_settings(settings.features, settings.labels, True, state)
+
+    return resumable(start, player_shard.load_state)
+
+
+def models_step(
+    settings: Settings, policy: PolicySettings, models: ModelSet | None
+) -> StepBuilder[ModelStep]:
+    """Return the builder of the models step: from `models` (a copy) or new, or resumed."""
+    names = shard_names(settings.features.shards)
+    markers = policy.marker_book()  # one table for the risk rule and the policy
+
+    def start(step: ModelStep | None) -> ModelStep:
+        if step is not None:
+            return step
+        initial = models or ModelSet(settings.models, markers)
+        return ModelStep(pickle.loads(pickle.dumps(initial)), names)  # a copy of its own
+
+    return resumable(start, model_step.load_state)
+
+
+def policy_shards(engine: PolicyEngine) -> StepBuilder[PolicyShard]:
+    """Return the builder of a policy shard around `engine`, fresh or resumed."""
+
+    def start(state: PolicyShardState | None) -> PolicyShard:
+        return PolicyShard(engine, state)
+
+    return resumable(start, policy_shard.load_state)
 
 
 def _policy_path(settings: Settings) -> Path | None:
