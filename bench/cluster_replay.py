@@ -15,8 +15,7 @@ from pathlib import Path
 from bytewax.testing import cluster_main
 
 from pitboss.config.settings import load_settings
-from pitboss.flows.replay import build_replay_flow
-from pitboss.replay.runner import ClickHouseTarget, _outputs_factory
+from pitboss.replay.runner import ClickHouseTarget, _outputs_factory, build_replay_flow
 
 
 def main() -> None:

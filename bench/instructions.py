@@ -35,7 +35,7 @@ from pitboss.config.settings import load_settings
 from pitboss.models.model_set import ModelSet
 from pitboss.models.model_step import ModelStep
 from pitboss.operators.contract import EventParser
-from pitboss.operators.ingest import IngestRouter
+from pitboss.operators.ingest import IngestRouter, is_shard_work
 from pitboss.operators.ordered_merge import ShardProgress, Stamped
 from pitboss.operators.outputs import ScoredPoint
 from pitboss.operators.player_shard import PlayerShard
@@ -146,11 +146,14 @@ def run_stages(log: Path, events: int, config: Path | None = None) -> StagesRun:
             break
         seen += len(raw)
         out: list[object] = []
-        for key, items in router.route_by_shard(raw):
+        for routed in router.route_by_shard(raw):
+            if not is_shard_work(routed):  # the dataflow's branch: records go to the outputs
+                continue
+            key, items = routed
             shard = shards.get(key)
             if shard is None:
                 shard = shards[key] = PlayerShard.from_settings(features, settings.labels)
-            out.extend(shard.process(items))
+            out.extend(shard.process(items))  # type: ignore[arg-type]  # a list of items
         scored = models.process([o for o in out if isinstance(o, (Stamped, ShardProgress))])
         ready: list[object] = [o for o in scored if isinstance(o, ScoredPoint)]
         points += len(ready)

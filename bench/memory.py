@@ -14,7 +14,7 @@ from typing import Any
 
 from pitboss.config.settings import load_settings
 from pitboss.operators.contract import EventParser, wall_clock_ms
-from pitboss.operators.ingest import IngestRouter
+from pitboss.operators.ingest import IngestRouter, is_shard_work
 from pitboss.operators.player_shard import PlayerShard
 from pitboss.replay.simulator.simulate import simulate
 
@@ -44,12 +44,12 @@ def simulated_shards(
     events = 0
 
     def flush() -> None:
-        for key, items in router.route_by_shard(batch):
+        for key, items in filter(is_shard_work, router.route_by_shard(batch)):
             shard = shards.get(key)
             if shard is None:
                 shard = shards[key] = PlayerShard.from_settings(
                     settings.features, settings.labels, True)
-            shard.process(items)
+            shard.process(items)  # type: ignore[arg-type]  # shard work is a list of items
         batch.clear()
 
     for raw in simulate(players, days, seed):

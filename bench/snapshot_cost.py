@@ -33,7 +33,7 @@ def _measure(players: int, days: int, seed: int) -> dict[str, float]:
 
     def snapshot() -> tuple[float, list[bytes]]:
         started = time.perf_counter()
-        data = [shard.snapshot_bytes() for shard in shards.values()]
+        data = [shard.snapshot() for shard in shards.values()]
         return time.perf_counter() - started, data
 
     first, _ = snapshot()

@@ -24,7 +24,7 @@ from pitboss.flows.gc_tuning import pipeline_gc
 from pitboss.models.model_set import ModelSet
 from pitboss.models.model_step import ModelStep
 from pitboss.operators.contract import EventParser, wall_clock_ms
-from pitboss.operators.ingest import IngestRouter
+from pitboss.operators.ingest import IngestRouter, is_shard_work
 from pitboss.operators.ordered_merge import ShardProgress, Stamped
 from pitboss.operators.outputs import ScoredPoint
 from pitboss.operators.player_shard import PlayerShard
@@ -94,14 +94,14 @@ def measure(log: Path, events: int, chdb_dir: Path) -> dict[str, Any]:
     clock = _Clock()
     n = scored_points = decisions = 0
 
-    def features(routed: list[tuple[str, list[object]]]) -> list[object]:
+    def features(routed: list[tuple[str, object]]) -> list[object]:
         out: list[object] = []
-        for key, items in routed:
+        for key, items in filter(is_shard_work, routed):
             shard = shards.get(key)
             if shard is None:
                 shard = shards[key] = PlayerShard.from_settings(
                     settings.features, settings.labels, True)
-            out.extend(shard.process(items))
+            out.extend(shard.process(items))  # type: ignore[arg-type]  # a list of items
         return out
 
     with pipeline_gc():  # the collector's settings of a pipeline run
@@ -116,7 +116,8 @@ def measure(log: Path, events: int, chdb_dir: Path) -> dict[str, Any]:
             decided = clock.run("policy (engine and gate)", policy.process, scored)
             scored_points += len(scored)
             decisions += len(decided)
-            sink_in = [o for o in shard_out if not isinstance(o, (Stamped, ShardProgress))]
+            sink_in = [kv[1] for kv in routed if not is_shard_work(kv)]
+            sink_in += [o for o in shard_out if not isinstance(o, (Stamped, ShardProgress))]
             clock.run("sink (ClickHouse writes)", outputs.write, sink_in + model_out + decided)
             if n >= events:
                 break

@@ -1,6 +1,6 @@
 """The live dataflow: Kafka topics through the same pipeline as replay, to Kafka and ClickHouse.
 
-    kafka_input (AlignedKafkaSource, stoppable) -> build_pipeline -> live_outputs
+    kafka_input (AlignedKafkaSource, stoppable) -> build_flow -> live_outputs
 
 One source partition reads every partition of the input topics through
 `pitboss.flows.kafka_reader.AlignedKafkaReader`, which merges them in event time (the
@@ -21,7 +21,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import cast
 
-import bytewax.operators as op
 from bytewax.dataflow import Dataflow
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
@@ -34,7 +33,7 @@ from pitboss.flows.kafka_reader import (
     ReaderResume,
 )
 from pitboss.flows.outputs_sink import OutputsSink
-from pitboss.flows.pipeline import build_pipeline
+from pitboss.flows.pipeline import build_flow
 from pitboss.flows.stoppable_source import StoppableSource
 from pitboss.operators.ingest import RawMessage
 from pitboss.operators.policy.compliance_facts import EMPTY_FACTS, ComplianceFacts
@@ -152,15 +151,13 @@ def build_live_flow(
         compliance: the durable compliance facts read at start (`pitboss.sinks.compliance_store`).
 
     """
-    flow = Dataflow("pitboss_live")
     window_ms = settings.features.reorder_window_s * 1000
     source = StoppableSource(
         AlignedKafkaSource(settings.kafka, metrics, batch_size, window_ms), stop,
         on_snapshot=metrics.epoch_closed if metrics is not None else None)
-    raw = op.input(INPUT_PARTITION, flow, source)
-    build_pipeline(raw, settings, OutputsSink(_resuming(make_outputs)), finish_at_eof=False,
-                   compliance=compliance)
-    return flow
+    return build_flow(source, settings, OutputsSink(_resuming(make_outputs)),
+                      finish_at_eof=False, flow_id="pitboss_live", input_id=INPUT_PARTITION,
+                      compliance=compliance)
 
 
 def _resuming(make_outputs: Callable[[], LiveOutputs]) -> Callable[[object], LiveOutputs]:

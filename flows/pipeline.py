@@ -2,10 +2,16 @@
 
 Thin wiring only; every rule lives in `operators/` and `models/`:
 
-    raw messages -> validate_and_route -> player_shards -> (features, dead letters) -> outputs
-                                                       -> models (one key, ordered merge)
-                                                              -> (scores, metrics) -> outputs
-                                                              -> policy (by shard) -> outputs
+    source -> validate_and_route -> (input counts, parser dead letters) ----------> outputs
+                                 -> player_shards -> (features, dead letters) -----> outputs
+                                                  -> models (one key, ordered merge)
+                                                         -> (scores, metrics) -> outputs
+                                                         -> policy (by shard) -> outputs
+
+`build_flow` takes any Bytewax source of raw messages and any sink; the replay
+(`pitboss.replay.runner`) and the live worker (`pitboss.flows.live`) differ only in
+those. Each stateful step is a `pitboss.operators.step.Step` hosted by the one adapter
+`pitboss.flows.step_logic.stateful_step`.
 
 Step ids are stable names: renaming one orphans recovery state.
 
@@ -19,59 +25,34 @@ next start (`docs/operations.md`).
 from __future__ import annotations
 
 import pickle
-from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any, cast
 
 import bytewax.operators as op
-from bytewax.dataflow import Stream
-from bytewax.operators import KeyedStream, StatefulBatchLogic
+from bytewax.dataflow import Dataflow, Stream
+from bytewax.inputs import Source
+from bytewax.operators import KeyedStream
 from bytewax.outputs import Sink
 
 from pitboss.config.settings import Settings
-from pitboss.flows.shard_step import PlayerShardLogic, shard_builder
+from pitboss.flows.step_logic import stateful_step
+from pitboss.models import model_step
 from pitboss.models.model_set import ModelSet
 from pitboss.models.model_step import ModelStep
+from pitboss.operators import player_shard, policy_shard
 from pitboss.operators.contract import EventParser, wall_clock_ms
-from pitboss.operators.ingest import IngestRouter, RawMessage
+from pitboss.operators.ingest import IngestRouter, RawMessage, is_shard_work
 from pitboss.operators.ordered_merge import ShardProgress, Stamped
 from pitboss.operators.outputs import ScoredPoint
 from pitboss.operators.player_shard import PlayerShard, ShardState
 from pitboss.operators.policy.compliance_facts import EMPTY_FACTS, ComplianceFacts
 from pitboss.operators.policy.engine import PolicyEngine
-from pitboss.operators.policy.settings import load_policy
-from pitboss.operators.policy_shard import PolicyShard
+from pitboss.operators.policy.settings import PolicySettings, load_policy
+from pitboss.operators.policy_shard import PolicyShard, PolicyShardState
 from pitboss.operators.sharding import shard_key, shard_names
-from pitboss.operators.state_pickle import load_pickled
+from pitboss.operators.step import StepBuilder, resumable
 
 MODELS_KEY = "models"
-
-
-class _PickledLogic(StatefulBatchLogic[object, object, bytes]):
-    """Bytewax logic around an engine-agnostic step with `process`, `finish` and picklable state."""
-
-    def __init__(
-        self, step: Any, state_of: Callable[[Any], object], finish_at_eof: bool = True
-    ) -> None:
-        self.step = step
-        self.state_of = state_of
-        self.finish_at_eof = finish_at_eof
-
-    def on_batch(self, values: list[object]) -> tuple[Iterable[object], bool]:
-        return self.step.process(values), StatefulBatchLogic.RETAIN
-
-    def on_eof(self) -> tuple[Iterable[object], bool]:
-        finish = getattr(self.step, "finish", None) if self.finish_at_eof else None
-        return (finish() if finish else []), StatefulBatchLogic.RETAIN
-
-    def snapshot(self) -> bytes:
-        return pickle.dumps(self.state_of(self.step), protocol=pickle.HIGHEST_PROTOCOL)
-
-
-class _PausingShardLogic(PlayerShardLogic):
-    """A player shard whose end of input is a pause: no totals, no `DONE` for the merge."""
-
-    def on_eof(self) -> tuple[Iterable[object], bool]:
-        return [], StatefulBatchLogic.RETAIN
 
 
 def _is_model_bound(item: tuple[str, object]) -> bool:
@@ -82,78 +63,96 @@ def _is_scored(item: tuple[str, object]) -> bool:
     return isinstance(item[1], ScoredPoint)
 
 
-def build_pipeline(
-    raw: Stream[RawMessage],
+def build_flow(
+    source: Source[RawMessage],
     settings: Settings,
     sink: Sink[Any],
-    models: ModelSet | None = None,
     finish_at_eof: bool = True,
+    *,
+    flow_id: str,
+    input_id: str,
+    models: ModelSet | None = None,
     compliance: ComplianceFacts = EMPTY_FACTS,
-) -> None:
-    """Wire the whole pipeline after `raw`, ending in `sink`.
+) -> Dataflow:
+    """Return the whole pipeline as a dataflow, from `source` to `sink`.
 
     Args:
-        raw: raw messages `(source, position, value)` from any input connector.
+        source: raw messages `(source, position, value)` from any input connector.
         settings: validated configuration.
         sink: where every output item goes (replay files and ClickHouse, or Kafka too).
-        models: warm-started models, or None to start from scratch.
         finish_at_eof: True (replay) when end of input means the input is complete;
             False (live) when it only means the worker stops and will resume later.
+        flow_id: the dataflow's id, part of every step id (keep it: recovery state).
+        input_id: the input step's id (keep it: recovery state).
+        models: warm-started models, or None to start from scratch.
         compliance: the durable compliance facts read at start, which the compliance
             gate consults beside each player's state (replay and live alike).
     """
+    flow = Dataflow(flow_id)
+    raw = op.input(input_id, flow, source)
     features, shards = settings.features, settings.features.shards
     router = IngestRouter(EventParser(settings.contract, wall_clock_ms), shards,
                           features.clock_tick_s * 1000)
-    keyed = cast(KeyedStream[list[object]],
-                 op.flat_map_batch("validate_and_route", raw, router.route_by_shard))
+    routed = op.flat_map_batch("validate_and_route", raw, router.route_by_shard)
+    ingest = op.branch("split_ingest_records", routed, is_shard_work)
 
-    def make_shard(state: ShardState | None) -> PlayerShard:
-        return PlayerShard.from_settings(features, settings.labels, True, state)
-
-    resume_shard = shard_builder(make_shard)
-
-    def build_shard(resume: bytes | None) -> PlayerShardLogic:
-        logic = resume_shard(resume)
-        return logic if finish_at_eof else _PausingShardLogic(logic.shard)
-
-    shard_out = op.stateful_batch("player_shards", keyed, build_shard)
+    shard_out = stateful_step("player_shards", cast(KeyedStream[object], ingest.trues),
+                              player_shards(settings), finish_at_eof, grouped=True)
     split = op.branch("split_model_bound", shard_out, _is_model_bound)
 
-    names = shard_names(shards)
-    start_models = models
     policy_settings = load_policy(_policy_path(settings))
-    markers = policy_settings.marker_book()  # one table for the risk rule and the policy
-
-    def build_models(resume: bytes | None) -> _PickledLogic:
-        if resume is not None:
-            step = load_pickled(resume)
-        else:
-            initial = start_models or ModelSet(settings.models, markers)
-            step = ModelStep(pickle.loads(pickle.dumps(initial)), names)
-        return _PickledLogic(step, lambda s: s, finish_at_eof)
-
     to_models = op.map("key_models", split.trues, lambda kv: (MODELS_KEY, kv[1]))
-    model_out = op.stateful_batch("models", cast(KeyedStream[object], to_models), build_models)
+    model_out = stateful_step("models", cast(KeyedStream[object], to_models),
+                              models_step(settings, policy_settings, models), finish_at_eof)
     scored = op.branch("split_scored", model_out, _is_scored)
-
-    engine = PolicyEngine(policy_settings, compliance)
-
-    def build_policy(resume: bytes | None) -> _PickledLogic:
-        state = load_pickled(resume) if resume is not None else None
-        return _PickledLogic(PolicyShard(engine, state), lambda s: s.state, finish_at_eof)
 
     def key_policy(item: tuple[str, ScoredPoint]) -> tuple[str, ScoredPoint]:
         return shard_key(item[1].point.player_id, shards), item[1]
 
     to_policy = op.map("key_policy", cast(Stream[tuple[str, ScoredPoint]], scored.trues),
                        key_policy)
-    decisions = op.stateful_batch("policy", cast(KeyedStream[object], to_policy), build_policy)
-    outputs = op.merge("outputs", split.falses, scored.falses, scored.trues, decisions)
+    engine = PolicyEngine(policy_settings, compliance)
+    decisions = stateful_step("policy", cast(KeyedStream[object], to_policy),
+                              policy_shards(engine), finish_at_eof)
+    outputs = op.merge("outputs", ingest.falses, split.falses, scored.falses, scored.trues,
+                       decisions)
     op.output("run_outputs", outputs, sink)
+    return flow
 
 
-def _policy_path(settings: Settings) -> Any:
-    from pathlib import Path
+def player_shards(settings: Settings) -> StepBuilder[PlayerShard]:
+    """Return the builder of a scoring player shard, fresh or resumed from its snapshot."""
 
+    def start(state: ShardState | None) -> PlayerShard:
+        return PlayerShard.from_settings(settings.features, settings.labels, True, state)
+
+    return resumable(start, player_shard.load_state)
+
+
+def models_step(
+    settings: Settings, policy: PolicySettings, models: ModelSet | None
+) -> StepBuilder[ModelStep]:
+    """Return the builder of the models step: from `models` (a copy) or new, or resumed."""
+    names = shard_names(settings.features.shards)
+    markers = policy.marker_book()  # one table for the risk rule and the policy
+
+    def start(step: ModelStep | None) -> ModelStep:
+        if step is not None:
+            return step
+        initial = models or ModelSet(settings.models, markers)
+        return ModelStep(pickle.loads(pickle.dumps(initial)), names)  # a copy of its own
+
+    return resumable(start, model_step.load_state)
+
+
+def policy_shards(engine: PolicyEngine) -> StepBuilder[PolicyShard]:
+    """Return the builder of a policy shard around `engine`, fresh or resumed."""
+
+    def start(state: PolicyShardState | None) -> PolicyShard:
+        return PolicyShard(engine, state)
+
+    return resumable(start, policy_shard.load_state)
+
+
+def _policy_path(settings: Settings) -> Path | None:
     return Path(settings.policy_file) if settings.policy_file else None

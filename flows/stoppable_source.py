@@ -6,7 +6,7 @@ partition ends at its next poll, the dataflow drains what is in flight, closes t
 last epoch (snapshots are taken, the live sink flushes), closes the sinks and
 returns. Each partition's resume state is its inner partition's, so a later start
 continues from the next unread message. The stateful steps behind a live source
-must treat this end of input as a pause (`build_pipeline(..., finish_at_eof=False)`).
+must treat this end of input as a pause (`build_flow(..., finish_at_eof=False)`).
 
 Listing the partitions may block: Bytewax's Kafka source asks the brokers for each
 topic's metadata with no timeout, forever if they went away after the start-up

@@ -5,15 +5,20 @@ them into one order that depends only on the input (`pitboss.operators.ordered_m
 then, in that order, scores each point (pure inference) and learns each label
 (progressive validation: scored first, then learned). Event time for the
 models' hourly metrics is the time of the item being handled.
+
+A `pitboss.operators.step.Step`: the step is its own state (the models, the merge and
+the count of points scored), pickled whole by `snapshot` and read back by `load_state`.
 """
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Iterable
 
 from pitboss.models.model_set import ModelSet
 from pitboss.operators.ordered_merge import DONE, OrderedMerge, ShardProgress, Stamped
 from pitboss.operators.outputs import FinalModels, LabelledExample, ScoringPoint
+from pitboss.operators.state_pickle import load_pickled
 
 
 class ModelStep:
@@ -50,6 +55,10 @@ class ModelStep:
         out.append(FinalModels(self.models))
         return out
 
+    def snapshot(self) -> bytes:
+        """Return the step, pickled: its models, its merge and its count of points."""
+        return pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
+
     def _handle(self, ready: list[object]) -> list[object]:
         out: list[object] = []
         models = self.models
@@ -65,3 +74,9 @@ class ModelStep:
                 out.extend(models.advance(item.label_ts_ms))
                 out.extend(models.learn(item))
         return out
+
+
+def load_state(data: bytes) -> ModelStep:
+    """Return the models step `ModelStep.snapshot` wrote: the one reader of its bytes."""
+    step: ModelStep = load_pickled(data)  # this version's or one before the namespace
+    return step

@@ -1,10 +1,11 @@
 """From raw messages to keyed work for the player shards: validate, route, tick the clock.
 
 `IngestRouter.route` takes a batch of raw messages `(source, position, value)`,
-validates each one, and returns `(shard_key, item)` pairs: the event for the
-shard that owns its player, a dead letter (sent along on the shard of its player,
-or the first shard when there is none), and `ClockTick`s so that shards whose
-players are quiet still learn how far event time has moved. Ticks are emitted
+validates each one, and returns `(key, item)` pairs: the event for the shard that
+owns its player, `ClockTick`s so that shards whose players are quiet still learn how
+far event time has moved, and, under the key `RECORDS`, what goes straight to the
+outputs: each source's `IngestCount` and every dead letter of the parser. Those
+records branch off here (`is_shard_work`) and never reach a shard. Ticks are emitted
 from the data alone (never batch boundaries or the wall clock), so the same input
 produces the same ticks at the same places.
 
@@ -16,9 +17,9 @@ Example:
     ...                       tick_ms=60_000)
     >>> out = router.route([("log", 0, b'{"not": "an event"}')])
     >>> [(key, type(item).__name__) for key, item in out]
-    [('s00', 'IngestCount'), ('s00', 'DeadLetter')]
-    >>> [(key, len(items)) for key, items in router.route_by_shard([("log", 1, b"[]")])]
-    [('s00', 2)]
+    [('ingest_records', 'IngestCount'), ('ingest_records', 'DeadLetter')]
+    >>> [(key, type(item).__name__) for key, item in router.route_by_shard([("log", 1, b"[]")])]
+    [('ingest_records', 'IngestCount'), ('ingest_records', 'DeadLetter')]
 """
 
 from __future__ import annotations
@@ -32,6 +33,14 @@ from pitboss.operators.player_state import NO_TIME
 from pitboss.operators.sharding import shard_index, shard_names
 
 RawMessage = tuple[str, int, bytes]
+
+RECORDS = "ingest_records"
+"""The key of the records validation hands straight to the outputs (counts, dead letters)."""
+
+
+def is_shard_work(item: tuple[str, object]) -> bool:
+    """Tell work for the player shards from records for the outputs (`route_by_shard`)."""
+    return item[0] != RECORDS
 
 
 class Parser(Protocol):
@@ -83,7 +92,10 @@ class IngestRouter:
         self._max_players = max_players
 
     def route(self, batch: Iterable[RawMessage]) -> list[tuple[str, object]]:
-        """Return the keyed items for a batch of raw messages, in input order."""
+        """Return the keyed items for a batch of raw messages, in input order.
+
+        Shard work is keyed by shard name; counts and dead letters by `RECORDS`.
+        """
         out: list[tuple[str, object]] = []
         append = out.append
         counts: dict[str, IngestCount] = {}
@@ -99,8 +111,7 @@ class IngestRouter:
             count.messages += 1
             item = parse(raw, source, position)
             if isinstance(item, DeadLetter):
-                pid = item.player_id
-                append((names[self._shard_index(pid)] if pid else names[0], item))
+                append((RECORDS, item))
                 continue
             item.source = source
             item.position = position
@@ -118,13 +129,15 @@ class IngestRouter:
                     self._tick(clock, out)
         return out
 
-    def route_by_shard(self, batch: Iterable[RawMessage]) -> list[tuple[str, list[object]]]:
-        """Return `route`'s items gathered by shard: each shard's items in input order.
+    def route_by_shard(self, batch: Iterable[RawMessage]) -> list[tuple[str, object]]:
+        """Return `route`'s items gathered by shard, then its records one by one.
 
-        What the dataflow hands on: one keyed item per shard and batch instead of one per
-        message, so the engine routes (and, between worker processes, pickles) a few
-        lists rather than every event. Each shard sees exactly the items, in exactly
-        the order, that `route` gives it.
+        What the dataflow hands on: one keyed item per shard and batch, the shard's
+        items in a list, instead of one per message, so the engine routes (and, between
+        worker processes, pickles) a few lists rather than every event. Each shard sees
+        exactly the items, in exactly the order, that `route` gives it. The records
+        follow, each keyed `RECORDS` and in input order (`is_shard_work` tells them
+        apart), for the outputs.
         """
         groups: dict[str, list[object]] = {}
         for key, item in self.route(batch):
@@ -133,7 +146,11 @@ class IngestRouter:
                 groups[key] = [item]
             else:
                 group.append(item)
-        return list(groups.items())
+        records = groups.pop(RECORDS, None)
+        routed: list[tuple[str, object]] = list(groups.items())
+        if records is not None:
+            routed += [(RECORDS, record) for record in records]
+        return routed
 
     def _source(
         self, source: str, counts: dict[str, IngestCount], out: list[tuple[str, object]]
@@ -142,7 +159,7 @@ class IngestRouter:
         count = counts.get(source)
         if count is None:
             count = counts[source] = IngestCount(source, 0)
-            out.append((self.names[0], count))
+            out.append((RECORDS, count))
         return count, self._clock
 
     def _shard_index(self, player_id: str) -> int:

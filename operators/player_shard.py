@@ -1,11 +1,11 @@
 """One shard of per-player state: deduplication, lateness, event-time timers, features, labels.
 
-`PlayerShard` is the engine-agnostic heart of the dataflow. The engine hands it
-batches of items for the shard in arrival order (events, clock ticks, and
-pass-through records such as dead letters) and gets back what to emit:
-feature rows and dead letters for the sinks, and, stamped for the deterministic
-merge (`pitboss.operators.ordered_merge`), scoring points and labelled examples for the
-global models.
+`PlayerShard` is the engine-agnostic heart of the dataflow, a `pitboss.operators.step.Step`.
+The engine hands it batches of items for the shard in arrival order (events and clock
+ticks; a parser's dead letters go straight to the outputs and never reach a shard) and
+gets back what to emit: feature rows and dead letters (duplicates, late events) for the
+sinks, and, stamped for the deterministic merge (`pitboss.operators.ordered_merge`),
+scoring points and labelled examples for the global models.
 
 Event time only: the shard's clock is the latest event time it has seen (from
 its own events or from `ClockTick`s), and timers fire once that clock minus
@@ -118,7 +118,7 @@ class IncompatibleStateError(RuntimeError):
 
 
 def load_state(data: bytes) -> ShardState:
-    """Return the shard state `PlayerShard.snapshot_bytes` wrote.
+    """Return the shard state `PlayerShard.snapshot` wrote: the one reader of a shard's bytes.
 
     State pickled before the `pitboss` namespace loads too (`operators.state_pickle`).
 
@@ -239,7 +239,11 @@ class PlayerShard:
     # -- the engine calls these -------------------------------------------------------
 
     def process(self, items: list[object]) -> list[object]:
-        """Handle a batch of items in arrival order; return what to emit, in order."""
+        """Handle a batch of events and clock ticks in arrival order; return what to emit, in order.
+
+        Raises:
+            TypeError: an item is neither an event nor a clock tick (a wiring mistake).
+        """
         out: list[object] = []
         st = self.state
         for item in items:
@@ -253,7 +257,7 @@ class PlayerShard:
                 st.name = st.name or item.shard
                 self._advance(item.ts_ms, out)
             else:
-                out.append(item)
+                raise TypeError(f"a player shard takes events and clock ticks, not {item!r}")
         if self.scoring and st.name:
             out.append(ShardProgress(st.name, st.clock_ms))
         return out
@@ -265,7 +269,7 @@ class PlayerShard:
             out.append(ShardProgress(self.state.name, DONE))
         return out
 
-    def snapshot_bytes(self) -> bytes:
+    def snapshot(self) -> bytes:
         """Return an immutable copy of the state for recovery, tagged with `STATE_FORMAT`.
 
         Players quiet for `QUIET_MS` are pickled first and kept so: this snapshot and
@@ -292,7 +296,7 @@ class PlayerShard:
     def _event(self, event: Event, out: list[object]) -> None:
         st = self.state
         player = st.players.get(event.player_id)
-        if isinstance(player, bytes):  # a quiet player kept pickled (see `snapshot_bytes`)
+        if isinstance(player, bytes):  # a quiet player kept pickled (see `snapshot`)
             player = self.player(event.player_id)
         if player is None:
             player = st.players[event.player_id] = self.engine.new_state(

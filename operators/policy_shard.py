@@ -6,10 +6,12 @@ offers, reviews, consent) and returns each decision tagged with its place in the
 run's order, so a run's action log is the same however many workers ran it. It also
 returns a `ComplianceChange` for every compliance fact a point states or a decision
 sets (self-exclusion, consent, limit, cool-off), for the durable `compliance_state`.
+A `pitboss.operators.step.Step`: its state is `PolicyShardState`, read back by `load_state`.
 """
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass, field
 
 from pitboss.operators.outputs import Ordered, ScoredPoint
@@ -18,6 +20,7 @@ from pitboss.operators.policy.compliance_facts import changes_of, cool_off_chang
 from pitboss.operators.policy.engine import PolicyEngine
 from pitboss.operators.policy.gate import Decision
 from pitboss.operators.policy.player_policy_state import PlayerPolicyState
+from pitboss.operators.state_pickle import load_pickled
 
 
 @dataclass
@@ -61,6 +64,20 @@ class PolicyShard:
                 out += cool_off_change(state, cool_off_before, point.ts_ms,
                                        _cool_off_decision(decisions))
         return out
+
+    def finish(self) -> list[object]:
+        """Return nothing: a policy shard holds nothing back for the end of the input."""
+        return []
+
+    def snapshot(self) -> bytes:
+        """Return the players' policy state, pickled."""
+        return pickle.dumps(self.state, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def load_state(data: bytes) -> PolicyShardState:
+    """Return the state `PolicyShard.snapshot` wrote: the one reader of a policy shard's bytes."""
+    state: PolicyShardState = load_pickled(data)  # this version's or one before the namespace
+    return state
 
 
 def _cool_off_decision(decisions: list[Decision]) -> str:

@@ -4,6 +4,10 @@ A run directory holds `summary.json`, `rejected.jsonl` and, unless a ClickHouse
 server DSN is given, the embedded chDB database under `clickhouse/`. The same
 function serves `pitboss replay`, the backtests and the tests.
 
+The replay's dataflow is the live worker's (`pitboss.flows.pipeline.build_flow`)
+behind another source and sink: the recorded logs (`RecordedLogSource`) in, the run's
+files and ClickHouse (`RunOutputs`) out.
+
 Example (not run here: it writes files):
     run_replay([Path("log.jsonl")], Path("out"), load_settings())
 """
@@ -17,14 +21,16 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from bytewax.dataflow import Dataflow
 from bytewax.testing import cluster_main, run_main
 
 from pitboss.config.settings import Settings
 from pitboss.flows.gc_tuning import pipeline_gc
-from pitboss.flows.replay import build_replay_flow
+from pitboss.flows.outputs_sink import OutputsSink
+from pitboss.flows.pipeline import build_flow
 from pitboss.models.model_set import ModelSet
-from pitboss.operators.policy.compliance_facts import ComplianceFacts
-from pitboss.replay.log.source import ProgressHook
+from pitboss.operators.policy.compliance_facts import EMPTY_FACTS, ComplianceFacts
+from pitboss.replay.log.source import ProgressHook, RecordedLogSource
 from pitboss.sinks.clickhouse_client import open_client
 from pitboss.sinks.clickhouse_writer import ClickHouseWriter
 from pitboss.sinks.compliance_store import load_facts
@@ -77,6 +83,33 @@ def _outputs_factory(
         return RunOutputs(out_dir, writer, started)
 
     return make
+
+
+def build_replay_flow(
+    inputs: list[Path],
+    settings: Settings,
+    make_outputs: Callable[[], RunOutputs],
+    batch_size: int = 1000,
+    models: ModelSet | None = None,
+    progress: ProgressHook | None = None,
+    compliance: ComplianceFacts = EMPTY_FACTS,
+) -> Dataflow:
+    """Return the replay dataflow over `inputs`, writing through `make_outputs()`.
+
+    Args:
+        inputs: recorded logs (JSONL or Parquet), one stream each.
+        settings: validated configuration.
+        make_outputs: builds the run's outputs on the worker that owns them.
+        batch_size: raw messages per input batch.
+        models: warm-started models, or None to learn from scratch.
+        progress: optional hook told how much input was read.
+        compliance: the durable compliance facts snapshot the gate consults.
+    """
+    window_ms = settings.features.reorder_window_s * 1000
+    source = RecordedLogSource(inputs, batch_size, progress, window_ms)
+    return build_flow(source, settings, OutputsSink(lambda _resume: make_outputs()),
+                      flow_id="pitboss_replay", input_id="recorded_logs", models=models,
+                      compliance=compliance)
 
 
 def _describe_store(out_dir: Path, target: ClickHouseTarget) -> None:

@@ -174,7 +174,7 @@ def test_the_package_has_no_import_cycle(graph: ImportGraph) -> None:
 SETTINGS_CYCLE = pytest.mark.xfail(
     strict=True, reason="config.settings mounts the sections that models/settings.py and "
     "operators/policy/settings.py define, and they import config back (config.section, "
-    "config.settings); flows.replay imports replay.log until the flows change lands")
+    "config.settings)")
 
 
 @SETTINGS_CYCLE
@@ -197,17 +197,13 @@ def _of_a_module(imports: list[str], folder: str) -> str:
 
 USER_INTERFACE = ("pitboss.commands", "pitboss.console", "pitboss.cli", "pitboss.app")
 RUNTIME = ("pitboss.flows", "pitboss.sinks", "pitboss.replay")
-FLOWS_IMPORT_REPLAY = pytest.mark.xfail(
-    strict=True, reason="flows/pipeline.py and flows/replay.py still read recorded logs from "
-    "replay/log; a change under way gives flows/ one build_flow(source, ...) instead")
 
 
 @pytest.mark.parametrize(("layer", "above"), [
     *((layer, above) for layer in ("pitboss.operators", "pitboss.models", "pitboss.config")
       for above in (*RUNTIME, *USER_INTERFACE)),
     *(("pitboss.sinks", above) for above in ("pitboss.flows", "pitboss.replay", *USER_INTERFACE)),
-    *(("pitboss.flows", above) for above in USER_INTERFACE),
-    pytest.param("pitboss.flows", "pitboss.replay", marks=FLOWS_IMPORT_REPLAY),
+    *(("pitboss.flows", above) for above in ("pitboss.replay", *USER_INTERFACE)),
 ])
 def test_a_layer_imports_nothing_above_it(graph: ImportGraph, layer: str, above: str) -> None:
     """The domain (operators, models, config) knows no engine, store or command; and so on."""

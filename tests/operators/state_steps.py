@@ -53,6 +53,7 @@ class Steps:
         shard = module("operators.player_shard")
         policy_shard = module("operators.policy_shard").PolicyShard
         self.shards = {}
+        self.names = set(module("operators.sharding").shard_names(features.shards))
         if resume is None:
             model_set = module("models.model_set").ModelSet(settings.models,
                                                               policy_settings.marker_book())
@@ -62,8 +63,10 @@ class Steps:
         else:
             self.shards = {key: self._shard(shard.load_state(data))
                            for key, data in resume["shards"].items()}
-            self.models = resume["load"](resume["models"])
-            self.policy = policy_shard(engine, resume["load"](resume["policy"]))
+            # the steps' own readers of their state (this layout's only)
+            self.models = module("operators.model_step").load_state(resume["models"])
+            self.policy = policy_shard(
+                engine, module("operators.policy_shard").load_state(resume["policy"]))
 
     def _shard(self, state: Any) -> Any:
         return self.m("operators.player_shard").PlayerShard.from_settings(
@@ -75,6 +78,9 @@ class Steps:
         scored_point = self.m("operators.outputs").ScoredPoint
         out: list[Any] = []
         for key, items in self.router.route_by_shard(raw):
+            if key not in self.names:  # a dead letter or an input count (newer layout)
+                out.append(items)
+                continue
             if key not in self.shards:
                 self.shards[key] = self._shard(None)
             out.extend(self.shards[key].process(items))
@@ -86,7 +92,8 @@ class Steps:
     def snapshot(self) -> dict[str, Any]:
         """Return every step's state as the dataflow snapshots it: bytes per step and key."""
         return {
-            "shards": {key: shard.snapshot_bytes() for key, shard in sorted(self.shards.items())},
+            "shards": {key: getattr(shard, "snapshot_bytes", shard.snapshot)()
+                       for key, shard in sorted(self.shards.items())},
             "models": pickle.dumps(self.models, protocol=pickle.HIGHEST_PROTOCOL),
             "policy": pickle.dumps(self.policy.state, protocol=pickle.HIGHEST_PROTOCOL),
         }

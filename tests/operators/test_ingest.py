@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pitboss.operators.events import DeadLetter, Event, SessionEnd
-from pitboss.operators.ingest import IngestRouter, RawMessage
+from pitboss.operators.ingest import RECORDS, IngestRouter, RawMessage, is_shard_work
 from pitboss.operators.outputs import ClockTick, IngestCount
 from pitboss.operators.player_state import NO_TIME
 from pitboss.operators.sharding import shard_index, shard_names
@@ -46,11 +48,11 @@ def _reference(
         for source, position, raw in batch:
             if source not in counts:
                 counts[source] = IngestCount(source, 0)
-                out.append((names[0], counts[source]))
+                out.append((RECORDS, counts[source]))
             counts[source].messages += 1
             item = _StubParser().parse(raw, source, position)
             if isinstance(item, DeadLetter):
-                out.append((names[0], item))
+                out.append((RECORDS, item))
                 continue
             index = shard_index(item.player_id, shards)
             out.append((names[index], item))
@@ -107,11 +109,29 @@ def test_by_shard_each_shard_gets_what_route_gives_it_in_the_same_order(
     by_shard = IngestRouter(_StubParser(), shards, tick_ms)
     for batch in raw:
         expected: dict[str, list[object]] = {}
+        records: list[tuple[str, object]] = []
         for key, item in per_message.route(batch):
-            expected.setdefault(key, []).append(item)
+            if key == RECORDS:
+                records.append((key, item))
+            else:
+                expected.setdefault(key, []).append(item)
         gathered = by_shard.route_by_shard(batch)
-        assert len({key for key, _ in gathered}) == len(gathered)  # one list per shard
-        assert dict(gathered) == expected
+        work = [kv for kv in gathered if is_shard_work(kv)]
+        assert len({key for key, _ in work}) == len(work)  # one list per shard
+        assert dict(work) == expected
+        assert gathered[len(work):] == records  # then the records, one by one, in input order
+
+
+def test_records_go_to_the_outputs_not_to_a_shard() -> None:
+    router = IngestRouter(_StubParser(), 2, 1_000)
+    gathered = router.route_by_shard([("a", 0, b"bad"), ("a", 1, b"p1,5"), ("a", 2, b"bad")])
+    records = [item for key, item in gathered if key == RECORDS]
+    assert [type(r).__name__ for r in records] == ["IngestCount", "DeadLetter", "DeadLetter"]
+    assert records[0] == IngestCount("a", 3)
+    work = [items for key, items in gathered if key != RECORDS]
+    assert all(isinstance(items, list) for items in work)
+    shard_items = [item for items in work for item in cast(list[object], items)]
+    assert shard_items and all(isinstance(i, Event | ClockTick) for i in shard_items)
 
 
 def test_events_keep_where_they_came_from() -> None:

@@ -2,6 +2,7 @@
 
 import pickle
 import sys
+from typing import cast
 
 import pytest
 
@@ -111,13 +112,14 @@ def test_state_round_trips_through_pickle_with_identical_outputs() -> None:
             ClockTick(T0 + 3 * HOUR)]
     a = new_shard()
     a.process(first)
-    b = PlayerShard.from_settings(SETTINGS, ALL.labels, False, load_state(a.snapshot_bytes()))
+    b = PlayerShard.from_settings(SETTINGS, ALL.labels, False, load_state(a.snapshot()))
     assert a.process(list(rest)) == b.process(list(rest))
 
 
-def test_pass_through_items_are_emitted_in_place() -> None:
+def test_a_shard_refuses_anything_but_events_and_clock_ticks() -> None:
     letter = DeadLetter("malformed_json", None, None, None, "log", 3, "{", "")
-    assert new_shard().process([letter]) == [letter]
+    with pytest.raises(TypeError, match=r"events and clock ticks.*malformed_json"):
+        new_shard().process([letter])
 
 
 # -- scoring points and labels --------------------------------------------------------
@@ -277,7 +279,7 @@ def test_scoring_state_with_pending_examples_round_trips_through_pickle() -> Non
     a.process(first)
     player = a.state.players["p1"]
     assert player.churn_point is not None and player.fraud_point is not None
-    b = PlayerShard.from_settings(SETTINGS, LABELS, True, load_state(a.snapshot_bytes()))
+    b = PlayerShard.from_settings(SETTINGS, LABELS, True, load_state(a.snapshot()))
     out = a.process(list(rest))
     assert out == b.process(list(rest))
     churn = [e for e in examples(out) if e.kind == "churn"]
@@ -298,7 +300,7 @@ def test_recovery_state_of_another_layout_is_refused_with_a_clear_error() -> Non
 # -- quiet players kept pickled between snapshots ----------------------------------------
 
 from pitboss.operators.contract import EventParser  # noqa: E402
-from pitboss.operators.ingest import IngestRouter  # noqa: E402
+from pitboss.operators.ingest import IngestRouter, is_shard_work  # noqa: E402
 from pitboss.operators.player_shard import QUIET_MS  # noqa: E402
 from pitboss.operators.player_state import _SLOT_VALUES, N_AMOUNTS, PlayerState  # noqa: E402
 from pitboss.replay.simulator.simulate import simulate  # noqa: E402
@@ -318,12 +320,12 @@ def _replay_shards(
     out: list[object] = []
     kept = snapshots = 0
     for n, batch in enumerate(batches, 1):
-        for key, items in router.route_by_shard(batch):
+        for key, items in filter(is_shard_work, router.route_by_shard(batch)):
             shard = shards.get(key) or shards.setdefault(key, new_shard(scoring=True))
-            out.extend(shard.process(items))
+            out.extend(shard.process(cast(list[object], items)))
         if snapshot_every and n % snapshot_every == 0:
             for key, shard in shards.items():
-                data = shard.snapshot_bytes()
+                data = shard.snapshot()
                 kept += sum(isinstance(p, bytes) for p in shard.state.players.values())
                 snapshots += 1
                 if snapshots % 3 == 0:
@@ -351,7 +353,7 @@ def test_a_quiet_player_is_kept_pickled_and_unpickled_when_it_plays_again() -> N
     shard.process([f.bet(player="quiet", ts=T0, stake=2), f.bet(player="busy", ts=T0)])
     shard.process([f.bet(player="busy", ts=T0 + QUIET_MS + HOUR)])
 
-    shard.snapshot_bytes()
+    shard.snapshot()
 
     players = shard.state.players
     assert isinstance(players["quiet"], bytes) and isinstance(players["busy"], PlayerState)

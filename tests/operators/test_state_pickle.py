@@ -44,7 +44,7 @@ def uninterrupted(log: list[tuple[str, int, bytes]]) -> tuple[dict[str, Any], li
     steps = Steps(new_layout)
     run(log[: cut(log)], steps)
     snapshot = steps.snapshot()
-    resumed = Steps(new_layout, {**snapshot, "load": pickle.loads})
+    resumed = Steps(new_layout, snapshot)
     return snapshot, run(log[cut(log):], resumed)
 
 
@@ -57,7 +57,7 @@ def test_the_fixture_names_only_the_old_modules(old_snapshot: dict[str, Any]) ->
 def test_old_shard_and_policy_state_loads_into_the_snapshot_this_version_takes(
     old_snapshot: dict[str, Any], uninterrupted: tuple[dict[str, Any], list[Any]]
 ) -> None:
-    resumed = Steps(new_layout, {**old_snapshot, "load": load_pickled})
+    resumed = Steps(new_layout, old_snapshot)
     frozen = [p for s in resumed.shards.values() for p in s.state.players.values()
               if isinstance(p, bytes)]
     assert frozen, "no quiet player kept pickled: the fixture proves less than it should"
@@ -72,7 +72,7 @@ def test_old_state_resumes_with_the_outputs_of_this_versions_state(
     old_snapshot: dict[str, Any], log: list[tuple[str, int, bytes]],
     uninterrupted: tuple[dict[str, Any], list[Any]],
 ) -> None:
-    resumed = Steps(new_layout, {**old_snapshot, "load": load_pickled})
+    resumed = Steps(new_layout, old_snapshot)
     after = run(log[cut(log):], resumed)
     assert after, "nothing after the cut: the test proves nothing"
     assert pickle.dumps(after) == pickle.dumps(uninterrupted[1])
