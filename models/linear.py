@@ -1,15 +1,25 @@
-"""Learned models: River pipelines, and a plain-Python fast path for scoring the linear ones.
+"""Learned models: River estimators behind one `Learner`, and a plain-Python fast path for logistic.
 
-`build_learner` makes the River estimator a `LearnerSettings` describes: either
-`StandardScaler | LogisticRegression` or a `HoeffdingAdaptiveTreeClassifier`.
-`Learner` wraps it with the inputs' names and scores it. For the logistic
-pipeline, scoring does not go through River's dict machinery: after each
-`learn_one` the scaler's means and variances and the weights are copied into
-flat lists (`LinearCoefficients`), and `predict` computes the same logistic in a
-few float operations per input; a test checks it against `predict_proba_one`
-to 1e-12. Reasons are the inputs with the largest positive contributions
-(weight x standardised value). A champion and its challenger learn through
-`learn_pair`, which scales each example once for both while their scalers agree.
+`build_learner` makes the River estimator a `LearnerSettings` describes: a
+`LogisticRegression` (over standardised inputs) or a `HoeffdingAdaptiveTreeClassifier`.
+`Learner` wraps it with the inputs' names and scores it, through River's public
+`learn_one` / `predict_proba_one` and the regression's public `weights` and `intercept`
+only, so any River release in the range pyproject allows behaves the same.
+
+The logistic learner standardises its inputs itself (`RunningScaling`): the running
+means and variances of River's `preprocessing.StandardScaler`, with the same float
+operations in the same order, kept as flat lists in input order. A test learns the
+same stream with River's own `StandardScaler | LogisticRegression` pipeline and checks
+the statistics and weights are equal to the bit. Owning this small piece of math
+keeps River's pipeline and scaler internals out of the model, makes the scaled
+values and standard deviations lists the fast path reads directly, and lets a
+champion and its challenger share the scaling of an example (`learn_pair`).
+
+Scoring does not go through River's dict machinery: after each `learn` the
+scaling and the weights are folded into flat lists (`LinearCoefficients`), and
+`predict` computes the same logistic in a few float operations per input; a test
+checks it against River's `predict_proba_one` to 1e-12. Reasons are the inputs with
+the largest positive contributions (weight x standardised value).
 
 Example:
     >>> from pitboss.models.settings import LearnerSettings
@@ -28,13 +38,17 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from river import compose, linear_model, optim, preprocessing, tree
+from river import linear_model, optim, tree
 
 from pitboss.models.settings import LearnerSettings
 
 
 def build_learner(settings: LearnerSettings, seed: int) -> Any:
-    """Return the River estimator `settings` describes, seeded with `seed` where it is random."""
+    """Return the River estimator `settings` describes, seeded with `seed` where it is random.
+
+    The logistic regression learns standardised inputs (see `RunningScaling`); the tree
+    learns the inputs as they are.
+    """
     if settings.model == "tree":
         return tree.HoeffdingAdaptiveTreeClassifier(grace_period=settings.grace_period, seed=seed)
     rate: float | optim.base.Scheduler = settings.learning_rate
@@ -49,12 +63,8 @@ def build_learner(settings: LearnerSettings, seed: int) -> Any:
         optimizer = optim.Adam(rate)
     else:
         optimizer = optim.SGD(rate)
-    return compose.Pipeline(
-        preprocessing.StandardScaler(),
-        linear_model.LogisticRegression(
-            optimizer=optimizer, l2=settings.l2, intercept_lr=intercept_rate
-        ),
-    )
+    return linear_model.LogisticRegression(
+        optimizer=optimizer, l2=settings.l2, intercept_lr=intercept_rate)
 
 
 def sigmoid(z: float) -> float:
@@ -66,33 +76,86 @@ def sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-z))
 
 
-def scaling_of(scaler: preprocessing.StandardScaler,
-               names: Sequence[str]) -> tuple[list[float], list[float]]:
-    """Return a scaler's means and standard deviations, in input order (0 for unseen inputs)."""
-    means = [float(scaler.means.get(n, 0.0)) for n in names]
-    stds = [float(scaler.vars.get(n, 0.0)) ** 0.5 for n in names]
-    return means, stds
+class RunningScaling:
+    """Running means and variances of the inputs: River's `StandardScaler`, in input order.
+
+    Welford's update, written as River's `StandardScaler.learn_one` writes it, so the
+    statistics are River's to the bit; `scale` is its `transform_one`: (x - mean) /
+    sqrt(variance), 0 where the variance is 0. Every example has every input, so one
+    count serves all of them.
+
+    Args:
+        width: the number of inputs.
+
+    Example:
+        >>> scaling = RunningScaling(2)
+        >>> for values in ([1.0, 10.0], [3.0, 10.0]):
+        ...     scaling.learn(values)
+        >>> scaling.means, scaling.vars, scaling.scale([3.0, 10.0])
+        ([2.0, 10.0], [1.0, 0.0], [1.0, 0.0])
+
+    """
+
+    __slots__ = ("count", "means", "vars")
+
+    def __init__(self, width: int) -> None:
+        self.count = 0
+        self.means = [0.0] * width
+        self.vars = [0.0] * width
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RunningScaling):
+            return NotImplemented
+        return (self.count == other.count and self.means == other.means
+                and self.vars == other.vars)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def learn(self, values: Sequence[float]) -> None:
+        """Update the statistics with one example (values in input order)."""
+        self.count += 1
+        n = self.count
+        means, variances = self.means, self.vars
+        for j, x in enumerate(values):
+            old = means[j]
+            means[j] = mean = old + (x - old) / n
+            variances[j] += ((x - old) * (x - mean) - variances[j]) / n
+
+    def scale(self, values: Sequence[float]) -> list[float]:
+        """Return the values standardised with the current statistics."""
+        return [(x - m) / v**0.5 if v else 0.0
+                for x, m, v in zip(values, self.means, self.vars, strict=True)]
+
+    def copy(self) -> RunningScaling:
+        """Return an independent copy."""
+        twin = RunningScaling(0)
+        twin.count, twin.means, twin.vars = self.count, list(self.means), list(self.vars)
+        return twin
 
 
 class LinearCoefficients:
-    """Flat copies of a `StandardScaler | LogisticRegression` pipeline's state, in input order.
+    """Flat copies of a logistic learner's state, in input order: scaling folded into weights.
 
     River computes z_j = (x_j - mean_j) / sqrt(var_j) (0 where the variance is 0) and
     p = sigmoid(intercept + sum_j w_j z_j); here each w_j / sqrt(var_j) is folded into
     one factor, which agrees with River to rounding (a test checks 1e-12).
+
+    Args:
+        regression: the `LogisticRegression` (its public `weights` and `intercept`).
+        names: the input names, in input order.
+        scaling: the statistics its inputs were standardised with.
+
     """
 
     __slots__ = ("factors", "intercept", "means")
 
-    def __init__(self, pipeline: compose.Pipeline, names: Sequence[str],
-                 scaling: tuple[list[float], list[float]] | None = None) -> None:
-        lr = pipeline.steps["LogisticRegression"]
-        weights = lr.weights
-        means, stds = scaling or scaling_of(pipeline.steps["StandardScaler"], names)
-        self.means = list(means)
-        self.factors = [float(weights.get(n, 0.0)) / s if s else 0.0
-                        for n, s in zip(names, stds, strict=True)]
-        self.intercept = float(lr.intercept)
+    def __init__(self, regression: linear_model.LogisticRegression, names: Sequence[str],
+                 scaling: RunningScaling) -> None:
+        weights = regression.weights
+        self.means = list(scaling.means)
+        self.factors = [float(weights.get(n, 0.0)) / s if (s := v**0.5) else 0.0
+                        for n, v in zip(names, scaling.vars, strict=True)]
+        self.intercept = float(regression.intercept)
 
     def predict(self, values: Sequence[float]) -> tuple[float, list[float]]:
         """Return the probability of the positive class and each input's contribution."""
@@ -116,39 +179,46 @@ class Learner:
         self.seed = seed
         self.model = build_learner(settings, seed)
         self.linear = settings.model == "logistic"
+        self.scaling = RunningScaling(len(self.names)) if self.linear else None
         self.coefficients: LinearCoefficients | None = None
         self.n_learned = 0
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Load a pickle; one written before `RunningScaling` holds a River pipeline instead.
+
+        That pipeline's `StandardScaler` statistics become the scaling (its public `counts`,
+        `means` and `vars`, read once) and its `LogisticRegression` the model, so learning
+        resumes exactly where it stopped.
+        """
+        if "scaling" not in state:
+            state = _from_pipeline(state)
+        self.__dict__.update(state)
+
     def learn(self, values: Sequence[float], label: int) -> None:
         """Learn one labelled example (values in input order)."""
-        self.model.learn_one(dict(zip(self.names, values, strict=True)), bool(label))
-        self.n_learned += 1
-        if self.linear:
-            self.coefficients = LinearCoefficients(self.model, self.names)
+        if self.scaling is None:
+            self.model.learn_one(dict(zip(self.names, values, strict=True)), bool(label))
+            self.n_learned += 1
+            return
+        self.scaling.learn(values)
+        self._learn_scaled(self.scaling.scale(values), label)
 
     def scales_like(self, other: Learner) -> bool:
-        """Whether both are logistic over the same inputs with equal scaler statistics."""
-        if not (self.linear and other.linear and self.names == other.names):
-            return False
-        mine, theirs = self.model.steps["StandardScaler"], other.model.steps["StandardScaler"]
-        # dict's own equality: `Counter.__eq__` loops in Python (and calls a 0 count missing)
-        return (dict.__eq__(mine.counts, theirs.counts) and mine.means == theirs.means
-                and mine.vars == theirs.vars)
+        """Whether both are logistic over the same inputs with equal scaling statistics."""
+        return (self.scaling is not None and self.names == other.names
+                and self.scaling == other.scaling)
 
-    def _learn_scaled(self, scaled: dict[str, float], label: int,
-                      scaling: tuple[list[float], list[float]]) -> None:
-        """Finish `learn` once the scaler has learned the example and scaled it to `scaled`."""
-        if self.model._plan is None:
-            self.model._build_plan()  # as `Pipeline.learn_one` does: the same pipeline state
-        self.model.steps["LogisticRegression"].learn_one(scaled, bool(label))
+    def _learn_scaled(self, scaled: Sequence[float], label: int) -> None:
+        """Finish `learn` once the scaling has learned the example and scaled it to `scaled`."""
+        assert self.scaling is not None
+        self.model.learn_one(dict(zip(self.names, scaled, strict=True)), bool(label))
         self.n_learned += 1
-        self.coefficients = LinearCoefficients(self.model, self.names, scaling)
+        self.coefficients = LinearCoefficients(self.model, self.names, self.scaling)
 
     def predict(self, values: Sequence[float], max_reasons: int) -> tuple[float, tuple[str, ...]]:
         """Return P(label = 1) and up to `max_reasons` inputs that pushed it up.
 
-        Pure: the River model is not touched before it has learned anything (River's
-        scalers would otherwise add empty entries for unseen inputs), and never updated.
+        Pure: the model is not touched before it has learned anything, and never updated.
         """
         if self.n_learned == 0:
             return 0.5, ()
@@ -159,36 +229,47 @@ class Learner:
                 up.sort(reverse=True)
             names = self.names
             return p, tuple([names[j] for _, j in up[:max_reasons]])
-        proba = self.model.predict_proba_one(dict(zip(self.names, values, strict=True)))
-        return float(proba.get(True, 0.0)), ()
+        return self.river_proba(values), ()
 
     def river_proba(self, values: Sequence[float]) -> float:
         """Return River's own `predict_proba_one` (for checking the fast path; slower)."""
+        if self.scaling is not None:
+            values = self.scaling.scale(values)
         proba = self.model.predict_proba_one(dict(zip(self.names, values, strict=True)))
         return float(proba.get(True, 0.0))
+
+
+def _from_pipeline(state: dict[str, Any]) -> dict[str, Any]:
+    """Return the state of a `Learner` pickled with a River pipeline, in the current shape."""
+    model, scaling = state["model"], None
+    if state["linear"]:
+        names = state["names"]
+        scaler, model = model["StandardScaler"], model["LogisticRegression"]
+        scaling = RunningScaling(len(names))
+        scaling.count = int(scaler.counts.get(names[0], 0)) if names else 0
+        scaling.means = [float(scaler.means.get(n, 0.0)) for n in names]
+        scaling.vars = [float(scaler.vars.get(n, 0.0)) for n in names]
+    migrated = dict(state, model=model, scaling=scaling)
+    order = ("names", "settings", "seed", "model", "linear", "scaling", "coefficients",
+             "n_learned")  # `__init__`'s, so the pickle of a resumed learner equals a fresh one's
+    return {key: migrated[key] for key in order if key in migrated} | migrated
 
 
 def learn_pair(first: Learner, second: Learner, values: Sequence[float], label: int) -> None:
     """Have two learners learn one example, exactly as `first.learn` then `second.learn` would.
 
     A champion and its challenger learn the same labels over the same inputs, so their
-    scalers hold equal statistics, learn the same new ones and scale the example the
-    same way. When they do (`scales_like`), `first`'s scaler learns and scales the
-    example once, `second`'s takes a copy of the new statistics, and both regressions
+    scalings hold equal statistics, learn the same new ones and scale the example the
+    same way. When they do (`scales_like`), `first`'s scaling learns and scales the
+    example once, `second` takes a copy of the new statistics, and both regressions
     learn from the one scaled example. Otherwise each learns on its own.
     """
-    if not first.scales_like(second):
+    if first.scaling is None or not first.scales_like(second):
         first.learn(values, label)
         second.learn(values, label)
         return
-    scaler = first.model.steps["StandardScaler"]
-    x = dict(zip(first.names, values, strict=True))
-    scaler.learn_one(x)
-    twin = second.model.steps["StandardScaler"]
-    for mine, theirs in ((scaler.counts, twin.counts), (scaler.means, twin.means),
-                         (scaler.vars, twin.vars)):
-        dict.update(theirs, mine)  # replace values (`Counter.update` would add counts)
-    scaled = scaler.transform_one(x)
-    scaling = scaling_of(scaler, first.names)
-    first._learn_scaled(scaled, label, scaling)
-    second._learn_scaled(scaled, label, scaling)
+    first.scaling.learn(values)
+    second.scaling = first.scaling.copy()
+    scaled = first.scaling.scale(values)
+    first._learn_scaled(scaled, label)
+    second._learn_scaled(scaled, label)

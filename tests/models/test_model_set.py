@@ -65,13 +65,14 @@ def test_scoring_never_changes_the_models() -> None:
         assert pickle.dumps(models) == before
 
 
-def test_scaler_means_unchanged_by_scoring() -> None:
+def test_scaling_means_unchanged_by_scoring() -> None:
     models = trained(quick_settings())
-    scaler = models.models["risk"].champion.learner.model.steps["StandardScaler"]
-    means = dict(scaler.means)
+    scaling = models.models["risk"].champion.learner.scaling
+    assert scaling is not None
+    means = list(scaling.means)
     for p in points():
         models.score(p)
-    assert dict(scaler.means) == means
+    assert scaling.means == means
 
 
 def test_cold_start_uses_the_rules_and_says_so() -> None:
