@@ -38,7 +38,7 @@ from pitboss.models.model_set import ModelSet
 from pitboss.models.rules import RULES, FraudRule, RiskRule
 from pitboss.models.settings import KINDS, LearnerSettings, ModelSettings
 from pitboss.models.validation import hour_of
-from pitboss.operators.features import FEATURE_NAMES
+from pitboss.operators.feature_schema import FEATURE_NAMES
 from pitboss.operators.harm_markers import HARM_MARKERS, MarkerBook
 from pitboss.operators.outputs import LabelledExample, ScoringPoint
 from tests.models.factories import FRAUDSTER, HARMED, RECREATIONAL, features
