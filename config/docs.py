@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import tomllib
 import types
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -32,8 +31,9 @@ import annotated_types
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
-from pitboss.config.settings import DEFAULTS_FILE, Settings
+from pitboss.config.settings import DEFAULTS_FILE, ConfigError, Settings
 from pitboss.config.sources import ENV_NESTED_DELIMITER, ENV_PREFIX
+from pitboss.config.toml_file import read_toml
 
 DOC_FILE = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -157,7 +157,7 @@ def _section(path: str, model: BaseModel | None, cls: type[BaseModel], about: st
 
 
 def _configuration() -> list[str]:
-    defaults = tomllib.loads(DEFAULTS_FILE.read_text(encoding="utf-8"))
+    defaults = read_toml(DEFAULTS_FILE, "configuration", ConfigError)
     lines = ["## Configuration (`config/defaults.toml`, `--config`)", "",
              "### Top level", "", "| Field | Type | Default | Description |", "|---|---|---|---|"]
     sections = []
@@ -183,8 +183,7 @@ def _policy() -> list[str]:
         PolicySettings,
     )
 
-    policy = PolicySettings.model_validate(
-        tomllib.loads(DEFAULT_POLICY_FILE.read_text(encoding="utf-8")))
+    policy = PolicySettings.model_validate(read_toml(DEFAULT_POLICY_FILE, "policy", ConfigError))
     lines = ["## Policy file (`config/policy.toml`, `policy_file`)", "",
              "### Top level", "", "| Field | Type | Default | Description |", "|---|---|---|---|"]
     sections = []

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -48,6 +47,7 @@ from pitboss.config.sources import (
     environment_paths,
     field_names_at,
 )
+from pitboss.config.toml_file import deep_merge, read_toml
 from pitboss.models.settings import ModelSettings
 
 DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
@@ -347,26 +347,6 @@ class Settings(BaseSettings):
         return (env_settings, init_settings)
 
 
-def _deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read configuration: {exc.strerror}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-
-
 def _check_sections(path: Path, data: Mapping[str, Any]) -> None:
     """Reject a top-level table or key of a file that is not a settings section."""
     known = Settings.model_fields
@@ -427,12 +407,12 @@ def load_settings(path: str | Path | None = None) -> Settings:
         ConfigError: naming the file or environment variable, and the dotted field,
             that failed; an unknown section is named with the nearest known one.
     """
-    defaults = _read_toml(DEFAULTS_FILE)
+    defaults = read_toml(DEFAULTS_FILE, "configuration", ConfigError)
     _check_sections(DEFAULTS_FILE, defaults)
     user_path = Path(path) if path is not None else None
     override: dict[str, Any] = {}
     if user_path is not None:
-        override = _read_toml(user_path)
+        override = read_toml(user_path, "configuration", ConfigError)
         _check_sections(user_path, override)
         policy_file = override.get("policy_file")
         if isinstance(policy_file, str) and policy_file and not Path(policy_file).is_absolute():
@@ -442,7 +422,7 @@ def load_settings(path: str | Path | None = None) -> Settings:
     )
     _check_environment(sources.environment)
     try:
-        return Settings(**_deep_merge(defaults, override))
+        return Settings(**deep_merge(defaults, override))
     except ValidationError as exc:
         raise _invalid(exc, sources) from exc
     except SettingsError as exc:

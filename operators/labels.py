@@ -29,15 +29,17 @@ from typing import TYPE_CHECKING
 from pitboss.operators.events import Chargeback, Event, FraudVerdict, RgAssessment, SelfExclusion
 from pitboss.operators.feature_pack import pack_features, unpack_features
 from pitboss.operators.outputs import LabelledExample
-from pitboss.operators.player_state import NO_TIME, PlayerState
+from pitboss.operators.player_state import (
+    FRAUD_NEGATIVE_DONE,
+    FRAUD_POSITIVE,
+    NO_TIME,
+    RISK_NEGATIVE_DONE,
+    RISK_POSITIVE,
+    PlayerState,
+)
 
 if TYPE_CHECKING:
     from pitboss.config.settings import LabelSettings
-
-RISK_POSITIVE = 1
-FRAUD_POSITIVE = 2
-RISK_NEGATIVE_DONE = 4
-FRAUD_NEGATIVE_DONE = 8
 
 Features = tuple[float, ...]
 _LABEL_EVENTS = (RgAssessment, SelfExclusion, Chargeback, FraudVerdict)

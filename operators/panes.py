@@ -49,8 +49,14 @@ _HALF = _SPAN // 2
 _BASE: tuple[int, ...] = tuple((TOTALS - level) * _SPAN for level in range(TOTALS + 1))
 _SIZE: tuple[int, ...] = (*(size for size, _ in LEVELS), 1)
 _FINE_BASE = _BASE[0]
-_BET_CORE = 0b11111  # the metrics every bet adds to (pitboss.operators.player_state: BETS..THEO)
-_NIGHT, _BONUS, _CHASE = 1 << 5, 1 << 6, 1 << 7  # NIGHT_BETS, BONUS_STAKE, CHASE_BETS
+
+BET_METRICS = (0, 1, 2, 3, 4, 5, 6, 7)
+"""The metric numbers `PaneLevels.add_bet` writes, in record order: the five every bet adds
+to, then a night bet, a bonus stake and a chase. `add_bet` finds them by position, so they
+are the first eight metrics; `pitboss.operators.player_state` takes its numbers of BETS ..
+CHASE_BETS from here."""
+_BET_CORE = sum(1 << metric for metric in BET_METRICS[:5])  # BETS, STAKE, STAKE_SQ, PAYOUT, THEO
+_NIGHT, _BONUS, _CHASE = (1 << metric for metric in BET_METRICS[5:])
 
 
 def _level_of(key: int) -> int:
@@ -183,9 +189,9 @@ class PaneLevels:
         chase: bool,
     ) -> None:
         """Add one bet's metrics (the hot path: no per-bet dict, the first five in place)."""
-        # Metric numbers follow pitboss.operators.player_state: BETS, STAKE, STAKE_SQ, PAYOUT and
-        # THEO (0-4, stored together at the start of the record), then NIGHT_BETS,
-        # BONUS_STAKE and CHASE_BETS (5-7).
+        # Metric numbers are `BET_METRICS`: BETS, STAKE, STAKE_SQ, PAYOUT and THEO (0-4,
+        # stored together at the start of the record), then NIGHT_BETS, BONUS_STAKE and
+        # CHASE_BETS (5-7).
         vals = self.vals
         if vals is not None and now_ms <= ts_ms and vals[-1] == _FINE_BASE + ts_ms // FINE_MS:
             end = len(vals)  # the usual case (`_target` inline): the newest 10-minute pane

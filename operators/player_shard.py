@@ -54,8 +54,10 @@ from pitboss.operators.ordered_merge import DONE, ShardProgress, Stamped
 from pitboss.operators.outputs import ClockTick, FeatureRow, ScoringPoint, ShardStats
 from pitboss.operators.panes import DAY_MS, HOUR_MS, LEVELS
 from pitboss.operators.player_state import (
+    AT_LIMIT_SCORED,
     CHECKPOINT_MASK,
     CHECKPOINT_SHIFT,
+    COMPACTED,
     MAX_CHECKPOINTS,
     NO_TIME,
     PlayerState,
@@ -67,8 +69,6 @@ from pitboss.operators.state_pickle import load_pickled, written_before_namespac
 if TYPE_CHECKING:
     from pitboss.config.settings import FeatureSettings, LabelSettings
 
-COMPACTED = 32  # flags: state reduced to long-horizon aggregates since the last activity
-AT_LIMIT_SCORED = 64  # flags: the player was scored at a limit they reached (until below it)
 IDLE_AFTER_MS = LEVELS[-1][0] * LEVELS[-1][1] + DAY_MS  # longest window plus a day
 
 ROW_TRIGGERS = frozenset({"session_end", "session_timeout", "hourly"})

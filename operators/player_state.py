@@ -11,19 +11,13 @@ import sys
 from array import array
 from operator import attrgetter
 
-from pitboss.operators.panes import PaneLevels
+from pitboss.operators.panes import BET_METRICS, PaneLevels
 
 # Pane metrics, one float each. Names are the feature stems in docs/features.md.
 # Every bet adds to the first five, so they come first: `PaneLevels.add_bet` keeps them
-# stored together at the start of a pane.
-BETS = 0
-STAKE = 1
-STAKE_SQ = 2
-PAYOUT = 3
-THEO = 4
-NIGHT_BETS = 5
-BONUS_STAKE = 6
-CHASE_BETS = 7
+# stored together at the start of a pane, and writes the first eight by position, so
+# their numbers are the panes' own (`BET_METRICS`).
+BETS, STAKE, STAKE_SQ, PAYOUT, THEO, NIGHT_BETS, BONUS_STAKE, CHASE_BETS = BET_METRICS
 DEPOSITS = 8
 DEPOSIT_AMOUNT = 9
 DECLINED = 10
@@ -65,11 +59,25 @@ RECENT_GAP = 15
 VISIT_GAPS = 16
 N_AMOUNTS = 17
 
-# `PlayerState.flags` bits 8-11: how many inactivity checkpoints of the current quiet
-# spell were scored (pitboss.operators.player_shard).
+# `PlayerState.flags`: every bit of a player's flags is named here, and nowhere else.
+# Plain ints, so that testing or setting a flag on the hot path is one integer operation.
+RISK_POSITIVE = 1  # a positive risk label was seen (pitboss.operators.labels)
+FRAUD_POSITIVE = 2  # a positive fraud label was seen
+RISK_NEGATIVE_DONE = 4  # the one noisy risk negative was taught
+FRAUD_NEGATIVE_DONE = 8  # the one noisy fraud negative was taught
+_FORMATS_3_4_INACTIVITY_DONE = 16
+"""Formats 3 and 4's flag for "the (single) inactivity point of this quiet spell was scored":
+read only when loading their state (`PlayerState.__setstate__`), never to be reused."""
+COMPACTED = 32  # state reduced to long-horizon aggregates since the last activity (player_shard)
+AT_LIMIT_SCORED = 64  # the player was scored at a limit they reached (until below it)
+# Bits 8-11: how many inactivity checkpoints of the current quiet spell were scored
+# (pitboss.operators.player_shard).
 CHECKPOINT_SHIFT = 8
 CHECKPOINT_MASK = 0xF << CHECKPOINT_SHIFT
 MAX_CHECKPOINTS = 15
+FLAGS = (RISK_POSITIVE, FRAUD_POSITIVE, RISK_NEGATIVE_DONE, FRAUD_NEGATIVE_DONE,
+         _FORMATS_3_4_INACTIVITY_DONE, COMPACTED, AT_LIMIT_SCORED, CHECKPOINT_MASK)
+"""Every flag and field of `PlayerState.flags`; no two share a bit."""
 
 MAX_TRACKED_IDS = 8  # distinct instruments / devices kept per player (counts saturate here)
 MAX_OPEN_BETS = 16  # unsettled bets whose stake is kept until `bet_settled` (oldest dropped)
@@ -152,7 +160,7 @@ class PlayerState:
         # Inactivity checkpoints waiting for their churn label: (checkpoint time, packed
         # features) pairs, oldest first, or None (pitboss.operators.labels).
         self.quiet_points: list[tuple[int, bytes]] | None = None
-        self.flags = 0  # label and timer bits (operators.labels, operators.player_shard)
+        self.flags = 0  # label and timer bits (`FLAGS` above)
         self.wake_ms = NO_TIME  # due time of the player's entry in the shard's timer heap
 
     def __getstate__(self) -> tuple[object, ...]:
@@ -178,8 +186,6 @@ _FORMAT_4 = tuple(name for name in PlayerState.__slots__ if name != "quiet_point
 """The slots of a player's state as state format 4 pickled it (no `quiet_points`)."""
 _FORMAT_3 = tuple(name for name in _FORMAT_4 if name != "open_stakes")
 """The slots of a player's state as state formats 2 and 3 pickled it (no `open_stakes`)."""
-_FORMATS_3_4_INACTIVITY_DONE = 16
-"""Formats 3 and 4's flag for "the (single) inactivity point of this quiet spell was scored"."""
 _SLOT_VALUES = attrgetter(*PlayerState.__slots__)
 """Every slot's value in `__slots__` order, read in one C call: a live worker pickles every
 player of a shard at each epoch end, and a loop of `getattr` was a quarter of that."""

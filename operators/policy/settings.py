@@ -20,7 +20,6 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,6 +29,7 @@ from pydantic import Field, PrivateAttr, ValidationError, model_validator
 import pitboss.config as config
 from pitboss.config.section import Section
 from pitboss.config.settings import ConfigError
+from pitboss.config.toml_file import deep_merge, read_toml
 from pitboss.operators.harm_markers import HARM_MARKERS, MarkerBook, MarkerTable
 
 DEFAULT_POLICY_FILE = Path(config.__file__).with_name("policy.toml")
@@ -239,7 +239,7 @@ class PolicySettings(PolicyRules):
         base = self.model_dump(include=set(PolicyRules.model_fields))
         for code, override in self.jurisdictions.items():
             try:
-                self._effective[code] = PolicyRules(**_deep_merge(base, override))
+                self._effective[code] = PolicyRules(**deep_merge(base, override))
             except ValidationError as exc:
                 raise ValueError(_problems(exc, prefix=f"jurisdictions.{code}.")) from exc
         canonical = orjson.dumps(self.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
@@ -267,16 +267,6 @@ class PolicySettings(PolicyRules):
         return effective.get(jurisdiction, self)
 
 
-def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
 def _problems(exc: ValidationError, prefix: str = "") -> str:
     return "; ".join(
         f"{prefix}{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
@@ -297,13 +287,7 @@ def load_policy(path: Path | None = None) -> PolicySettings:
 
     """
     source = path or DEFAULT_POLICY_FILE
-    try:
-        with source.open("rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as exc:
-        raise ConfigError(f"{source}: cannot read policy: {exc.strerror}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+    data = read_toml(source, "policy", ConfigError)
     try:
         return PolicySettings(**data)
     except ValidationError as exc:

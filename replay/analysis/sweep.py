@@ -36,11 +36,11 @@ from typing import Any
 
 import orjson
 
+from pitboss.config.toml_file import read_toml
 from pitboss.replay.simulator.population import (
     Population,
     PopulationError,
     load_population,
-    read_toml,
     validated,
 )
 
@@ -133,7 +133,7 @@ def load_sweep(path: Path) -> list[Population]:
         PopulationError: naming the file and the population or field at fault.
 
     """
-    document = read_toml(path)
+    document = read_toml(path, "sweep", PopulationError)
     defaults = {k: v for k, v in document.get("sweep", {}).items() if k in SWEEP_KEYS}
     unknown = set(document.get("sweep", {})) - set(SWEEP_KEYS)
     if unknown:

@@ -22,24 +22,20 @@ Example:
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
+
+from pitboss.config.section import Section
+from pitboss.config.toml_file import deep_merge, read_toml
 
 DEFAULT_FILE = Path(__file__).with_name("populations") / "default.toml"
 
 Range = tuple[float, float]
 
 
-class _Part(BaseModel):
-    """A frozen section of a population that rejects unknown fields."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ArchetypeShares(_Part):
+class ArchetypeShares(Section):
     """Share of players of each archetype (drawn in this order; the shares sum to about 1)."""
 
     recreational: float = Field(0.76, ge=0)
@@ -54,7 +50,7 @@ class ArchetypeShares(_Part):
         return tuple((name, float(getattr(self, name))) for name in type(self).model_fields)
 
 
-class JurisdictionMix(_Part):
+class JurisdictionMix(Section):
     """Share of players licensed in each jurisdiction (relative weights)."""
 
     UK: float = Field(0.40, ge=0)
@@ -70,7 +66,7 @@ class JurisdictionMix(_Part):
         return float(getattr(self, code.replace("-", "_")))
 
 
-class Stakes(_Part):
+class Stakes(Section):
     """How much players stake (in EUR)."""
 
     median_eur: dict[str, float] = Field(
@@ -86,7 +82,7 @@ class Stakes(_Part):
         return self.median_eur.get(archetype, self.other_eur) * self.scale
 
 
-class Frequency(_Part):
+class Frequency(Section):
     """How often players play."""
 
     activity: dict[str, Range] = Field(
@@ -103,7 +99,7 @@ class Frequency(_Part):
         return self.activity.get(archetype, self.other)
 
 
-class Harm(_Part):
+class Harm(Section):
     """How harm sets in for harmed players (the markers' strength over time)."""
 
     amplitude: float = Field(1.0, gt=0, le=1, description="Strength of the markers at full harm.")
@@ -119,7 +115,7 @@ class Harm(_Part):
     self_exclude_after_days: Range = (4.0, 10.0)
 
 
-class Churn(_Part):
+class Churn(Section):
     """How churners fade out before they stop."""
 
     window: Range = Field((0.2, 0.8), description="Moment of churn as a share of the window.")
@@ -129,7 +125,7 @@ class Churn(_Part):
     fade_power: float = Field(1.0, gt=0, description="Shape of the fade: >1 thins out early.")
 
 
-class Labels(_Part):
+class Labels(Section):
     """Share and delay of the outcome labels the back office sends."""
 
     harm_confirmed_share: float = Field(0.5, ge=0, le=1)
@@ -142,7 +138,7 @@ class Labels(_Part):
     vip_fraud_cleared_share: float = Field(0.05, ge=0, le=1)
 
 
-class Population(_Part):
+class Population(Section):
     """Everything that shapes a simulated population; defaults give the historic simulator."""
 
     name: str = "default"
@@ -185,27 +181,6 @@ class PopulationError(ValueError):
     """A population or sweep file is not valid; the message names the file and the field."""
 
 
-def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
-    """Return `base` with `top` merged in, table by table (neither is changed)."""
-    out = dict(base)
-    for key, value in top.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-def read_toml(path: Path) -> dict[str, Any]:
-    """Read a TOML file, raising `PopulationError` naming it when it cannot be read."""
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise PopulationError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise PopulationError(f"{path}: not TOML ({exc})") from exc
-
-
 def validated(path: Path, *layers: dict[str, Any]) -> Population:
     """Validate merged `layers`, naming `path` and the first bad field on error."""
     try:
@@ -223,4 +198,4 @@ def load_population(path: Path, base: dict[str, Any] | None = None) -> Populatio
         PopulationError: the file cannot be read or a field is not valid.
 
     """
-    return validated(path, base or {}, read_toml(path))
+    return validated(path, base or {}, read_toml(path, "population", PopulationError))

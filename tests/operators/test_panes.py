@@ -1,6 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pitboss.operators import player_state as m
 from pitboss.operators.panes import DAY_MS, HOUR_MS, MINUTE_MS, PaneLevels
 
 
@@ -90,3 +91,37 @@ def test_a_pane_stores_only_the_metrics_it_was_given() -> None:
     assert levels.vals is not None and len(levels.vals) == 5 + 1 + 2  # 6 values, mask, key
     assert levels.window_sums(60_000, 0)[:5] == [1.0, 10.0, 100.0, 0.0, 0.2]
     assert levels.window_sums(60_000, 0)[16] == 1.0
+
+
+_amounts = st.floats(0.0, 1e4, allow_nan=False)
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3 * HOUR_MS), _amounts, _amounts, _amounts, _amounts,
+                  st.booleans(), st.booleans()),
+        max_size=12,
+    ),
+    st.lists(st.tuples(st.integers(0, 3 * HOUR_MS), st.integers(8, 17), _amounts), max_size=4),
+)
+def test_add_bet_adds_each_metric_under_the_player_states_name(
+    bets: list[tuple[int, float, float, float, float, bool, bool]],
+    others: list[tuple[int, int, float]],
+) -> None:
+    # add_bet writes the bet's metrics by position; add_many names each by its number.
+    fast, named = PaneLevels(m.N_METRICS), PaneLevels(m.N_METRICS)
+    for ts, metric, value in others:
+        fast.add(ts, metric, value)
+        named.add(ts, metric, value)
+    for ts, stake, payout, theo, bonus, night, chase in bets:
+        bonus = min(bonus, stake)
+        fast.add_bet(ts, ts, stake, payout, theo, bonus, night=night, chase=chase)
+        named.add_many(ts, {
+            m.BETS: 1.0, m.STAKE: stake, m.STAKE_SQ: stake * stake, m.PAYOUT: payout,
+            m.THEO: theo, m.NIGHT_BETS: 1.0 if night else 0.0, m.BONUS_STAKE: bonus,
+            m.CHASE_BETS: 1.0 if chase else 0.0,
+        }, ts)
+    now = 3 * HOUR_MS
+    for window in range(3):
+        assert fast.window_sums(now, window) == named.window_sums(now, window)
+    assert fast.lifetime_sums() == named.lifetime_sums()
