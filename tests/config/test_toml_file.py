@@ -47,6 +47,17 @@ def test_a_file_that_is_not_toml_is_one_line_naming_it(
     assert message.startswith(f"{path}: not valid TOML: ") and "\n" not in message
 
 
+@pytest.mark.parametrize(("what", "load", "error"), LOADERS)
+def test_a_file_that_is_not_utf8_is_one_line_naming_it(
+    tmp_path: Path, what: str, load: Callable[[Path], object], error: type[Exception]
+) -> None:
+    path = tmp_path / "latin1.toml"
+    path.write_bytes("name = 'café'\n".encode("latin-1"))
+    with pytest.raises(error) as caught:
+        load(path)
+    assert str(caught.value) == f"{path}: not valid TOML: not UTF-8 text (byte 11)"
+
+
 def test_read_toml_reads_tables_and_values(tmp_path: Path) -> None:
     path = tmp_path / "ok.toml"
     path.write_text('top = 1\n[a]\nx = "y"\n', encoding="utf-8")
