@@ -144,16 +144,21 @@ class _Pages:
         """Render a template; `mint_csrf=False` never starts a session (refusals)."""
         gate = self.console.gate
         token = csrf_token(request) if mint_csrf else request.session.get(SESSION_CSRF, "")
-        base = {"user": gate.user(request), "csrf_field": CSRF_FIELD,
-                "csrf": token, "live": self.console.desk is not None,
-                "demo_note": self.console.demo_note}  # fmt: skip
+        base = {"user": gate.user(request), "csrf_field": CSRF_FIELD, "csrf": token,
+                "live": self.console.desk is not None, "demo_note": self.console.demo_note,
+                "sso": gate.sso_header is not None}  # fmt: skip
         return self.templates.TemplateResponse(request, name, {**base, **context},
                                                status_code=status_code)
 
     async def refused(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Refused)
-        if exc.status_code == 401 and request.method == "GET":
+        sso = self.console.gate.sso_header
+        if exc.status_code == 401 and request.method == "GET" and sso is None:
             return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+        if exc.status_code == 401 and sso is not None:
+            exc = Refused(401, f"no signed-in user: this console takes the user from the {sso} "
+                          "header its single sign-on proxy sets (and a role from the users "
+                          "file); sign in through the proxy")  # fmt: skip
         # A refused request must not touch the session: a cross-site request that got
         # a fresh session cookie back would log the user out.
         return self.render(request, "error.html", status_code=exc.status_code,
@@ -161,9 +166,17 @@ class _Pages:
 
     # Login and logout -------------------------------------------------------------
     def login_form(self, request: Request) -> Response:
+        self._no_passwords_with_sso()
         return self.render(request, "login.html", error="", next=_local(request, "next"))
 
+    def _no_passwords_with_sso(self) -> None:
+        sso = self.console.gate.sso_header
+        if sso is not None:
+            raise Refused(403, f"password logins are off: this console signs users in "
+                          f"through single sign-on (the {sso} header)")  # fmt: skip
+
     async def login(self, request: Request) -> Response:
+        self._no_passwords_with_sso()
         form = await request.form()
         check_csrf(request, form)
         name, password = str(form.get("username", "")), str(form.get("password", ""))
