@@ -21,6 +21,7 @@ from pitboss.console.store import (
     PlayerStory,
     QueueFilter,
     Review,
+    rows_of,
 )
 
 _ANSWER_STATUSES = ("approved", "denied")
@@ -34,6 +35,15 @@ class Queue:
     counts: dict[str, int]
     facets: dict[str, list[str]]
     as_of: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """What a case page shows: the review, where it stands, the player's story (if stored)."""
+
+    review: Review
+    state: CaseState
+    story: PlayerStory | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +85,8 @@ class CaseBook:
         as_of = None
         if self.store is not None:
             reviews = {r.decision_id: r for r in self.store.open_reviews(wanted)}
-            counts, facets = self.store.review_counts(), self.store.facets()
-            as_of = self.store.newest_event_time()
+            summary = self.store.queue_summary()
+            counts, facets, as_of = summary.counts, summary.facets, summary.newest
         if self.feed is not None:
             reviews.update((r.decision_id, r) for r in self.feed.open_reviews()
                            if _matches(r, wanted))  # fmt: skip
@@ -95,18 +105,39 @@ class CaseBook:
                          reverse=newest_first)  # fmt: skip
         return Queue(tuple(ordered[:QUEUE_LIMIT]), counts, facets, as_of)
 
+    def case(self, decision_id: str) -> Case | None:
+        """Return the review, where it stands and the player's story; None if unknown.
+
+        With a store, the player's audit rows are read once and serve all three.
+        """
+        if self.store is None:
+            review = self.review(decision_id)
+            return None if review is None else Case(review, self.state(decision_id), None)
+        player = self.store.player_of(decision_id)
+        decisions = self.store.player_decisions(player) if player is not None else []
+        rows = rows_of(decision_id, decisions)
+        review = _review_in(decision_id, rows) or (
+            self.feed.review(decision_id) if self.feed is not None else None)
+        if review is None:
+            return None
+        story = self.store.player_story(review.player_id,
+                                        decisions if player == review.player_id else None)
+        return Case(review, self._state(decision_id, tuple(rows)), story)
+
     def review(self, decision_id: str) -> Review | None:
         """Return the review with this decision id, from the store or the feed."""
         if self.store is not None:
-            for row in self.store.decision_rows(decision_id):
-                if row["kind"] == "review" and row["decision_id"] == decision_id \
-                        and row["status"] in ("pending_review", "emitted"):
-                    return _review_of_row(row)
+            review = _review_in(decision_id, self.store.decision_rows(decision_id))
+            if review is not None:
+                return review
         return self.feed.review(decision_id) if self.feed is not None else None
 
     def state(self, decision_id: str) -> CaseState:
         """Return where the review stands, from the store's rows and the feed."""
         rows = tuple(self.store.decision_rows(decision_id)) if self.store is not None else ()
+        return self._state(decision_id, rows)
+
+    def _state(self, decision_id: str, rows: tuple[DecisionRow, ...]) -> CaseState:
         answer = next((r for r in rows if r["decision_id"] == decision_id
                        and r["status"] in _ANSWER_STATUSES), None)  # fmt: skip
         seen = self.feed.verdict_for(decision_id) if self.feed is not None else None
@@ -127,6 +158,15 @@ class CaseBook:
     def live_actions(self, player_id: str) -> list[dict[str, Any]]:
         """Return the player's action records read off the topics (empty without a feed)."""
         return self.feed.player_actions(player_id) if self.feed is not None else []
+
+
+def _review_in(decision_id: str, rows: list[DecisionRow]) -> Review | None:
+    """Return the review among a case's rows (its `pending_review` or `emitted` row)."""
+    for row in rows:
+        if row["kind"] == "review" and row["decision_id"] == decision_id \
+                and row["status"] in ("pending_review", "emitted"):
+            return _review_of_row(row)
+    return None
 
 
 def _matches(review: Review, wanted: QueueFilter) -> bool:

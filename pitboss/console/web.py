@@ -41,7 +41,7 @@ from pitboss.console.auth import (
 )
 from pitboss.console.cases import CaseBook
 from pitboss.console.charts import time_chart
-from pitboss.console.store import QUEUE_LIMIT, TIMELINE_FEATURES, QueueFilter
+from pitboss.console.store import QUEUE_LIMIT, TIMELINE_FEATURES, PlayerStory, QueueFilter
 from pitboss.console.verdicts import VerdictDesk, VerdictRefused
 from pitboss.sinks.kafka_actions import ActionDeliveryError
 
@@ -208,13 +208,12 @@ class _Pages:
     def case(self, request: Request) -> Response:
         user = self.console.gate.require(request)
         decision_id = _decision_id(request)
-        review = self.console.book.review(decision_id)
-        if review is None:
+        case = self.console.book.case(decision_id)
+        if case is None:
             raise Refused(404, "no review with this decision id")
-        state = self.console.book.state(decision_id)
-        context = self._story_context(review.player_id)
-        may_decide = (self.console.desk is not None and user.may_decide and state.is_open)
-        return self.render(request, "case.html", review=review, state=state,
+        context = self._story_context(case.review.player_id, case.story)
+        may_decide = (self.console.desk is not None and user.may_decide and case.state.is_open)
+        return self.render(request, "case.html", review=case.review, state=case.state,
                            may_decide=may_decide, flash=request.query_params.get("sent", ""),
                            **context)  # fmt: skip
 
@@ -275,9 +274,10 @@ class _Pages:
         found = store.find_players(text) if text and store is not None else []
         return self.render(request, "search.html", q=text, found=found)
 
-    def _story_context(self, player_id: str) -> dict[str, Any]:
+    def _story_context(self, player_id: str, story: PlayerStory | None = None
+                       ) -> dict[str, Any]:
         book = self.console.book
-        story = book.story(player_id)
+        story = story if story is not None else book.story(player_id)
         charts = []
         if story is not None and (story.features or story.scores):
             times = [t for t, _ in story.features] + [t for t, _ in story.scores]
