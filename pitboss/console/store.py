@@ -37,9 +37,11 @@ QUEUE_LIMIT = 200
 SEARCH_LIMIT = 50
 # Columns of the feature timeline charted on the case page (docs/analysts.md).
 TIMELINE_FEATURES = ("stake_24h", "net_loss_24h", "deposit_amount_24h", "session_minutes_24h")
+# The queue's columns: not the feature snapshot (a map of every feature), which only the
+# case page shows and which was most of what the queue's query read.
 _REVIEW_COLUMNS = (
     "decision_id, player_id, action, severity, jurisdiction, decided_at, reasons, "
-    "score_risk, score_fraud, score_churn, proposed_action, features"
+    "score_risk, score_fraud, score_churn, proposed_action"
 )
 _ANSWERED = ("SELECT decision_id FROM decisions WHERE kind = 'review' "
              "AND status IN ('approved', 'denied')")  # fmt: skip
