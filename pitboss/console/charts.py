@@ -28,6 +28,8 @@ STATUS_COLOURS = {"emitted": "#2ca02c", "approved": "#1b5e20", "denied": "#6d4c4
                   "suppressed": "#9e9e9e", "holdout": "#9467bd", "shadow": "#90a4ae",
                   "pending_review": "#ff7f0e"}  # fmt: skip
 MAX_POINTS = 2000
+MAX_DOTS = 60
+"""A series of at most this many points is drawn with a dot at each (sparse data shows)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,8 @@ class Series:
     colour: str
     maximum: float
     points: str
+    dots: tuple[tuple[float, float], ...] = ()
+    """The points drawn as dots too, when few (a line of one point draws nothing)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +94,12 @@ def time_chart(
         low, top = fixed_range or (min(0.0, *(v for _, v in values)) if values else 0.0,
                                    max((v for _, v in values), default=0.0))
         span_y = (top - low) or 1.0
-        points = " ".join(
-            f"{x_of(at)},{round(HEIGHT - BOTTOM - (HEIGHT - TOP - BOTTOM) * (v - low) / span_y, 1)}"
-            for at, v in values)  # fmt: skip
+        xy = [(x_of(at), round(HEIGHT - BOTTOM - (HEIGHT - TOP - BOTTOM) * (v - low) / span_y, 1))
+              for at, v in values]  # fmt: skip
+        points = " ".join(f"{x},{y}" for x, y in xy)
         highest = max((v for _, v in values), default=0.0)
-        lines.append(Series(name, PALETTE[index % len(PALETTE)], highest, points))
+        dots = tuple(xy) if len(xy) <= MAX_DOTS else ()
+        lines.append(Series(name, PALETTE[index % len(PALETTE)], highest, points, dots))
     drawn = tuple(Mark(x_of(at), label, STATUS_COLOURS.get(status, "#000000"))
                   for at, label, status in marks)  # fmt: skip
     return TimeChart(title, start, end, tuple(lines), drawn)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -43,6 +43,7 @@ from pitboss.console.cases import CaseBook
 from pitboss.console.charts import time_chart
 from pitboss.console.store import QUEUE_LIMIT, TIMELINE_FEATURES, PlayerStory, QueueFilter
 from pitboss.console.verdicts import VerdictDesk, VerdictRefused
+from pitboss.operators.event_time import rfc3339_ms
 from pitboss.sinks.kafka_actions import ActionDeliveryError
 
 HERE = Path(__file__).parent
@@ -107,6 +108,7 @@ def _templates() -> Jinja2Templates:
         autoescape=True, undefined=jinja2.StrictUndefined,
     )  # fmt: skip
     environment.filters["when"] = _when
+    environment.filters["when_text"] = _when_text
     environment.filters["num"] = _num
     environment.filters["q"] = lambda text: quote(str(text), safe="")
     environment.globals["status_meaning"] = explain.status_meaning
@@ -116,6 +118,12 @@ def _templates() -> Jinja2Templates:
 
 def _when(at: datetime | None) -> str:
     return at.strftime("%Y-%m-%d %H:%M:%S UTC") if at else ""
+
+
+def _when_text(text: object) -> str:
+    """Show an RFC 3339 time read off a topic like the store's times (else as it came)."""
+    at_ms = rfc3339_ms(text) if isinstance(text, str) else None
+    return str(text) if at_ms is None else _when(datetime.fromtimestamp(at_ms / 1000, UTC))
 
 
 def _num(value: Any, digits: int = 2) -> str:
