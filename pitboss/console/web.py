@@ -41,6 +41,7 @@ from pitboss.console.auth import (
 )
 from pitboss.console.cases import CaseBook
 from pitboss.console.charts import time_chart
+from pitboss.console.row_groups import GROUPED_STATUSES, group_rows
 from pitboss.console.store import QUEUE_LIMIT, TIMELINE_FEATURES, PlayerStory, QueueFilter
 from pitboss.console.verdicts import VerdictDesk, VerdictRefused
 from pitboss.operators.event_time import rfc3339_ms
@@ -291,7 +292,8 @@ class _Pages:
             times = [t for t, _ in story.features] + [t for t, _ in story.scores]
             start, end = min(times), max(times)
             marks = [(row["decided_at"], f"{row['action']} ({row['status']})", row["status"])
-                     for row in story.decisions]  # fmt: skip
+                     for row in story.decisions
+                     if row["status"] not in GROUPED_STATUSES]  # fmt: skip
             charts = [
                 time_chart("Scores (0 to 1)", start, end,
                            [(k, [(t, v[k]) for t, v in story.scores])
@@ -300,8 +302,9 @@ class _Pages:
                            [(k, [(t, v[k]) for t, v in story.features])
                             for k in TIMELINE_FEATURES], marks),
             ]  # fmt: skip
+        groups = group_rows(story.decisions) if story is not None else []
         return {"player_id": player_id, "story": story, "charts": charts,
-                "live_actions": book.live_actions(player_id)}
+                "decision_groups": groups, "live_actions": book.live_actions(player_id)}
 
 
 def _decision_id(request: Request) -> str:
