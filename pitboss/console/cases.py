@@ -15,7 +15,7 @@ from typing import Any
 
 from pitboss.console.feed import LiveFeed, SeenVerdict
 from pitboss.console.store import (
-    QUEUE_LIMIT,
+    QUEUE_PAGE,
     CaseStore,
     DecisionRow,
     PlayerStory,
@@ -29,12 +29,19 @@ _ANSWER_STATUSES = ("approved", "denied")
 
 @dataclass(frozen=True, slots=True)
 class Queue:
-    """The queue page's content: open reviews, counts by status, filter values, the store's now."""
+    """The queue page's content: a page of open reviews, counts by status, filter values, now."""
 
     reviews: tuple[Review, ...]
     counts: dict[str, int]
     facets: dict[str, list[str]]
     as_of: datetime | None
+    page: int = 0
+    has_next: bool = False
+
+    @property
+    def first_number(self) -> int:
+        """The position in the queue of the page's first review (1 for the oldest)."""
+        return self.page * QUEUE_PAGE + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,33 +84,41 @@ class CaseBook:
         self.store = store
         self.feed = feed
 
-    def queue(self, wanted: QueueFilter) -> Queue:
-        """Return open reviews (filtered), counts by status, facets and the store's now."""
+    def queue(self, wanted: QueueFilter, page: int = 0) -> Queue:
+        """Return a page of open reviews (filtered), counts by status, facets and the now.
+
+        Args:
+            wanted: the filter and order.
+            page: which page of `QUEUE_PAGE` reviews (0: the first).
+
+        """
         reviews: dict[str, Review] = {}
         counts = {"open": 0, "approved": 0, "denied": 0, "all": 0}
         facets: dict[str, list[str]] = {"action": [], "jurisdiction": [], "severity": []}
         as_of = None
+        answered = self.feed.answered() if self.feed is not None else set()
+        end = (page + 1) * QUEUE_PAGE
         if self.store is not None:
-            reviews = {r.decision_id: r for r in self.store.open_reviews(wanted)}
+            # One more than the page, and as many as the feed may have answered since.
+            wanted_rows = end + 1 + len(answered)
+            reviews = {r.decision_id: r for r in self.store.open_reviews(wanted, wanted_rows)}
             summary = self.store.queue_summary()
             counts, facets, as_of = summary.counts, summary.facets, summary.newest
         if self.feed is not None:
-            reviews.update((r.decision_id, r) for r in self.feed.open_reviews()
-                           if _matches(r, wanted))  # fmt: skip
-            answered = self.feed.answered()
+            from_feed = self.feed.open_reviews()
+            reviews.update((r.decision_id, r) for r in from_feed if _matches(r, wanted))
             reviews = {k: r for k, r in reviews.items() if k not in answered}
-            for review in self.feed.open_reviews():
+            for review in from_feed:
                 for name in ("action", "jurisdiction", "severity"):
                     value = getattr(review, name)
                     if value not in facets[name]:
                         facets[name] = sorted([*facets[name], value])
             if self.store is None:
                 counts = self.feed.counts()
-        counts = {**counts, "matching": len(reviews)}
-        newest_first = wanted.sort == "newest"
-        ordered = sorted(reviews.values(), key=lambda r: (r.decided_at, r.decision_id),
-                         reverse=newest_first)  # fmt: skip
-        return Queue(tuple(ordered[:QUEUE_LIMIT]), counts, facets, as_of)
+        ordered = sorted(reviews.values(), key=lambda r: r.decision_id)
+        ordered.sort(key=lambda r: r.decided_at, reverse=wanted.sort == "newest")
+        return Queue(tuple(ordered[page * QUEUE_PAGE:end]), counts, facets, as_of, page,
+                     has_next=len(ordered) > end)
 
     def case(self, decision_id: str) -> Case | None:
         """Return the review, where it stands and the player's story; None if unknown.

@@ -33,7 +33,8 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-QUEUE_LIMIT = 200
+QUEUE_PAGE = 50
+"""Reviews per page of the queue (a specialist works from the oldest; more pages follow)."""
 SEARCH_LIMIT = 50
 # Columns of the feature timeline charted on the case page (docs/analysts.md).
 TIMELINE_FEATURES = ("stake_24h", "net_loss_24h", "deposit_amount_24h", "session_minutes_24h")
@@ -134,8 +135,8 @@ class CaseStore:
         names = result.column_names
         return [dict(zip(names, row, strict=True)) for row in result.result_rows]
 
-    def open_reviews(self, wanted: QueueFilter, limit: int = QUEUE_LIMIT) -> list[Review]:
-        """Return open reviews matching the filter, oldest first (or newest first)."""
+    def open_reviews(self, wanted: QueueFilter, limit: int = QUEUE_PAGE) -> list[Review]:
+        """Return the first `limit` open reviews matching the filter, oldest (or newest) first."""
         where, parameters = _queue_conditions(wanted)
         order = _QUEUE_SORTS.get(wanted.sort, _QUEUE_SORTS["oldest"])
         sql = (f"SELECT {_REVIEW_COLUMNS} FROM decisions WHERE kind = 'review' "
@@ -195,23 +196,38 @@ class CaseStore:
             "SELECT scored_at, trigger, trigger_event_id, risk, fraud, churn FROM player_scores "
             "WHERE player_id = {p:String} ORDER BY scored_at, trigger, trigger_event_id", p),
             _SCORE_KEY)  # fmt: skip
+        rows = decisions if decisions is not None else self.player_decisions(player_id)
+        # The follow-up view has a row per intervention or offer that reached the player
+        # or was held out (sinks/schema/0009): none among the rows, no query.
+        followed = any(r["kind"] in ("intervention", "offer")
+                       and r["status"] in ("emitted", "shadow", "holdout") for r in rows)
+        newest = features[-1]["as_of"] if features else None
         return PlayerStory(
             player_id=player_id,
-            decisions=tuple(decisions if decisions is not None
-                            else self.player_decisions(player_id)),
+            decisions=tuple(rows),
             features=tuple((r.pop("as_of"), _without(r, "trigger")) for r in features),
             scores=tuple((r.pop("scored_at"), _without(r, "trigger", "trigger_event_id"))
                          for r in scores),
-            follow_up=tuple(self.follow_up(player_id)),
-            latest_features=self.latest_features(player_id),
+            follow_up=tuple(self.follow_up(player_id)) if followed else (),
+            latest_features=self.latest_features(player_id, newest) if newest else {},
         )  # fmt: skip
 
-    def latest_features(self, player_id: str) -> dict[str, float]:
-        """Return the player's newest feature snapshot, every column."""
+    def latest_features(self, player_id: str, as_of: datetime | None = None
+                        ) -> dict[str, float]:
+        """Return the player's newest feature snapshot (or the one at `as_of`), every column.
+
+        Given its time, only the parts holding that key are read (all ~150 columns of
+        a granule of each part, otherwise).
+        """
+        at = "" if as_of is None else \
+            "AND as_of = fromUnixTimestamp64Milli({t:Int64}, 'UTC') "
+        parameters: dict[str, Any] = {"p": player_id}
+        if as_of is not None:
+            parameters["t"] = round(as_of.timestamp() * 1000)
         rows = self._rows(
             "SELECT * EXCEPT (player_id, trigger, trigger_event_id, jurisdiction) "
-            "FROM player_features WHERE player_id = {p:String} "
-            "ORDER BY as_of DESC LIMIT 1", {"p": player_id})
+            f"FROM player_features WHERE player_id = {{p:String}} {at}"
+            "ORDER BY as_of DESC LIMIT 1", parameters)
         if not rows:
             return {}
         rows[0].pop("as_of")

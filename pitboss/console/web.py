@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import jinja2
 from starlette.applications import Starlette
@@ -42,13 +43,14 @@ from pitboss.console.auth import (
 from pitboss.console.cases import CaseBook
 from pitboss.console.charts import time_chart
 from pitboss.console.row_groups import GROUPED_STATUSES, group_rows
-from pitboss.console.store import QUEUE_LIMIT, TIMELINE_FEATURES, PlayerStory, QueueFilter
+from pitboss.console.store import TIMELINE_FEATURES, PlayerStory, QueueFilter
 from pitboss.console.verdicts import VerdictDesk, VerdictRefused
 from pitboss.operators.event_time import rfc3339_ms
 from pitboss.sinks.kafka_actions import ActionDeliveryError
 
 HERE = Path(__file__).parent
 SESSION_MAX_AGE_S = 8 * 3600
+MAX_PAGE = 10_000
 _DECISION_ID = re.compile(r"^[0-9a-f]{32}$")
 SECURITY_HEADERS = {
     "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
@@ -209,10 +211,10 @@ class _Pages:
                              severity=params.get("severity", ""),
                              player=params.get("player", ""),
                              sort=params.get("sort", "oldest"))  # fmt: skip
-        queue = self.console.book.queue(wanted)
+        queue = self.console.book.queue(wanted, _page(params.get("page", "")))
         ages = {r.decision_id: _age(r.decided_at, queue.as_of) for r in queue.reviews}
         return self.render(request, "queue.html", queue=queue, wanted=wanted, ages=ages,
-                           queue_limit=QUEUE_LIMIT)
+                           page_link=_page_link(request))
 
     def case(self, request: Request) -> Response:
         user = self.console.gate.require(request)
@@ -305,6 +307,17 @@ class _Pages:
         groups = group_rows(story.decisions) if story is not None else []
         return {"player_id": player_id, "story": story, "charts": charts,
                 "decision_groups": groups, "live_actions": book.live_actions(player_id)}
+
+
+def _page(text: str) -> int:
+    """Return the queue's page number from the query string (0 when absent or odd)."""
+    return min(int(text), MAX_PAGE) if text.isdigit() else 0
+
+
+def _page_link(request: Request) -> Callable[[int], str]:
+    """Return a function giving the queue's URL for a page, the filters kept."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+    return lambda page: "/?" + urlencode([*kept, ("page", str(page))])
 
 
 def _decision_id(request: Request) -> str:

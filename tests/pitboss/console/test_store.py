@@ -124,6 +124,21 @@ def test_a_players_story_is_the_final_one(client: Client) -> None:
                         "ORDER BY scored_at, trigger, trigger_event_id", p=player)
         assert [(t, v) for t, v in story.scores] == [(row.pop("scored_at"), row)
                                                      for row in scores]
+        assert story.latest_features == store.latest_features(player)
+        assert story.latest_features["bets_24h"] >= 0
+        follow_up = _final(client, "SELECT * FROM intervention_follow_up "
+                           "WHERE player_id = {p:String} ORDER BY decided_at", p=player)
+        assert list(story.follow_up) == follow_up
+
+
+def test_follow_up_is_read_for_players_with_interventions(client: Client) -> None:
+    players = [row["player_id"] for row in _final(
+        client, "SELECT DISTINCT player_id FROM intervention_follow_up ORDER BY player_id "
+        "LIMIT 3")]
+    assert players, "the run has interventions"
+    store = CaseStore(client)
+    for player in players:
+        assert store.player_story(player).follow_up
 
 
 def test_a_decisions_rows_are_the_final_ones_and_those_pointing_to_it(client: Client) -> None:
