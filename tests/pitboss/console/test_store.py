@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from clickhouse_connect.driver.client import Client
 
+from pitboss.console.cases import CaseBook
 from pitboss.console.store import CaseStore, QueueFilter
 from tests.replay.replayed import ReplayedRun, replayed_run
 
@@ -152,3 +153,21 @@ def test_a_decisions_rows_are_the_final_ones_and_those_pointing_to_it(client: Cl
         assert sorted((r["decision_id"], r["status"]) for r in rows) == sorted(
             (r["decision_id"], r["status"]) for r in reference)
     assert store.decision_rows("0" * 32) == []
+
+
+def test_the_queue_pages_cover_every_open_review_once(client: Client,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("pitboss.console.cases.QUEUE_PAGE", 3)
+    book = CaseBook(CaseStore(client), None)
+    everything = [r.decision_id for r in CaseStore(client).open_reviews(QueueFilter(), 10_000)]
+    assert len(everything) > 3
+    pages, page = [], 0
+    while True:
+        queue = book.queue(QueueFilter(), page)
+        pages.append([r.decision_id for r in queue.reviews])
+        assert queue.first_number == 3 * page + 1
+        if not queue.has_next:
+            break
+        page += 1
+    assert [d for p in pages for d in p] == everything
+    assert all(len(p) == 3 for p in pages[:-1]) and 1 <= len(pages[-1]) <= 3
