@@ -44,7 +44,9 @@ _REVIEW_COLUMNS = (
     "decision_id, player_id, action, severity, jurisdiction, decided_at, reasons, "
     "score_risk, score_fraud, score_churn, proposed_action"
 )
-_ANSWERED = ("SELECT decision_id FROM decisions WHERE kind = 'review' "
+# PREWHERE on kind and status: left to itself, ClickHouse moved `decision_id NOT IN` into
+# the PREWHERE too, reading every row's decision id first (twice as slow).
+_ANSWERED = ("SELECT decision_id FROM decisions PREWHERE kind = 'review' "
              "AND status IN ('approved', 'denied')")  # fmt: skip
 _QUEUE_SORTS = {"oldest": "decided_at, decision_id", "newest": "decided_at DESC, decision_id"}
 # The sort keys of the tables (sinks/schema): rows equal on them are one row.
@@ -139,8 +141,8 @@ class CaseStore:
         """Return the first `limit` open reviews matching the filter, oldest (or newest) first."""
         where, parameters = _queue_conditions(wanted)
         order = _QUEUE_SORTS.get(wanted.sort, _QUEUE_SORTS["oldest"])
-        sql = (f"SELECT {_REVIEW_COLUMNS} FROM decisions WHERE kind = 'review' "
-               f"AND status = 'pending_review' AND decision_id NOT IN ({_ANSWERED}) {where} "
+        sql = (f"SELECT {_REVIEW_COLUMNS} FROM decisions PREWHERE kind = 'review' "
+               f"AND status = 'pending_review' WHERE decision_id NOT IN ({_ANSWERED}) {where} "
                f"ORDER BY {order} LIMIT 1 BY decision_id LIMIT {int(limit)}")  # fmt: skip
         return [_review(row) for row in self._rows(sql, parameters)]
 
@@ -157,7 +159,7 @@ class CaseStore:
             "groupUniqArray(severity) AS severities, "
             "(SELECT max(as_of) FROM player_features) AS newest, "
             "(SELECT count() FROM player_features) AS snapshots "
-            "FROM decisions WHERE kind = 'review'")[0]
+            "FROM decisions PREWHERE kind = 'review'")[0]
         counts = {"all": int(row["all_"]), "approved": int(row["approved"]),
                   "denied": int(row["denied"])}  # fmt: skip
         counts["open"] = max(counts["all"] - counts["approved"] - counts["denied"], 0)
