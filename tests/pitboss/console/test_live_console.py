@@ -135,7 +135,9 @@ def test_reviewer_approves_and_the_worker_finalises_the_action(live: Any, page: 
     # money leaves.
     decision_id = _open_case(page, console.url, worker, "action=fraud_review")
     assert page.inner_text("#case-status") == "open"
-    # The worker's own store, live: the timeline and the audit rows behind the case.
+    # The worker's own store, live: the timeline and the audit rows behind the case (the
+    # topics may show a review a moment before the store's writer has flushed it).
+    _wait_for_row(page, "pending_review")
     assert page.locator("svg polyline").count() >= 2, "timeline charts"
     assert {"emitted", "pending_review"} <= set(
         page.locator("table.rows .status").all_inner_texts())
@@ -166,6 +168,7 @@ def test_an_approved_rg_review_becomes_a_mandatory_cool_off(live: Any, page: Any
     log_in(page, console.url, "rita")
     decision_id = _open_case(page, console.url, worker, f"action=rg_review&player={HARMED}")
     assert "mandatory_cool_off" in page.inner_text(".case-head")
+    _wait_for_row(page, "pending_review")
     # The story behind it: the interventions the ladder sent first, and what play did after.
     follow_up = page.inner_text("table.follow-up")
     assert "rg_message" in follow_up, follow_up
