@@ -41,7 +41,7 @@ from pitboss.console.auth import (
     csrf_token,
 )
 from pitboss.console.cases import CaseBook
-from pitboss.console.charts import time_chart
+from pitboss.console.charts import small_multiples, time_chart
 from pitboss.console.row_groups import GROUPED_STATUSES, group_rows
 from pitboss.console.store import TIMELINE_FEATURES, PlayerStory, QueueFilter
 from pitboss.console.verdicts import VerdictDesk, VerdictRefused
@@ -300,9 +300,9 @@ class _Pages:
                 time_chart("Scores (0 to 1)", start, end,
                            [(k, [(t, v[k]) for t, v in story.scores])
                             for k in ("risk", "fraud", "churn")], marks, fixed_range=(0.0, 1.0)),
-                time_chart("Play (24-hour windows)", start, end,
-                           [(k, [(t, v[k]) for t, v in story.features])
-                            for k in TIMELINE_FEATURES], marks),
+                *small_multiples("Play", start, end,
+                                 [(k, [(t, v[k]) for t, v in story.features])
+                                  for k in TIMELINE_FEATURES], marks),
             ]  # fmt: skip
         groups = group_rows(story.decisions) if story is not None else []
         return {"player_id": player_id, "story": story, "charts": charts,
