@@ -51,6 +51,8 @@ from pitboss.sinks.kafka_actions import ActionDeliveryError
 HERE = Path(__file__).parent
 SESSION_MAX_AGE_S = 8 * 3600
 MAX_PAGE = 10_000
+TABLE_LINES = 60
+"""Lines of a player's decisions table shown at first (the latest); `?rows=all` shows all."""
 _DECISION_ID = re.compile(r"^[0-9a-f]{32}$")
 SECURITY_HEADERS = {
     "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
@@ -222,7 +224,7 @@ class _Pages:
         case = self.console.book.case(decision_id)
         if case is None:
             raise Refused(404, "no review with this decision id")
-        context = self._story_context(case.review.player_id, case.story)
+        context = self._story_context(case.review.player_id, case.story, _all_rows(request))
         may_decide = (self.console.desk is not None and user.may_decide and case.state.is_open)
         return self.render(request, "case.html", review=case.review, state=case.state,
                            may_decide=may_decide, flash=request.query_params.get("sent", ""),
@@ -274,7 +276,8 @@ class _Pages:
         player_id = request.query_params.get("id", "")
         if not player_id:
             raise Refused(400, "which player? (?id=...)")
-        return self.render(request, "player.html", **self._story_context(player_id))
+        return self.render(request, "player.html",
+                           **self._story_context(player_id, None, _all_rows(request)))
 
     def search(self, request: Request) -> Response:
         self.console.gate.require(request)
@@ -285,8 +288,8 @@ class _Pages:
         found = store.find_players(text) if text and store is not None else []
         return self.render(request, "search.html", q=text, found=found)
 
-    def _story_context(self, player_id: str, story: PlayerStory | None = None
-                       ) -> dict[str, Any]:
+    def _story_context(self, player_id: str, story: PlayerStory | None = None,
+                       all_rows: bool = False) -> dict[str, Any]:
         book = self.console.book
         story = story if story is not None else book.story(player_id)
         charts = []
@@ -305,8 +308,15 @@ class _Pages:
                                   for k in TIMELINE_FEATURES], marks),
             ]  # fmt: skip
         groups = group_rows(story.decisions) if story is not None else []
+        hidden = 0 if all_rows else max(len(groups) - TABLE_LINES, 0)
         return {"player_id": player_id, "story": story, "charts": charts,
-                "decision_groups": groups, "live_actions": book.live_actions(player_id)}
+                "decision_groups": groups[hidden:], "hidden_lines": hidden,
+                "live_actions": book.live_actions(player_id)}
+
+
+def _all_rows(request: Request) -> bool:
+    """Whether the page is asked for every line of the decisions table (`?rows=all`)."""
+    return request.query_params.get("rows") == "all"
 
 
 def _page(text: str) -> int:
