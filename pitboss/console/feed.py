@@ -12,12 +12,13 @@ not readable is counted, never silently dropped.
 Memory is bounded (`FeedLimits`): what the feed reads is kept per case (a review, its
 verdict and the actions finalised for it, forgotten together, so a forgotten verdict
 never reopens its review) and per player (their latest action records, for the case
-page). Cases and players are forgotten least recently touched first, when there are
-more than the limit or when the least recently touched is older than `max_age_days`
-before the newest action read. Age is the worker's event time (`decided_at`; a
-verdict's wall-clock time never moves it); a record already that old when read is not
-kept, and as the worker writes in event-time order, touch order is nearly time order.
-Older cases are in the store; a console on the topics alone shows only the kept ones.
+page). Each case and player carries the newest time it was touched; the oldest are
+forgotten first, when there are more than the limit and whenever they are older than
+`max_age_days` before the newest action read (a record already that old when read is
+not kept). Time is the worker's event time (`decided_at`); a verdict's time (the
+reviewer's wall clock) never moves the feed's clock, so a verdict read before its
+review (topics are read side by side) is not the first case forgotten. Older cases are
+in the store; a console on the topics alone shows only the kept ones.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
@@ -35,6 +36,7 @@ import confluent_kafka
 import orjson
 
 from pitboss.config.kafka import KafkaSettings
+from pitboss.console.oldest_first import OldestFirst
 from pitboss.console.store import Review, review_from_record
 from pitboss.operators.event_time import rfc3339_ms
 
@@ -79,7 +81,6 @@ class SeenVerdict:
 class _Case:
     """What the feed read about one review: the review, its verdict, finalised actions."""
 
-    touched_ms: int
     review: Review | None = None
     verdict: SeenVerdict | None = None
     finalised: list[dict[str, Any]] = field(default_factory=list)
@@ -87,12 +88,6 @@ class _Case:
     @property
     def answered(self) -> bool:
         return self.verdict is not None or bool(self.finalised)
-
-
-@dataclass(slots=True)
-class _PlayerActions:
-    touched_ms: int
-    records: deque[dict[str, Any]]
 
 
 class FeedMemory:
@@ -117,8 +112,8 @@ class FeedMemory:
         self.limits = limits
         self._reviews_topic = reviews_topic
         self._outcomes_topic = outcomes_topic
-        self.cases: OrderedDict[str, _Case] = OrderedDict()
-        self.players: OrderedDict[str, _PlayerActions] = OrderedDict()
+        self.cases = OldestFirst[_Case]()
+        self.players = OldestFirst[deque[dict[str, Any]]]()
         self.newest_ms = 0
         self.forgotten_cases = 0
 
@@ -138,12 +133,11 @@ class FeedMemory:
     def _case(self, decision_id: str, at_ms: int) -> _Case:
         case = self.cases.get(decision_id)
         if case is None:
-            case = _Case(at_ms)
+            case = _Case()
             if at_ms >= self._horizon():  # else already past the age limit: not kept
-                self.cases[decision_id] = case
+                self.cases.put(decision_id, case, at_ms)
         else:
-            self.cases.move_to_end(decision_id)
-            case.touched_ms = max(case.touched_ms, at_ms)
+            self.cases.touch(decision_id, at_ms)
         return case
 
     def _verdict(self, record: dict[str, Any]) -> None:
@@ -173,31 +167,24 @@ class FeedMemory:
             self._case(str(record["review_decision_id"]), at_ms).finalised.append(record)
 
     def _player_record(self, player: str, record: dict[str, Any], at_ms: int) -> None:
-        actions = self.players.get(player)
-        if actions is None:
+        records = self.players.get(player)
+        if records is None:
             if at_ms < self._horizon():
                 return
-            actions = self.players[player] = _PlayerActions(
-                at_ms, deque(maxlen=self.limits.actions_per_player))
+            records = deque(maxlen=self.limits.actions_per_player)
+            self.players.put(player, records, at_ms)
         else:
-            self.players.move_to_end(player)
-            actions.touched_ms = max(actions.touched_ms, at_ms)
-        actions.records.append(record)
+            self.players.touch(player, at_ms)
+        records.append(record)
 
     def _horizon(self) -> int:
         return self.newest_ms - self.limits.max_age_ms
 
     def _forget(self) -> None:
-        """Forget the least recently touched cases and players beyond the limits."""
+        """Forget the oldest cases and players beyond the limits."""
         horizon = self._horizon()
-        cases, players = self.cases, self.players
-        while cases and (len(cases) > self.limits.cases
-                         or next(iter(cases.values())).touched_ms < horizon):
-            cases.popitem(last=False)
-            self.forgotten_cases += 1
-        while players and (len(players) > self.limits.players
-                           or next(iter(players.values())).touched_ms < horizon):
-            players.popitem(last=False)
+        self.forgotten_cases += self.cases.forget(self.limits.cases, horizon)
+        self.players.forget(self.limits.players, horizon)
 
     def open_reviews(self) -> list[Review]:
         """Return reviews with no verdict or finalised action seen, oldest first."""
@@ -263,7 +250,8 @@ class LiveFeed:
     def answered(self) -> set[str]:
         """Return the ids of reviews with a verdict or a finalised action seen."""
         with self._lock:
-            return {k for k, case in self.memory.cases.items() if case.answered}
+            cases = self.memory.cases
+            return {k for k in cases if cases[k].answered}
 
     def counts(self) -> dict[str, int]:
         """Return review counts as the kept cases tell them: open, approved, denied, all."""
@@ -277,8 +265,8 @@ class LiveFeed:
     def player_actions(self, player_id: str) -> list[dict[str, Any]]:
         """Return the player's latest action records read, in the order read."""
         with self._lock:
-            actions = self.memory.players.get(player_id)
-            return list(actions.records) if actions is not None else []
+            records = self.memory.players.get(player_id)
+            return list(records) if records is not None else []
 
     def verdict_for(self, decision_id: str) -> SeenVerdict | None:
         """Return the verdict seen on the outcomes topic for a review, if any."""

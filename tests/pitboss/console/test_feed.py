@@ -81,6 +81,17 @@ def test_a_forgotten_verdict_takes_its_review_along_and_never_reopens_it() -> No
     assert "d1" not in {r.decision_id for r in kept.open_reviews()}
 
 
+def test_a_verdict_read_before_its_review_is_not_the_first_forgotten() -> None:
+    # Topics are read side by side: outcomes may come in before actions.reviews.
+    kept = memory(cases=3)
+    kept.read(OUTCOMES, verdict(9, T0 + 10 * 60_000))
+    for n in range(10):
+        kept.read(REVIEWS, review(n, T0 + n * 60_000))
+
+    assert kept.cases["d9"].verdict is not None
+    assert [r.decision_id for r in kept.open_reviews()] == ["d7", "d8"]
+
+
 def test_a_verdict_in_wall_clock_time_does_not_age_out_the_workers_cases() -> None:
     kept = memory(max_age_days=1)
     kept.read(REVIEWS, review(1, T0))
@@ -102,7 +113,7 @@ def test_a_player_keeps_their_latest_actions_and_players_are_bounded() -> None:
     kept = memory(players=2, actions_per_player=3)
     for n in range(5):
         kept.read(INTERVENTIONS, finalised(n, T0 + n, player="p1"))
-    assert [r["decision_id"] for r in kept.players["p1"].records] == ["f2", "f3", "f4"]
+    assert [r["decision_id"] for r in kept.players["p1"]] == ["f2", "f3", "f4"]
 
 
 _records = st.lists(st.tuples(
@@ -138,10 +149,10 @@ def test_memory_stays_within_its_limits_and_answered_reviews_stay_closed(
                                       "decided_at": _at(at)})
         assert len(kept.cases) <= cases
         assert len(kept.players) <= players
-        assert all(len(p.records) <= per_player for p in kept.players.values())
+        assert all(len(p) <= per_player for p in kept.players.values())
         horizon = kept.newest_ms - age_days * DAY_MS
-        for kept_first in (kept.cases, kept.players):
-            assert not kept_first or next(iter(kept_first.values())).touched_ms >= horizon
+        for kept_map in (kept.cases, kept.players):
+            assert all(kept_map.time_of(key) >= horizon for key in kept_map)
         open_ids = {r.decision_id for r in kept.open_reviews()}
         assert not open_ids & answered, "a review answered while kept never reopens"
 
