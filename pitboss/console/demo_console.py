@@ -70,7 +70,8 @@ class DemoConsole:
         """
         if _wait_until_up(self.url, alive, timeout_s):
             announce(f"review console: {self.url}  (login {DEMO_USER} / {self.password}; "
-                     "approve an open review and the worker finalises it within seconds)")
+                     "approve an open review: the worker finalises it once event time "
+                     "passes your verdict, seconds with the demo's traffic)")
             yield self.url
         else:
             announce("review console did not start: see worker.log in the run directory")
