@@ -138,7 +138,7 @@ def time_chart(
             min((v for _, v in values), default=0.0)))  # fmt: skip
     drawn = tuple(Mark(x_of(at), label, STATUS_COLOURS.get(status, "#000000"))
                   for at, label, status in marks)  # fmt: skip
-    levels = (top, (low + top) / 2, low) if fixed_range else (top, low)
+    levels = (top, (low + top) / 2, low) if fixed_range else (top, low) if top > low else (low,)
     y_labels = tuple((y_of(v), f"{v:,.2f}") for v in levels)
     ticks = _time_ticks(start, end, x_of) if margins[1] >= BOTTOM else ()
     return TimeChart(title, start, end, tuple(lines), drawn, WIDTH, height, ticks, y_labels,
@@ -166,7 +166,9 @@ def _time_ticks(start: datetime, end: datetime, x_of: Callable[[datetime], float
     The first label starts at its tick and the last ends at it, so both stay inside.
     """
     span = end - start
-    fmt = "%m-%d %H:%M" if span.total_seconds() < 4 * 86_400 else "%Y-%m-%d"
+    seconds = span.total_seconds()
+    fmt = "%H:%M:%S" if seconds < 3_600 else "%m-%d %H:%M" if seconds < 4 * 86_400 \
+        else "%Y-%m-%d"
     moments = [start + span * (i / (TICKS - 1)) for i in range(TICKS)]
     anchors = ["start", *["middle"] * (TICKS - 2), "end"]
     return tuple((x_of(at), at.strftime(fmt), anchor)
