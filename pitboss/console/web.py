@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,7 @@ from pitboss.console.auth import (
     check_csrf,
     csrf_token,
 )
-from pitboss.console.cases import CaseBook
+from pitboss.console.cases import CaseBook, CaseState
 from pitboss.console.charts import small_multiples, time_chart
 from pitboss.console.row_groups import GROUPED_STATUSES, group_rows
 from pitboss.console.store import TIMELINE_FEATURES, PlayerStory, QueueFilter
@@ -225,15 +225,25 @@ class _Pages:
         if case is None:
             raise Refused(404, "no review with this decision id")
         context = self._story_context(case.review.player_id, case.story, _all_rows(request))
-        may_decide = (self.console.desk is not None and user.may_decide and case.state.is_open)
-        return self.render(request, "case.html", review=case.review, state=case.state,
+        state = self._with_sent(case.state, decision_id)
+        may_decide = (self.console.desk is not None and user.may_decide and state.is_open)
+        return self.render(request, "case.html", review=case.review, state=state,
                            may_decide=may_decide, flash=request.query_params.get("sent", ""),
                            **context)  # fmt: skip
 
     def case_status(self, request: Request) -> Response:
         self.console.gate.require(request)
-        state = self.console.book.state(_decision_id(request))
+        decision_id = _decision_id(request)
+        state = self._with_sent(self.console.book.state(decision_id), decision_id)
         return JSONResponse({"status": state.status, "finalised": len(state.finalised)})
+
+    def _with_sent(self, state: CaseState, decision_id: str) -> CaseState:
+        """Count a verdict this console delivered that the feed has not read yet."""
+        desk = self.console.desk
+        sent = desk.sent_for(decision_id) if desk is not None and state.is_open else None
+        if sent is None:
+            return state
+        return replace(state, status=f"{sent.verdict} sent", reviewer=sent.reviewer)
 
     async def verdict(self, request: Request) -> Response:
         user = self.console.gate.require(request)
@@ -248,7 +258,7 @@ class _Pages:
         review = await run_in_threadpool(book.review, decision_id)
         if review is None:
             raise Refused(404, "no review with this decision id")
-        state = await run_in_threadpool(book.state, decision_id)
+        state = self._with_sent(await run_in_threadpool(book.state, decision_id), decision_id)
         if not state.is_open:
             raise Refused(409, f"this review is already answered ({state.status})")
         verdict, note = str(form.get("verdict", "")), str(form.get("note", ""))

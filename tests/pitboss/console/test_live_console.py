@@ -149,6 +149,14 @@ def test_reviewer_approves_and_the_worker_finalises_the_action(live: Any, page: 
     page.click("button.approve")
     page.wait_for_selector(".flash")
     assert "event time has passed" in page.inner_text(".waiting"), "says what it waits for"
+    # Answered at once, before the feed reads the verdict back: no second verdict.
+    assert page.inner_text("#case-status") in ("approve sent", "approved")
+    assert page.locator("form.verdict-form").count() == 0
+    token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    again = page.evaluate("""async ([id, token]) => (await fetch('/case/' + id + '/verdict', {
+        method: 'POST', body: new URLSearchParams({csrf_token: token, verdict: 'deny',
+        note: 'twice'})})).status""", [decision_id, token])
+    assert again == 409
     page.wait_for_selector(".finalised-action", timeout=90_000)  # the page reloads itself
     assert page.inner_text(".finalised-action") == "hold_withdrawals_and_bonuses"
     assert page.inner_text("#case-status") == "approved"
