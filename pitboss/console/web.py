@@ -139,9 +139,21 @@ def _num(value: Any, digits: int = 2) -> str:
 
 
 def _age(at: datetime, now: datetime | None) -> str:
+    """Return how long before `now` a review was raised: minutes, hours or days.
+
+    Example:
+        >>> from datetime import UTC, datetime, timedelta
+        >>> now = datetime(2026, 1, 5, tzinfo=UTC)
+        >>> [_age(now - timedelta(minutes=m), now) for m in (0.2, 90, 4000)]
+        ['0 min', '1.5 h', '2.8 d']
+
+    """
     if now is None:
         return ""
-    hours = max((now - at).total_seconds(), 0) / 3600
+    minutes = max((now - at).total_seconds(), 0) / 60
+    if minutes < 60:
+        return f"{minutes:.0f} min"
+    hours = minutes / 60
     return f"{hours / 24:.1f} d" if hours >= 48 else f"{hours:.1f} h"
 
 
