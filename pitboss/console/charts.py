@@ -37,7 +37,8 @@ PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e")
 STATUS_COLOURS = {"emitted": "#2ca02c", "approved": "#1b5e20", "denied": "#6d4c41",
                   "suppressed": "#9e9e9e", "holdout": "#9467bd", "shadow": "#90a4ae",
                   "pending_review": "#ff7f0e"}  # fmt: skip
-MAX_POINTS = 2000
+MAX_POINTS = 600
+"""At most this many points per series (every n-th kept): a panel is about 1,100 units wide."""
 MAX_DOTS = 60
 """A series of at most this many points is drawn with a dot at each (sparse data shows)."""
 
