@@ -115,7 +115,6 @@ class PlayerStory:
     features: tuple[tuple[datetime, dict[str, float]], ...]
     scores: tuple[tuple[datetime, dict[str, float]], ...]
     follow_up: tuple[dict[str, Any], ...]
-    latest_features: dict[str, float]
 
 
 class CaseStore:
@@ -203,7 +202,6 @@ class CaseStore:
         # or was held out (sinks/schema/0009): none among the rows, no query.
         followed = any(r["kind"] in ("intervention", "offer")
                        and r["status"] in ("emitted", "shadow", "holdout") for r in rows)
-        newest = features[-1]["as_of"] if features else None
         return PlayerStory(
             player_id=player_id,
             decisions=tuple(rows),
@@ -211,29 +209,25 @@ class CaseStore:
             scores=tuple((r.pop("scored_at"), _without(r, "trigger", "trigger_event_id"))
                          for r in scores),
             follow_up=tuple(self.follow_up(player_id)) if followed else (),
-            latest_features=self.latest_features(player_id, newest) if newest else {},
         )  # fmt: skip
 
-    def latest_features(self, player_id: str, as_of: datetime | None = None
-                        ) -> dict[str, float]:
-        """Return the player's newest feature snapshot (or the one at `as_of`), every column.
+    def latest_features(self, player_id: str) -> dict[str, float]:
+        """Return the player's newest feature snapshot, every column.
 
-        Given its time, only the parts holding that key are read (all ~150 columns of
-        a granule of each part, otherwise).
+        The newest time first (two key columns), then the row at that time: only the
+        part holding it is read, instead of all ~150 columns of a granule of every part.
         """
-        at = "" if as_of is None else \
-            "AND as_of = fromUnixTimestamp64Milli({t:Int64}, 'UTC') "
-        parameters: dict[str, Any] = {"p": player_id}
-        if as_of is not None:
-            parameters["t"] = round(as_of.timestamp() * 1000)
-        rows = self._rows(
-            "SELECT * EXCEPT (player_id, trigger, trigger_event_id, jurisdiction) "
-            f"FROM player_features WHERE player_id = {{p:String}} {at}"
-            "ORDER BY as_of DESC LIMIT 1", parameters)
-        if not rows:
+        p = {"p": player_id}
+        newest = self._rows("SELECT max(as_of) AS t, count() AS n FROM player_features "
+                            "WHERE player_id = {p:String}", p)[0]  # fmt: skip
+        if not newest["n"]:
             return {}
-        rows[0].pop("as_of")
-        return {name: float(value) for name, value in rows[0].items()}
+        rows = self._rows(
+            "SELECT * EXCEPT (player_id, trigger, trigger_event_id, jurisdiction, as_of) "
+            "FROM player_features WHERE player_id = {p:String} "
+            "AND as_of = fromUnixTimestamp64Milli({t:Int64}, 'UTC') LIMIT 1",
+            {**p, "t": round(newest["t"].timestamp() * 1000)})
+        return {name: float(value) for name, value in rows[0].items()} if rows else {}
 
     def follow_up(self, player_id: str) -> list[dict[str, Any]]:
         """Return the player's rows of `intervention_follow_up` (play 7 days before and after)."""

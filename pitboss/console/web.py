@@ -91,6 +91,7 @@ def build_app(console: Console) -> Starlette:
         Route("/case/{decision_id}/verdict", pages.verdict, methods=["POST"]),
         Route("/decision/{decision_id}", pages.decision),
         Route("/player", pages.player),
+        Route("/player/latest", pages.latest_features),
         Route("/search", pages.search),
         Route("/favicon.ico", lambda request: Response(status_code=204)),
         Route("/healthz", lambda request: Response("ok\n", media_type="text/plain")),
@@ -300,6 +301,14 @@ class _Pages:
             raise Refused(400, "which player? (?id=...)")
         return self.render(request, "player.html",
                            **self._story_context(player_id, None, _all_rows(request)))
+
+    def latest_features(self, request: Request) -> Response:
+        """Render the player's newest feature snapshot: a fragment the case page loads."""
+        self.console.gate.require(request)
+        store = self.console.book.store
+        player_id = request.query_params.get("id", "")
+        features = store.latest_features(player_id) if store is not None and player_id else {}
+        return self.render(request, "_latest.html", features=features)
 
     def search(self, request: Request) -> Response:
         self.console.gate.require(request)

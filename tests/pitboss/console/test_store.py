@@ -125,8 +125,12 @@ def test_a_players_story_is_the_final_one(client: Client) -> None:
                         "ORDER BY scored_at, trigger, trigger_event_id", p=player)
         assert [(t, v) for t, v in story.scores] == [(row.pop("scored_at"), row)
                                                      for row in scores]
-        assert story.latest_features == store.latest_features(player)
-        assert story.latest_features["bets_24h"] >= 0
+        (latest,) = _final(client, "SELECT * EXCEPT (player_id, trigger, trigger_event_id, "
+                           "jurisdiction, as_of) FROM player_features FINAL WHERE player_id = "
+                           "{p:String} ORDER BY as_of DESC, trigger DESC LIMIT 1", p=player)
+        snapshot = store.latest_features(player)
+        assert snapshot.keys() == latest.keys() and snapshot["bets_24h"] >= 0
+        assert store.latest_features("no such player") == {}
         follow_up = _final(client, "SELECT * FROM intervention_follow_up "
                            "WHERE player_id = {p:String} ORDER BY decided_at", p=player)
         assert list(story.follow_up) == follow_up
