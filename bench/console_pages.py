@@ -2,9 +2,11 @@
 
 Serves a read-only console (`pitboss console serve --run DIR`) over a replay's store
 and times, after one warm-up, the full response of the queue and of the case pages
-of the three oldest open reviews over HTTP, median and worst of `--repeat` loads
-each; with `--browser`, also the load in headless Chromium (navigation to the
-`load` event, styles and script included) and screenshots of both pages into `--shots`.
+of the three oldest open reviews and of the open review whose player has the most
+audit rows (found with `pitboss query` first) over HTTP, median and worst of
+`--repeat` loads each; with `--browser`, also the same pages in headless Chromium (navigation to the
+`load` event, styles and script included), median and worst of `--repeat` loads, and
+screenshots of each page into `--shots`. It ends with the machine's load average.
 
 Options: `--run DIR` (a replay's run directory: `pitboss simulate --players 10000
 --days 30` then `pitboss replay` makes the reference store), `--repeat N` (default 10),
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import http.cookiejar
+import os
 import re
 import statistics
 import subprocess
@@ -82,16 +85,37 @@ def _time(opener: urllib.request.OpenerDirector, url: str, repeat: int) -> tuple
     return statistics.median(times) * 1000, max(times) * 1000
 
 
+HEAVIEST = (
+    "SELECT r.decision_id AS decision_id, d.n AS rows FROM (SELECT decision_id, player_id "
+    "FROM decisions WHERE kind = 'review' AND status = 'pending_review') AS r INNER JOIN "
+    "(SELECT player_id, count() AS n FROM decisions GROUP BY player_id) AS d "
+    "ON r.player_id = d.player_id ORDER BY d.n DESC, r.decision_id LIMIT 1"
+)
+
+
+def _heaviest_case(run: Path) -> tuple[str, int] | None:
+    """Return the open review whose player has the most audit rows (`pitboss query`)."""
+    done = subprocess.run([sys.executable, "-m", "pitboss.cli", "query", "--run", str(run),
+                           "--format", "csv", HEAVIEST], capture_output=True, text=True,
+                          timeout=120, check=False)  # fmt: skip
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or len(lines) < 2:
+        return None
+    decision_id, rows = lines[-1].split(",")
+    return decision_id.strip('"'), int(rows)
+
+
 def _case_urls(opener: urllib.request.OpenerDirector, url: str) -> list[str]:
     queue = opener.open(url + "/").read().decode()
     return [url + path for path in re.findall(r'href="(/case/[0-9a-f]{32})"', queue)]
 
 
-def _browser(url: str, case_url: str, shots: Path) -> dict[str, float]:
+def _browser(url: str, case_urls: list[str], shots: Path, repeat: int) -> dict[str, list[float]]:
+    """Load each page `repeat` times in headless Chromium (after a warm-up); screenshot each."""
     from playwright.sync_api import sync_playwright
 
     shots.mkdir(parents=True, exist_ok=True)
-    figures = {}
+    figures: dict[str, list[float]] = {}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
                                              args=CHROMIUM_ARGS)  # fmt: skip
@@ -101,11 +125,14 @@ def _browser(url: str, case_url: str, shots: Path) -> dict[str, float]:
         page.fill("input[name=password]", PASSWORD)
         page.click("form.login button[type=submit]")
         page.wait_for_selector("table.queue")
-        for name, target in (("queue", url + "/"), ("case", case_url)):
+        targets = [("queue", url + "/")] + [(f"case{i + 1}", c) for i, c in enumerate(case_urls)]
+        for name, target in targets:
             page.goto(target)  # warm-up
-            started = time.perf_counter()
-            page.goto(target, wait_until="load")
-            figures[f"browser_{name}_ms"] = (time.perf_counter() - started) * 1000
+            times = figures.setdefault(name, [])
+            for _ in range(repeat):
+                started = time.perf_counter()
+                page.goto(target, wait_until="load")
+                times.append((time.perf_counter() - started) * 1000)
             page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
         browser.close()
     return figures
@@ -118,21 +145,29 @@ def main() -> None:
     parser.add_argument("--browser", action="store_true")
     parser.add_argument("--shots", type=Path, default=Path("/tmp/console-shots"))
     args = parser.parse_args()
+    heaviest = _heaviest_case(args.run)  # before the console holds the store
     with tempfile.TemporaryDirectory() as work:
         process, url = _start(args.run, Path(work))
         try:
             opener = _opener(url)
             median, worst = _time(opener, url + "/", args.repeat)
             print(f"queue: median {median:.0f} ms, worst {worst:.0f} ms")
-            cases = _case_urls(opener, url)
-            print(f"{len(cases)} open reviews in the queue")
-            for case_url in cases[:3]:
+            cases = _case_urls(opener, url)[:3]
+            print(f"{len(cases)} oldest open reviews timed", end="")
+            if heaviest is not None:
+                cases.append(f"{url}/case/{heaviest[0]}")
+                print(f", and the open review of the player with the most audit rows "
+                      f"({heaviest[1]:,})", end="")
+            print()
+            for case_url in cases:
                 median, worst = _time(opener, case_url, args.repeat)
                 print(f"case {case_url.rsplit('/', 1)[1]}: median {median:.0f} ms, "
                       f"worst {worst:.0f} ms")
             if args.browser and cases:
-                for name, value in _browser(url, cases[0], args.shots).items():
-                    print(f"{name}: {value:.0f} ms")
+                for name, times in _browser(url, cases, args.shots, args.repeat).items():
+                    print(f"browser {name}: median {statistics.median(times):.0f} ms, "
+                          f"worst {max(times):.0f} ms over {len(times)} loads")
+            print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
         finally:
             process.terminate()
             process.wait(10)

@@ -31,6 +31,8 @@ from pitboss.app import app
 
 if TYPE_CHECKING:
     from pitboss.config.settings import Settings
+    from pitboss.console.demo_console import DemoConsole
+    from pitboss.replay.live.worker_process import WorkerProcess
 
 PLAIN_REFRESH_S = 5.0
 
@@ -66,25 +68,27 @@ def _live_demo(
     directory: Path, players: int, rate: float, seconds: float, days: int, seed: int,
     config: Path | None, database: str,
 ) -> None:
+    from pitboss.console.demo_console import DemoConsole
     from pitboss.replay.live.demo import DemoSettings, LiveDemo, audit_counts
     from pitboss.replay.live.view import plain_line, render_frame, render_summary
 
     console = Console()
     run_dir = directory / f"live-{datetime.now(tz=UTC):%Y%m%dT%H%M%SZ}"
     interactive = sys.stdout.isatty()
+    review = DemoConsole.prepare(run_dir)
     settings = DemoSettings(run_dir=run_dir, players=players, rate=rate, seconds=seconds,
-                            seed=seed, days=days, config=config,
+                            seed=seed, days=days, config=config, worker_args=review.worker_args,
                             refresh_s=0.5 if interactive else PLAIN_REFRESH_S)  # fmt: skip
     length = f"for {seconds:.0f} s" if seconds else "until Ctrl-C"
     console.print(f"live demo: {players:,} players at {rate:,.0f} events/s {length}; "
                   f"worker output in {run_dir}")  # fmt: skip
     if interactive:
         with Live(console=console, auto_refresh=False, transient=False) as live:
-            beside = _review_console(run_dir, live.console.print, config)
+            beside = _announced(review, live.console.print)
             result = LiveDemo(settings, lambda f: live.update(render_frame(f), refresh=True),
                               beside=beside).run()
     else:
-        beside = _review_console(run_dir, lambda text: print(text, flush=True), config)
+        beside = _announced(review, lambda text: print(text, flush=True))
         result = LiveDemo(settings, lambda f: print(plain_line(f), flush=True),
                           beside=beside).run()
     audit = audit_counts(result.data_dir, database) if result.worker_exit_code == 0 else None
@@ -94,12 +98,10 @@ def _live_demo(
         raise typer.Exit(1)
 
 
-def _review_console(run_dir: Path, announce: Callable[[str], None], config: Path | None
-                    ) -> Callable[[str], AbstractContextManager[object]]:
-    """Return what starts the review console on the demo's broker (it prints URL and login)."""
-    from pitboss.console.demo_console import demo_console
-
-    return lambda bootstrap: demo_console(bootstrap, run_dir, announce, config)
+def _announced(review: DemoConsole, announce: Callable[[str], None]
+               ) -> Callable[[WorkerProcess], AbstractContextManager[object]]:
+    """Return what waits for the worker's review console and prints its URL and login."""
+    return lambda worker: review.announced(announce, alive=lambda: worker.poll() is None)
 
 
 def _replay_demo(

@@ -8,6 +8,8 @@ stop requested during start-up exits 0 at once. With `--recovery-dir` the input
 offsets and all operator state are kept in Bytewax's SQLite recovery store, so a
 restart (even after `kill -9`) resumes where the last committed epoch ended.
 Several processes form one Bytewax cluster with `--process-id` and `--addresses`.
+With `--console [HOST:]PORT --console-users FILE` the process also serves the review
+console on its own store (`pitboss.console.worker_console`; docs/console.md).
 Connection settings and secrets come from configuration and `PITBOSS_...`
 environment variables; docs/operations.md is the operator's guide.
 
@@ -19,6 +21,7 @@ second stop signal aborted the stop.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -37,10 +40,12 @@ from pitboss.app import app
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from contextlib import AbstractContextManager
 
     import structlog
 
     from pitboss.config.settings import Settings
+    from pitboss.console.worker_console import WorkerConsole
     from pitboss.operators.policy.compliance_facts import ComplianceFacts
     from pitboss.replay.runner import ClickHouseTarget
     from pitboss.sinks.health import WorkerHealth
@@ -185,6 +190,13 @@ ClickHouseDsn = Annotated[str | None, typer.Option(
 ConfigFile = Annotated[Path | None, typer.Option(
     "--config", "-c", help="TOML file overriding config/defaults.toml.")]
 BatchSize = Annotated[int, typer.Option("--batch-size", min=1, help="Most messages per poll.")]
+ConsoleAddress = Annotated[str | None, typer.Option(
+    "--console", help="Also serve the review console from this process at [HOST:]PORT "
+    "(loopback unless a host is given), on the worker's own store: the way to review beside "
+    "an embedded (chDB) store, which only this process may open. Needs --console-users.")]
+ConsoleUsers = Annotated[Path | None, typer.Option(
+    "--console-users", envvar="PITBOSS_CONSOLE_USERS", show_envvar=True,
+    help="The review console's users file (`pitboss console add-user`).")]
 
 
 @dataclass(frozen=True)
@@ -204,6 +216,7 @@ class WorkerOptions:
     clickhouse_on_command_line: bool
     config: Path | None
     batch_size: int
+    console: WorkerConsole | None = None
 
 
 @app.command()
@@ -221,8 +234,11 @@ def run(
     clickhouse: ClickHouseDsn = None,
     config: ConfigFile = None,
     batch_size: BatchSize = 1000,
+    console: ConsoleAddress = None,
+    console_users: ConsoleUsers = None,
 ) -> None:
     """Consume the event topics, decide, and produce actions until SIGTERM or Ctrl-C."""
+    review_console = _review_console(console, console_users, clickhouse, process_id)
     stop = threading.Event()
     _StopSignals(stop)
     cluster = _addresses(addresses)
@@ -234,9 +250,26 @@ def run(
     on_command_line = source is not None and source.name == "COMMANDLINE"
     options = WorkerOptions(
         data_dir, recovery_dir, epoch_interval_s, metrics_host, metrics_port, log_level, workers,
-        process_id, cluster, clickhouse, on_command_line, config, batch_size,
+        process_id, cluster, clickhouse, on_command_line, config, batch_size, review_console,
     )  # fmt: skip
     raise typer.Exit(_run_worker(stop, options))
+
+
+def _review_console(address: str | None, users: Path | None, dsn: str | None,
+                    process_id: int | None) -> WorkerConsole | None:
+    """Check `--console` and `--console-users`; None when no console is asked for."""
+    from pitboss.console.worker_console import ConsoleOptionError, WorkerConsole
+    from pitboss.mistakes import InputError
+
+    if address is None:
+        return None
+    if process_id and not (dsn or os.environ.get("PITBOSS_CLICKHOUSE__DSN")):
+        raise InputError("--console: only process 0 of a cluster holds the embedded store; "
+                         "serve the console from process 0")  # fmt: skip
+    try:
+        return WorkerConsole.parse(address, users)
+    except ConsoleOptionError as exc:
+        raise InputError(str(exc)) from None
 
 
 def _level(name: str) -> int:
@@ -399,12 +432,15 @@ def _run_dataflow(
         metrics=f"{options.metrics_host}:{options.metrics_port}" if options.metrics_port else None,
         epoch_interval_s=options.epoch_interval_s,
     )  # fmt: skip
+    beside = _console_beside(options, settings, target)
+    if beside is None:
+        return EXIT_CONFIG
     started = time.monotonic()
     metrics.health.running(judges_epochs=cluster is None)
     try:
         if stop.is_set():
             return EXIT_STOPPED
-        with pipeline_gc():
+        with beside, pipeline_gc():
             cli_main(
                 flow, workers_per_process=options.workers, process_id=process_id,
                 addresses=cluster, epoch_interval=timedelta(seconds=options.epoch_interval_s),
@@ -421,6 +457,27 @@ def _run_dataflow(
     log.info("worker stopped", stop_requested=stop.is_set(),
              seconds=round(time.monotonic() - started, 3))
     return EXIT_STOPPED
+
+
+def _console_beside(options: WorkerOptions, settings: Settings, target: ClickHouseTarget
+                    ) -> AbstractContextManager[object] | None:
+    """Return what serves `--console` while the dataflow runs; None if its port cannot be bound."""
+    import structlog
+
+    from pitboss.console.worker_console import serve_beside_worker
+
+    console = options.console
+    if console is None:
+        return contextlib.nullcontext()
+    try:
+        sock = console.bind()
+    except OSError as exc:
+        structlog.get_logger("pitboss.run").error(
+            "cannot serve the review console: check --console", host=console.host,
+            port=console.port, error=exc.strerror or str(exc))
+        return None
+    return serve_beside_worker(console, sock, options.data_dir, target.dsn, target.database,
+                               settings.kafka)
 
 
 def _shared_facts_path(target: ClickHouseTarget) -> Path:

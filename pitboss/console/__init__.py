@@ -7,7 +7,10 @@ ClickHouse store (a replay's embedded chDB, read-only, or a server DSN) and, whe
 broker is given, the live action and outcome topics; a verdict is a `review_decision`
 event produced to the outcomes topic through the checked `ActionProducer`, with the
 authenticated user as its reviewer. Modules: `users` (password file and roles),
-`login_throttle` (failed logins), `csrf` (per-session tokens), `store` (ClickHouse
-reads), `feed` (Kafka reads), `verdicts` (the one write), `charts` (server-side SVG),
-`web` (routes and templates).
+`login_throttle` (failed logins), `auth` (sessions, SSO header, CSRF), `store`
+(ClickHouse reads), `feed` (Kafka reads, bounded), `cases` (the two merged), `verdicts`
+(the one write), `charts` (server-side SVG), `row_groups` (audit rows for the eye),
+`explain` (a decision in words), `web` (routes and templates), `server` (`console
+serve`), `worker_console` (served from a live worker's process, on its store) and
+`demo_console` (the demo's login).
 """

@@ -15,12 +15,13 @@ from typing import Any
 
 from pitboss.console.feed import LiveFeed, SeenVerdict
 from pitboss.console.store import (
-    QUEUE_LIMIT,
+    QUEUE_PAGE,
     CaseStore,
     DecisionRow,
     PlayerStory,
     QueueFilter,
     Review,
+    rows_of,
 )
 
 _ANSWER_STATUSES = ("approved", "denied")
@@ -28,12 +29,28 @@ _ANSWER_STATUSES = ("approved", "denied")
 
 @dataclass(frozen=True, slots=True)
 class Queue:
-    """The queue page's content: open reviews, counts by status, filter values, the store's now."""
+    """The queue page's content: a page of open reviews, counts by status, filter values, now."""
 
     reviews: tuple[Review, ...]
     counts: dict[str, int]
     facets: dict[str, list[str]]
     as_of: datetime | None
+    page: int = 0
+    has_next: bool = False
+
+    @property
+    def first_number(self) -> int:
+        """The position in the queue of the page's first review (1 for the oldest)."""
+        return self.page * QUEUE_PAGE + 1
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """What a case page shows: the review, where it stands, the player's story (if stored)."""
+
+    review: Review
+    state: CaseState
+    story: PlayerStory | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,46 +84,75 @@ class CaseBook:
         self.store = store
         self.feed = feed
 
-    def queue(self, wanted: QueueFilter) -> Queue:
-        """Return open reviews (filtered), counts by status, facets and the store's now."""
+    def queue(self, wanted: QueueFilter, page: int = 0) -> Queue:
+        """Return a page of open reviews (filtered), counts by status, facets and the now.
+
+        Args:
+            wanted: the filter and order.
+            page: which page of `QUEUE_PAGE` reviews (0: the first).
+
+        """
         reviews: dict[str, Review] = {}
         counts = {"open": 0, "approved": 0, "denied": 0, "all": 0}
         facets: dict[str, list[str]] = {"action": [], "jurisdiction": [], "severity": []}
         as_of = None
+        answered = self.feed.answered() if self.feed is not None else set()
+        end = (page + 1) * QUEUE_PAGE
         if self.store is not None:
-            reviews = {r.decision_id: r for r in self.store.open_reviews(wanted)}
-            counts, facets = self.store.review_counts(), self.store.facets()
-            as_of = self.store.newest_event_time()
+            # One more than the page, and as many as the feed may have answered since.
+            wanted_rows = end + 1 + len(answered)
+            reviews = {r.decision_id: r for r in self.store.open_reviews(wanted, wanted_rows)}
+            summary = self.store.queue_summary()
+            counts, facets, as_of = summary.counts, summary.facets, summary.newest
         if self.feed is not None:
-            reviews.update((r.decision_id, r) for r in self.feed.open_reviews()
-                           if _matches(r, wanted))  # fmt: skip
-            answered = self.feed.answered()
+            from_feed = self.feed.open_reviews()
+            reviews.update((r.decision_id, r) for r in from_feed if _matches(r, wanted))
             reviews = {k: r for k, r in reviews.items() if k not in answered}
-            for review in self.feed.open_reviews():
+            for review in from_feed:
                 for name in ("action", "jurisdiction", "severity"):
                     value = getattr(review, name)
                     if value not in facets[name]:
                         facets[name] = sorted([*facets[name], value])
             if self.store is None:
                 counts = self.feed.counts()
-        counts = {**counts, "matching": len(reviews)}
-        newest_first = wanted.sort == "newest"
-        ordered = sorted(reviews.values(), key=lambda r: (r.decided_at, r.decision_id),
-                         reverse=newest_first)  # fmt: skip
-        return Queue(tuple(ordered[:QUEUE_LIMIT]), counts, facets, as_of)
+        ordered = sorted(reviews.values(), key=lambda r: r.decision_id)
+        ordered.sort(key=lambda r: r.decided_at, reverse=wanted.sort == "newest")
+        return Queue(tuple(ordered[page * QUEUE_PAGE:end]), counts, facets, as_of, page,
+                     has_next=len(ordered) > end)
+
+    def case(self, decision_id: str) -> Case | None:
+        """Return the review, where it stands and the player's story; None if unknown.
+
+        With a store, the player's audit rows are read once and serve all three.
+        """
+        if self.store is None:
+            review = self.review(decision_id)
+            return None if review is None else Case(review, self.state(decision_id), None)
+        player = self.store.player_of(decision_id)
+        decisions = self.store.player_decisions(player) if player is not None else []
+        rows = rows_of(decision_id, decisions)
+        review = _review_in(decision_id, rows) or (
+            self.feed.review(decision_id) if self.feed is not None else None)
+        if review is None:
+            return None
+        story = self.store.player_story(review.player_id,
+                                        decisions if player == review.player_id else None)
+        return Case(review, self._state(decision_id, tuple(rows)), story)
 
     def review(self, decision_id: str) -> Review | None:
         """Return the review with this decision id, from the store or the feed."""
         if self.store is not None:
-            for row in self.store.decision_rows(decision_id):
-                if row["kind"] == "review" and row["decision_id"] == decision_id \
-                        and row["status"] in ("pending_review", "emitted"):
-                    return _review_of_row(row)
+            review = _review_in(decision_id, self.store.decision_rows(decision_id))
+            if review is not None:
+                return review
         return self.feed.review(decision_id) if self.feed is not None else None
 
     def state(self, decision_id: str) -> CaseState:
         """Return where the review stands, from the store's rows and the feed."""
         rows = tuple(self.store.decision_rows(decision_id)) if self.store is not None else ()
+        return self._state(decision_id, rows)
+
+    def _state(self, decision_id: str, rows: tuple[DecisionRow, ...]) -> CaseState:
         answer = next((r for r in rows if r["decision_id"] == decision_id
                        and r["status"] in _ANSWER_STATUSES), None)  # fmt: skip
         seen = self.feed.verdict_for(decision_id) if self.feed is not None else None
@@ -127,6 +173,15 @@ class CaseBook:
     def live_actions(self, player_id: str) -> list[dict[str, Any]]:
         """Return the player's action records read off the topics (empty without a feed)."""
         return self.feed.player_actions(player_id) if self.feed is not None else []
+
+
+def _review_in(decision_id: str, rows: list[DecisionRow]) -> Review | None:
+    """Return the review among a case's rows (its `pending_review` or `emitted` row)."""
+    for row in rows:
+        if row["kind"] == "review" and row["decision_id"] == decision_id \
+                and row["status"] in ("pending_review", "emitted"):
+            return _review_of_row(row)
+    return None
 
 
 def _matches(review: Review, wanted: QueueFilter) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,8 @@ from pitboss.sinks.kafka_actions import ActionDeliveryError, ActionProducer
 Verdict = Literal["approve", "deny"]
 VERDICTS: tuple[Verdict, ...] = ("approve", "deny")
 MAX_NOTE_CHARS = 2000
+REMEMBERED = 1000
+"""Verdicts a desk remembers having delivered (the latest), until the feed has read them."""
 
 _log = structlog.get_logger("pitboss.console")
 
@@ -92,6 +95,7 @@ class VerdictDesk:
         self._now_ms = now_ms
         self._lock = threading.Lock()
         self._producer: ActionProducer | None = None
+        self._sent: OrderedDict[str, SentVerdict] = OrderedDict()
 
     def _client(self) -> ActionProducer:
         if self._producer is None:
@@ -123,7 +127,19 @@ class VerdictDesk:
                 self._audit(event, f"failed: {exc}")
                 raise
             self._audit(event, "delivered")
+            self._sent[sent.decision_id] = sent
+            while len(self._sent) > REMEMBERED:
+                self._sent.popitem(last=False)
         return sent
+
+    def sent_for(self, decision_id: str) -> SentVerdict | None:
+        """Return the verdict this desk delivered for a review, if among its latest.
+
+        The feed reads the outcomes topic a moment after the delivery; until then this
+        is how the case page knows the review is answered (and refuses a second verdict).
+        """
+        with self._lock:
+            return self._sent.get(decision_id)
 
     def _audit(self, event: dict[str, object], outcome: str) -> None:
         line = {**event, "outcome": outcome}

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import jinja2
 from starlette.applications import Starlette
@@ -39,14 +40,19 @@ from pitboss.console.auth import (
     check_csrf,
     csrf_token,
 )
-from pitboss.console.cases import CaseBook
-from pitboss.console.charts import time_chart
-from pitboss.console.store import QUEUE_LIMIT, TIMELINE_FEATURES, QueueFilter
+from pitboss.console.cases import CaseBook, CaseState
+from pitboss.console.charts import small_multiples, time_chart
+from pitboss.console.row_groups import GROUPED_STATUSES, group_rows
+from pitboss.console.store import TIMELINE_FEATURES, PlayerStory, QueueFilter
 from pitboss.console.verdicts import VerdictDesk, VerdictRefused
+from pitboss.operators.event_time import rfc3339_ms
 from pitboss.sinks.kafka_actions import ActionDeliveryError
 
 HERE = Path(__file__).parent
 SESSION_MAX_AGE_S = 8 * 3600
+MAX_PAGE = 10_000
+TABLE_LINES = 60
+"""Lines of a player's decisions table shown at first (the latest); `?rows=all` shows all."""
 _DECISION_ID = re.compile(r"^[0-9a-f]{32}$")
 SECURITY_HEADERS = {
     "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
@@ -85,6 +91,7 @@ def build_app(console: Console) -> Starlette:
         Route("/case/{decision_id}/verdict", pages.verdict, methods=["POST"]),
         Route("/decision/{decision_id}", pages.decision),
         Route("/player", pages.player),
+        Route("/player/latest", pages.latest_features),
         Route("/search", pages.search),
         Route("/favicon.ico", lambda request: Response(status_code=204)),
         Route("/healthz", lambda request: Response("ok\n", media_type="text/plain")),
@@ -107,6 +114,7 @@ def _templates() -> Jinja2Templates:
         autoescape=True, undefined=jinja2.StrictUndefined,
     )  # fmt: skip
     environment.filters["when"] = _when
+    environment.filters["when_text"] = _when_text
     environment.filters["num"] = _num
     environment.filters["q"] = lambda text: quote(str(text), safe="")
     environment.globals["status_meaning"] = explain.status_meaning
@@ -118,6 +126,12 @@ def _when(at: datetime | None) -> str:
     return at.strftime("%Y-%m-%d %H:%M:%S UTC") if at else ""
 
 
+def _when_text(text: object) -> str:
+    """Show an RFC 3339 time read off a topic like the store's times (else as it came)."""
+    at_ms = rfc3339_ms(text) if isinstance(text, str) else None
+    return str(text) if at_ms is None else _when(datetime.fromtimestamp(at_ms / 1000, UTC))
+
+
 def _num(value: Any, digits: int = 2) -> str:
     try:
         return f"{float(value):,.{digits}f}"
@@ -126,9 +140,21 @@ def _num(value: Any, digits: int = 2) -> str:
 
 
 def _age(at: datetime, now: datetime | None) -> str:
+    """Return how long before `now` a review was raised: minutes, hours or days.
+
+    Example:
+        >>> from datetime import UTC, datetime, timedelta
+        >>> now = datetime(2026, 1, 5, tzinfo=UTC)
+        >>> [_age(now - timedelta(minutes=m), now) for m in (0.2, 90, 4000)]
+        ['0 min', '1.5 h', '2.8 d']
+
+    """
     if now is None:
         return ""
-    hours = max((now - at).total_seconds(), 0) / 3600
+    minutes = max((now - at).total_seconds(), 0) / 60
+    if minutes < 60:
+        return f"{minutes:.0f} min"
+    hours = minutes / 60
     return f"{hours / 24:.1f} d" if hours >= 48 else f"{hours:.1f} h"
 
 
@@ -144,16 +170,21 @@ class _Pages:
         """Render a template; `mint_csrf=False` never starts a session (refusals)."""
         gate = self.console.gate
         token = csrf_token(request) if mint_csrf else request.session.get(SESSION_CSRF, "")
-        base = {"user": gate.user(request), "csrf_field": CSRF_FIELD,
-                "csrf": token, "live": self.console.desk is not None,
-                "demo_note": self.console.demo_note}  # fmt: skip
+        base = {"user": gate.user(request), "csrf_field": CSRF_FIELD, "csrf": token,
+                "live": self.console.desk is not None, "demo_note": self.console.demo_note,
+                "sso": gate.sso_header is not None}  # fmt: skip
         return self.templates.TemplateResponse(request, name, {**base, **context},
                                                status_code=status_code)
 
     async def refused(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Refused)
-        if exc.status_code == 401 and request.method == "GET":
+        sso = self.console.gate.sso_header
+        if exc.status_code == 401 and request.method == "GET" and sso is None:
             return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+        if exc.status_code == 401 and sso is not None:
+            exc = Refused(401, f"no signed-in user: this console takes the user from the {sso} "
+                          "header its single sign-on proxy sets (and a role from the users "
+                          "file); sign in through the proxy")  # fmt: skip
         # A refused request must not touch the session: a cross-site request that got
         # a fresh session cookie back would log the user out.
         return self.render(request, "error.html", status_code=exc.status_code,
@@ -161,9 +192,17 @@ class _Pages:
 
     # Login and logout -------------------------------------------------------------
     def login_form(self, request: Request) -> Response:
+        self._no_passwords_with_sso()
         return self.render(request, "login.html", error="", next=_local(request, "next"))
 
+    def _no_passwords_with_sso(self) -> None:
+        sso = self.console.gate.sso_header
+        if sso is not None:
+            raise Refused(403, f"password logins are off: this console signs users in "
+                          f"through single sign-on (the {sso} header)")  # fmt: skip
+
     async def login(self, request: Request) -> Response:
+        self._no_passwords_with_sso()
         form = await request.form()
         check_csrf(request, form)
         name, password = str(form.get("username", "")), str(form.get("password", ""))
@@ -187,28 +226,37 @@ class _Pages:
                              severity=params.get("severity", ""),
                              player=params.get("player", ""),
                              sort=params.get("sort", "oldest"))  # fmt: skip
-        queue = self.console.book.queue(wanted)
+        queue = self.console.book.queue(wanted, _page(params.get("page", "")))
         ages = {r.decision_id: _age(r.decided_at, queue.as_of) for r in queue.reviews}
         return self.render(request, "queue.html", queue=queue, wanted=wanted, ages=ages,
-                           queue_limit=QUEUE_LIMIT)
+                           page_link=_page_link(request))
 
     def case(self, request: Request) -> Response:
         user = self.console.gate.require(request)
         decision_id = _decision_id(request)
-        review = self.console.book.review(decision_id)
-        if review is None:
+        case = self.console.book.case(decision_id)
+        if case is None:
             raise Refused(404, "no review with this decision id")
-        state = self.console.book.state(decision_id)
-        context = self._story_context(review.player_id)
+        context = self._story_context(case.review.player_id, case.story, _all_rows(request))
+        state = self._with_sent(case.state, decision_id)
         may_decide = (self.console.desk is not None and user.may_decide and state.is_open)
-        return self.render(request, "case.html", review=review, state=state,
+        return self.render(request, "case.html", review=case.review, state=state,
                            may_decide=may_decide, flash=request.query_params.get("sent", ""),
                            **context)  # fmt: skip
 
     def case_status(self, request: Request) -> Response:
         self.console.gate.require(request)
-        state = self.console.book.state(_decision_id(request))
+        decision_id = _decision_id(request)
+        state = self._with_sent(self.console.book.state(decision_id), decision_id)
         return JSONResponse({"status": state.status, "finalised": len(state.finalised)})
+
+    def _with_sent(self, state: CaseState, decision_id: str) -> CaseState:
+        """Count a verdict this console delivered that the feed has not read yet."""
+        desk = self.console.desk
+        sent = desk.sent_for(decision_id) if desk is not None and state.is_open else None
+        if sent is None:
+            return state
+        return replace(state, status=f"{sent.verdict} sent", reviewer=sent.reviewer)
 
     async def verdict(self, request: Request) -> Response:
         user = self.console.gate.require(request)
@@ -223,7 +271,7 @@ class _Pages:
         review = await run_in_threadpool(book.review, decision_id)
         if review is None:
             raise Refused(404, "no review with this decision id")
-        state = await run_in_threadpool(book.state, decision_id)
+        state = self._with_sent(await run_in_threadpool(book.state, decision_id), decision_id)
         if not state.is_open:
             raise Refused(409, f"this review is already answered ({state.status})")
         verdict, note = str(form.get("verdict", "")), str(form.get("note", ""))
@@ -251,7 +299,16 @@ class _Pages:
         player_id = request.query_params.get("id", "")
         if not player_id:
             raise Refused(400, "which player? (?id=...)")
-        return self.render(request, "player.html", **self._story_context(player_id))
+        return self.render(request, "player.html",
+                           **self._story_context(player_id, None, _all_rows(request)))
+
+    def latest_features(self, request: Request) -> Response:
+        """Render the player's newest feature snapshot: a fragment the case page loads."""
+        self.console.gate.require(request)
+        store = self.console.book.store
+        player_id = request.query_params.get("id", "")
+        features = store.latest_features(player_id) if store is not None and player_id else {}
+        return self.render(request, "_latest.html", features=features)
 
     def search(self, request: Request) -> Response:
         self.console.gate.require(request)
@@ -262,25 +319,46 @@ class _Pages:
         found = store.find_players(text) if text and store is not None else []
         return self.render(request, "search.html", q=text, found=found)
 
-    def _story_context(self, player_id: str) -> dict[str, Any]:
+    def _story_context(self, player_id: str, story: PlayerStory | None = None,
+                       all_rows: bool = False) -> dict[str, Any]:
         book = self.console.book
-        story = book.story(player_id)
+        story = story if story is not None else book.story(player_id)
         charts = []
         if story is not None and (story.features or story.scores):
             times = [t for t, _ in story.features] + [t for t, _ in story.scores]
             start, end = min(times), max(times)
             marks = [(row["decided_at"], f"{row['action']} ({row['status']})", row["status"])
-                     for row in story.decisions]  # fmt: skip
+                     for row in story.decisions
+                     if row["status"] not in GROUPED_STATUSES]  # fmt: skip
             charts = [
                 time_chart("Scores (0 to 1)", start, end,
                            [(k, [(t, v[k]) for t, v in story.scores])
                             for k in ("risk", "fraud", "churn")], marks, fixed_range=(0.0, 1.0)),
-                time_chart("Play (24-hour windows)", start, end,
-                           [(k, [(t, v[k]) for t, v in story.features])
-                            for k in TIMELINE_FEATURES], marks),
+                *small_multiples("Play", start, end,
+                                 [(k, [(t, v[k]) for t, v in story.features])
+                                  for k in TIMELINE_FEATURES], marks),
             ]  # fmt: skip
+        groups = group_rows(story.decisions) if story is not None else []
+        hidden = 0 if all_rows else max(len(groups) - TABLE_LINES, 0)
         return {"player_id": player_id, "story": story, "charts": charts,
+                "decision_groups": groups[hidden:], "hidden_lines": hidden,
                 "live_actions": book.live_actions(player_id)}
+
+
+def _all_rows(request: Request) -> bool:
+    """Whether the page is asked for every line of the decisions table (`?rows=all`)."""
+    return request.query_params.get("rows") == "all"
+
+
+def _page(text: str) -> int:
+    """Return the queue's page number from the query string (0 when absent or odd)."""
+    return min(int(text), MAX_PAGE) if text.isdigit() else 0
+
+
+def _page_link(request: Request) -> Callable[[int], str]:
+    """Return a function giving the queue's URL for a page, the filters kept."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+    return lambda page: "/?" + urlencode([*kept, ("page", str(page))])
 
 
 def _decision_id(request: Request) -> str:

@@ -63,6 +63,8 @@ class DemoSettings:
     refresh_s: float = 0.5
     config: Path | None = None
     """A TOML file overriding config/defaults.toml, for the broker's topics and the worker."""
+    worker_args: tuple[str, ...] = ()
+    """More options for the worker (`make run` adds `--console ...`: the worker serves it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,8 +178,8 @@ class LiveDemo:
         show: called with every `DemoFrame` (the rich view, or plain lines).
         clock: monotonic seconds, for the demo's length and rates.
         sleep: how the demo waits between frames.
-        beside: given the broker's bootstrap address, a context manager run for as long
-            as the worker (`make run` starts the review console this way).
+        beside: given the started worker, a context manager run for as long as the worker
+            (`make run` waits for the worker's review console and announces it this way).
 
     """
 
@@ -187,7 +189,8 @@ class LiveDemo:
         show: Callable[[DemoFrame], None],
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
-        beside: Callable[[str], contextlib.AbstractContextManager[object]] | None = None,
+        beside: Callable[[WorkerProcess], contextlib.AbstractContextManager[object]]
+        | None = None,
     ) -> None:
         self.settings = settings
         self.beside = beside
@@ -207,10 +210,10 @@ class LiveDemo:
             kafka = configured.model_copy(update={"bootstrap_servers": kafka_helper.bootstrap})
             worker = WorkerProcess(kafka.bootstrap_servers, settings.run_dir,
                                    epoch_interval_s=settings.epoch_interval_s,
-                                   config=settings.config)
+                                   config=settings.config, extra_args=settings.worker_args)
             worker.start()
             try:
-                with self.beside(kafka.bootstrap_servers) if self.beside \
+                with self.beside(worker) if self.beside \
                         else contextlib.nullcontext():
                     return self._run_with(kafka, worker)
             finally:

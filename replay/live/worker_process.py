@@ -67,6 +67,7 @@ class WorkerProcess:
         epoch_interval_s: the worker's epoch length (outputs flush at each epoch end).
         extra_env: more environment variables for the worker.
         config: a TOML file overriding config/defaults.toml (`--config`), or None.
+        extra_args: more options for `pitboss run` (the demo's `--console ...`).
 
     """
 
@@ -78,8 +79,10 @@ class WorkerProcess:
         epoch_interval_s: float = 0.2,
         extra_env: Mapping[str, str] | None = None,
         config: Path | None = None,
+        extra_args: Sequence[str] = (),
     ) -> None:
         self.bootstrap = bootstrap
+        self.extra_args = tuple(extra_args)
         self.config = config
         self.run_dir = run_dir
         self.data_dir = run_dir / "data"
@@ -102,7 +105,8 @@ class WorkerProcess:
             "--metrics-port", str(self.metrics_port),
             "--epoch-interval-s", str(self.epoch_interval_s),
         ]  # fmt: skip
-        return command + (["--config", str(self.config)] if self.config else [])
+        return command + (["--config", str(self.config)] if self.config else []) \
+            + list(self.extra_args)
 
     @property
     def metrics_url(self) -> str:

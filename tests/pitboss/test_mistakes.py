@@ -263,6 +263,18 @@ CASES: dict[str, Case] = {
     "models-import-missing-into-flag": Case(
         lambda ws: ["models", "import", str(ws.path("x"))],
         lambda ws: ["--into"]),
+    # pitboss run --console (checked before anything starts)
+    "run-console-without-users": Case(
+        lambda ws: ["run", "--data-dir", str(ws.path("d")), "--console", "8700"],
+        lambda ws: ["--console", "--console-users"]),
+    "run-console-bad-address": Case(
+        lambda ws: ["run", "--data-dir", str(ws.path("d")), "--console", "localhost:http",
+                    "--console-users", str(ws.path("users.json"))],
+        lambda ws: ["--console", "localhost:http"]),
+    "run-console-users-file-missing": Case(
+        lambda ws: ["run", "--data-dir", str(ws.path("d")), "--console", "8700",
+                    "--console-users", str(ws.path("users.json"))],
+        lambda ws: ["--console-users", "users.json"]),
     # pitboss produce
     "produce-bad-bootstrap": Case(
         lambda ws: ["produce", "--bootstrap", "broker-without-port", "--duration", "1"],

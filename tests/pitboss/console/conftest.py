@@ -1,7 +1,8 @@
 """Fixtures for the console's tests: a users file, console processes and one headless Chromium.
 
-The console runs as its own process (`python -m pitboss.cli console serve`), as in
-production: it holds its own chDB engine, so the test process never opens a store.
+The console runs as its own process (`python -m pitboss.cli console serve`), or inside
+a live worker's process (`pitboss run --console`), as in production: it holds its own
+chDB engine, so the test process never opens a store.
 The browser is Debian's `chromium` (installed by `make test` when absent) driven by
 Playwright, launched once per module; every test gets a fresh context and page.
 """
@@ -62,11 +63,12 @@ def start_console(args: list[str], workdir: Path) -> ConsoleProcess:
         stdout=log_path.open("wb"), stderr=subprocess.STDOUT, env=env,
     )  # fmt: skip
     console = ConsoleProcess(process, f"http://127.0.0.1:{port}", log_path, audit_path)
-    _wait_until_up(console)
+    wait_until_up(console)
     return console
 
 
-def _wait_until_up(console: ConsoleProcess, timeout_s: float = 60.0) -> None:
+def wait_until_up(console: ConsoleProcess, timeout_s: float = 60.0) -> None:
+    """Return once the console answers /healthz; fail with its log if its process exits."""
     import urllib.request
 
     deadline = time.monotonic() + timeout_s

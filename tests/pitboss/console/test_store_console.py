@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import orjson
 import pytest
@@ -98,6 +99,20 @@ def test_reviewer_logs_in_sees_the_queue_and_opens_a_read_only_case(
     page.click("text=explain this decision")
     page.wait_for_selector("article.explain")
     assert "a case waiting for a human reviewer" in page.inner_text("main")
+
+
+def test_the_latest_snapshot_loads_when_opened(store_console: ConsoleProcess,
+                                               page: object) -> None:
+    log_in(page, store_console.url, "rita")
+    page.locator("a.open-case").first.click()
+    page.wait_for_selector(".case-head")
+    assert "loading" in page.text_content(".latest-features"), "not read before it is opened"
+    page.click("details.latest summary")
+    page.wait_for_selector(".latest-features b:text-is('bets_24h')")
+    hostile = next(h for h in HOSTILE.values() if h.startswith("<script"))
+    page.goto(store_console.url + "/player/latest?id=" + quote(hostile, safe=""))
+    assert page.locator("b", has_text="bets_24h").count() == 1
+    assert page.dialogs == []
 
 
 def test_suppressed_decisions_show_the_gate_rule(store_console: ConsoleProcess,
