@@ -1,6 +1,6 @@
 """Read and write the durable compliance facts (`compliance_state`) in ClickHouse.
 
-The outputs write the table (`pitboss.sinks.run_outputs.compliance_row`) as the pipeline
+The outputs write the table (`pitboss.sinks.tables.COMPLIANCE`) as the pipeline
 emits `ComplianceChange`s; this module reads the table back into the
 `ComplianceFacts` snapshot a run hands to its pipeline at start, and writes the
 rows of an imported external register. `operators/` never sees ClickHouse: the
@@ -15,9 +15,9 @@ from clickhouse_connect.driver.client import Client
 
 from pitboss.operators.policy.compliance_facts import ComplianceChange, ComplianceFacts
 from pitboss.sinks.clickhouse_client import check_identifier
-from pitboss.sinks.run_outputs import COMPLIANCE_COLUMNS, compliance_row
+from pitboss.sinks.tables import COMPLIANCE
 
-TABLE = "compliance_state"
+TABLE = COMPLIANCE.name
 
 
 def load_facts(client: Client, database: str) -> ComplianceFacts:
@@ -44,5 +44,5 @@ def load_facts(client: Client, database: str) -> ComplianceFacts:
 def write_changes(client: Client, database: str, changes: Sequence[ComplianceChange]) -> None:
     """Insert `changes` into `compliance_state` of `database` (rows with the same key replace)."""
     if changes:
-        client.insert(TABLE, [compliance_row(c) for c in changes],
-                      column_names=list(COMPLIANCE_COLUMNS), database=check_identifier(database))
+        client.insert(TABLE, COMPLIANCE.rows(changes),
+                      column_names=list(COMPLIANCE.columns), database=check_identifier(database))

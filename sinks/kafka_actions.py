@@ -28,11 +28,11 @@ from dataclasses import dataclass
 from types import TracebackType
 
 import confluent_kafka
-import orjson
 
 from pitboss.config.kafka import KafkaSettings
 from pitboss.operators.events import DeadLetter
 from pitboss.sinks.kafka_logging import kafka_client_logger
+from pitboss.sinks.tables import dead_letter_json
 
 # How many failed deliveries are kept for the error message; the rest are only counted.
 _KEPT_FAILURES = 10
@@ -363,9 +363,13 @@ class DeadLetterProducer:
 
     @staticmethod
     def encode(dead: DeadLetter) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
-        """Return key (player id, or empty), JSON value and headers of a dead letter."""
+        """Return key (player id, or empty), JSON value and headers of a dead letter.
+
+        The value is `pitboss.sinks.tables.dead_letter_json`: the record a replay writes
+        to `rejected.jsonl`.
+        """
         key = (dead.player_id or "").encode()
-        return key, orjson.dumps(dead), [("reason", dead.reason.encode())]
+        return key, dead_letter_json(dead), [("reason", dead.reason.encode())]
 
     def send(self, dead: DeadLetter) -> None:
         """Send one dead letter; failures surface like those of actions."""

@@ -2,9 +2,9 @@
 
 `LiveOutputs` is the live counterpart of `pitboss.sinks.run_outputs.RunOutputs`: it takes
 the same items from the same pipeline and writes the same ClickHouse tables with
-the same row functions and writer, but keeps nothing for files. Emitted decisions
-go to their action topic (key = player id, headers `decision_id` and
-`policy_version`), dead letters to the dead-letter topic, both through one
+the same rows (`pitboss.sinks.tables`) and writer, but keeps nothing for files.
+Emitted decisions go to their action topic (key = player id, headers `decision_id`
+and `policy_version`), dead letters to the dead-letter topic, both through one
 `ActionProducer` that checks every delivery. `checkpoint()` waits until every
 message written so far is delivered to Kafka, hands every buffered row to the
 writer's insert thread, and returns the insert batches not yet confirmed; the flow
@@ -26,24 +26,12 @@ from typing import Any, Protocol
 from pitboss.config.kafka import KafkaTopics
 from pitboss.models.validation import MetricRow
 from pitboss.operators.events import DeadLetter
-from pitboss.operators.outputs import FeatureRow, Ordered, ScoredPoint
-from pitboss.operators.policy.audit import COLUMNS as DECISION_COLUMNS
-from pitboss.operators.policy.compliance_facts import ComplianceChange
-from pitboss.operators.policy.gate import Decision
+from pitboss.operators.outputs import Ordered, ScoredPoint
 from pitboss.sinks.clickhouse_writer import SinkDeliveryError, WriterStats
 from pitboss.sinks.insert_thread import InsertBatch
 from pitboss.sinks.kafka_actions import ActionDeliveryError, ActionProducer, DeadLetterProducer
 from pitboss.sinks.metrics import LiveMetrics
-from pitboss.sinks.run_outputs import (
-    COMPLIANCE_COLUMNS,
-    FEATURE_COLUMNS,
-    METRIC_COLUMNS,
-    REJECTED_COLUMNS,
-    SCORE_COLUMNS,
-    compliance_row,
-    metric_row,
-    score_row,
-)
+from pitboss.sinks.tables import OutputBatch, Row, Table, decision_of
 
 
 class FlushingWriter(Protocol):
@@ -120,28 +108,17 @@ class LiveOutputs:
             SinkDeliveryError: a due ClickHouse insert failed for good.
 
         """
-        tables: dict[str, list[tuple[Any, ...]]] = {
-            "player_features": [], "rejected_events": [], "player_scores": [],
-            "model_metrics": [], "decisions": [], "compliance_state": [],
-        }  # fmt: skip
-        for item in items:
-            if isinstance(item, ScoredPoint):
-                tables["player_scores"].append(score_row(item))
-                self._output_delay(item)
-            elif isinstance(item, ComplianceChange):
-                tables["compliance_state"].append(compliance_row(item))
-            elif isinstance(item, Ordered) and isinstance(item.item, Decision):
-                tables["decisions"].append(self._decision(item.item))
-            elif isinstance(item, MetricRow):
-                tables["model_metrics"].append(metric_row(item))
-                self._model_metric(item)
-            elif isinstance(item, FeatureRow):
-                tables["player_features"].append(
-                    (item.player_id, item.as_of_ms, item.trigger, item.trigger_event_id,
-                     item.jurisdiction, *item.values))  # fmt: skip
-            elif isinstance(item, DeadLetter):
-                tables["rejected_events"].append(self._dead_letter(item))
-        self._guarded("clickhouse", self._add_rows, tables)
+        batch = OutputBatch.of(items)
+        for scored in batch.scored:
+            self._output_delay(scored)
+        for ordered in batch.decisions:
+            self._decision(ordered)
+        for row in batch.metrics:
+            self._model_metric(row)
+        for letter in batch.dead_letters:
+            self._dead_letter(letter)
+        if self.writer is not None:
+            self._guarded("clickhouse", self._add_rows, self.writer, list(batch.table_rows()))
         self._guarded("kafka", self.producer.poll, 0.0)
 
     def checkpoint(self) -> list[InsertBatch]:
@@ -190,21 +167,19 @@ class LiveOutputs:
     def _deliver(self) -> None:
         self.producer.flush(self.flush_timeout_s, self.stop, self.stop_timeout_s)
 
-    def _decision(self, decision: Decision) -> tuple[Any, ...]:
+    def _decision(self, ordered: Ordered) -> None:
+        decision = decision_of(ordered)
         action = decision.action
         if self.metrics is not None:
             self.metrics.decisions.labels(action.kind, decision.status).inc()
         if decision.emitted:
             self._guarded("kafka", self.producer.send, self.topics.for_action(action.kind),
                           action.kafka_key(), action.to_json_bytes(), action.kafka_headers())
-        return decision.as_audit_row().as_tuple()
 
-    def _dead_letter(self, letter: DeadLetter) -> tuple[Any, ...]:
+    def _dead_letter(self, letter: DeadLetter) -> None:
         if self.metrics is not None:
             self.metrics.rejected.labels(letter.reason).inc()
         self._guarded("kafka", self.dead_letters.send, letter)
-        return (letter.source, letter.position, letter.reason, letter.field or "",
-                letter.event_id or "", letter.player_id or "", letter.excerpt, letter.detail)
 
     def _output_delay(self, scored: ScoredPoint) -> None:
         point = scored.point
@@ -216,17 +191,10 @@ class LiveOutputs:
         if self.metrics is not None:
             self.metrics.model_metric.labels(row.model_kind, row.role, row.metric).set(row.value)
 
-    def _add_rows(self, tables: dict[str, list[tuple[Any, ...]]]) -> None:
-        if self.writer is None:
-            return
-        columns = {
-            "player_features": FEATURE_COLUMNS, "rejected_events": REJECTED_COLUMNS,
-            "player_scores": SCORE_COLUMNS, "model_metrics": METRIC_COLUMNS,
-            "decisions": DECISION_COLUMNS, "compliance_state": COMPLIANCE_COLUMNS,
-        }  # fmt: skip
-        for table, rows in tables.items():
-            if rows:
-                self.writer.add(table, rows, columns[table])
+    @staticmethod
+    def _add_rows(writer: FlushingWriter, tables: list[tuple[Table, list[Row]]]) -> None:
+        for table, rows in tables:
+            writer.add(table.name, rows, table.columns)
 
     def _guarded(self, sink: str, call: Any, *args: Any) -> Any:
         """Run `call`, keeping what interrupted it and counting sink failures in the metrics."""

@@ -2,7 +2,8 @@
 
 `RunOutputs` receives everything the pipeline emits (feature rows, scores, model
 metrics, decisions, dead letters, counts) in whatever order the engine delivers
-it, and routes it: rows to ClickHouse in batches through `ClickHouseWriter`;
+it, and routes it: rows to ClickHouse in batches through `ClickHouseWriter` (each
+table's rows as `pitboss.sinks.tables` builds them, the same for live workers);
 emitted actions to `actions.jsonl` in the order decided (the models step's
 deterministic order); dead letters to `rejected.jsonl` sorted by input position;
 counts to `summary.json`. Files are written at the end, sorted, so they are
@@ -23,103 +24,11 @@ import orjson
 
 from pitboss.models.model_set import ModelSet
 from pitboss.models.storage import export_models
-from pitboss.models.validation import MetricRow
 from pitboss.operators.events import DeadLetter
-from pitboss.operators.feature_schema import FEATURE_NAMES
-from pitboss.operators.outputs import (
-    FeatureRow,
-    FinalModels,
-    IngestCount,
-    Ordered,
-    ScoredPoint,
-    ShardStats,
-)
-from pitboss.operators.policy.audit import COLUMNS as DECISION_COLUMNS
-from pitboss.operators.policy.compliance_facts import ComplianceChange
-from pitboss.operators.policy.gate import Decision
+from pitboss.operators.outputs import FinalModels, IngestCount, Ordered, ShardStats
+from pitboss.sinks.tables import OutputBatch, dead_letter_json, decision_of
 
-FEATURE_COLUMNS: tuple[str, ...] = (
-    "player_id",
-    "as_of",
-    "trigger",
-    "trigger_event_id",
-    "jurisdiction",
-    *FEATURE_NAMES,
-)
-REJECTED_COLUMNS: tuple[str, ...] = (
-    "source",
-    "position",
-    "reason",
-    "field",
-    "event_id",
-    "player_id",
-    "excerpt",
-    "detail",
-)
-SCORE_COLUMNS: tuple[str, ...] = (
-    "player_id",
-    "scored_at",
-    "trigger",
-    "trigger_event_id",
-    "jurisdiction",
-    "churn",
-    "risk",
-    "fraud",
-    "churn_version",
-    "risk_version",
-    "fraud_version",
-    "churn_reasons",
-    "risk_reasons",
-    "fraud_reasons",
-    "challenger_scores",
-    "challenger_versions",
-)
-METRIC_COLUMNS: tuple[str, ...] = (
-    "model_kind",
-    "role",
-    "model_version",
-    "hour",
-    "metric",
-    "value",
-    "n",
-)
-COMPLIANCE_COLUMNS: tuple[str, ...] = (
-    "player_id",
-    "fact",
-    "value",
-    "until_ms",
-    "at",
-    "source",
-    "reference",
-)
 DECISION_KINDS: tuple[str, ...] = ("intervention", "offer", "review")
-
-
-def compliance_row(change: ComplianceChange) -> tuple[Any, ...]:
-    """Return the `compliance_state` row of a compliance fact change."""
-    return (change.player_id, change.fact, change.value, change.until_ms, change.at_ms,
-            change.source, change.reference)
-
-
-def score_row(scored: ScoredPoint) -> tuple[Any, ...]:
-    """Return the `player_scores` row of a scored point."""
-    p, sc = scored.point, scored.scores
-    churn, risk, fraud = sc["churn"], sc["risk"], sc["fraud"]
-    return (
-        p.player_id, p.ts_ms, p.trigger, p.trigger_event_id, p.jurisdiction,
-        churn.value, risk.value, fraud.value,
-        churn.model_version, risk.model_version, fraud.model_version,
-        list(churn.reasons), list(risk.reasons), list(fraud.reasons),
-        {k: v.value for k, v in scored.challengers.items()},
-        {k: v.model_version for k, v in scored.challengers.items()},
-    )
-
-
-def metric_row(row: MetricRow) -> tuple[Any, ...]:
-    """Return the `model_metrics` row of a metric."""
-    # `hour` is DateTime('UTC'): whole seconds.
-    return (row.model_kind, row.role, row.model_version, row.hour_ms // 1000, row.metric,
-            row.value, row.n)
 
 
 class RowWriter(Protocol):
@@ -176,20 +85,6 @@ class RunCounts:
         }
 
 
-def dead_letter_record(letter: DeadLetter) -> dict[str, Any]:
-    """Return the JSON form of a dead letter, as written to `rejected.jsonl`."""
-    return {
-        "reason": letter.reason,
-        "field": letter.field,
-        "event_id": letter.event_id,
-        "player_id": letter.player_id,
-        "source": letter.source,
-        "position": letter.position,
-        "excerpt": letter.excerpt,
-        "detail": letter.detail,
-    }
-
-
 class RunOutputs:
     """Route a run's outputs to ClickHouse, files and counters.
 
@@ -218,64 +113,35 @@ class RunOutputs:
 
     def write(self, items: Iterable[object]) -> None:
         """Route one batch of output items."""
-        features: list[tuple[Any, ...]] = []
-        rejected: list[tuple[Any, ...]] = []
-        scores: list[tuple[Any, ...]] = []
-        metrics: list[tuple[Any, ...]] = []
-        audit: list[tuple[Any, ...]] = []
-        compliance: list[tuple[Any, ...]] = []
+        batch = OutputBatch.of(items)
         counts = self.counts
-        for item in items:
-            if isinstance(item, ScoredPoint):
-                scores.append(score_row(item))
-            elif isinstance(item, ComplianceChange):
-                compliance.append(compliance_row(item))
-            elif isinstance(item, Ordered) and isinstance(item.item, Decision):
-                audit.append(self._decision(item.order, item.sub, item.item))
-            elif isinstance(item, MetricRow):
-                metrics.append(metric_row(item))
-            elif isinstance(item, FinalModels):
-                self._final_models = item.models
-            elif isinstance(item, FeatureRow):
-                features.append(
-                    (item.player_id, item.as_of_ms, item.trigger, item.trigger_event_id,
-                     item.jurisdiction, *item.values)
-                )
-            elif isinstance(item, DeadLetter):
-                self._dead_letter(item)
-                rejected.append(
-                    (item.source, item.position, item.reason, item.field or "",
-                     item.event_id or "", item.player_id or "", item.excerpt, item.detail)
-                )
-            elif isinstance(item, IngestCount):
+        for ordered in batch.decisions:
+            self._decision(ordered)
+        for letter in batch.dead_letters:
+            self._dead_letter(letter)
+        for item in batch.others:
+            if isinstance(item, IngestCount):
                 counts.events_in += item.messages
             elif isinstance(item, ShardStats):
                 counts.players += item.players
                 counts.events_accepted += item.accepted
-        counts.feature_rows += len(features)
-        counts.scored_points += len(scores)
-        counts.metric_rows += len(metrics)
+            elif isinstance(item, FinalModels):
+                self._final_models = item.models
+        counts.feature_rows += len(batch.features)
+        counts.scored_points += len(batch.scored)
+        counts.metric_rows += len(batch.metrics)
         if self.writer is not None:
-            for table, rows, columns in (
-                ("player_features", features, FEATURE_COLUMNS),
-                ("rejected_events", rejected, REJECTED_COLUMNS),
-                ("player_scores", scores, SCORE_COLUMNS),
-                ("model_metrics", metrics, METRIC_COLUMNS),
-                ("decisions", audit, DECISION_COLUMNS),
-                ("compliance_state", compliance, COMPLIANCE_COLUMNS),
-            ):
-                if rows:
-                    self.writer.add(table, rows, columns)
+            for table, rows in batch.table_rows():
+                self.writer.add(table.name, rows, table.columns)
 
-    def _decision(self, order: int, sub: int, decision: Decision) -> tuple[Any, ...]:
-        counts = self.counts
+    def _decision(self, ordered: Ordered) -> None:
+        decision, counts = decision_of(ordered), self.counts
         counts.decisions_by_status[decision.status] += 1
         if decision.suppressed_by:
             counts.suppressed_by[decision.suppressed_by] += 1
         if decision.emitted:
             counts.decisions[decision.action.kind] += 1
-            self._actions.append((order, sub, decision.action.to_json_bytes()))
-        return decision.as_audit_row().as_tuple()
+            self._actions.append((ordered.order, ordered.sub, decision.action.to_json_bytes()))
 
     def _dead_letter(self, letter: DeadLetter) -> None:
         self._dead.append(letter)
@@ -303,7 +169,7 @@ class RunOutputs:
         self._dead.sort(key=lambda d: (d.source, d.position, d.reason))
         with (self.out_dir / "rejected.jsonl").open("wb") as fh:
             for letter in self._dead:
-                fh.write(orjson.dumps(dead_letter_record(letter)))
+                fh.write(dead_letter_json(letter))
                 fh.write(b"\n")
         summary = self.counts.summary(self.monotonic() - self.started)
         (self.out_dir / "summary.json").write_bytes(

@@ -238,7 +238,7 @@ def _panel_sql(title: str) -> str:
 
 def test_the_stake_panel_counts_each_stake_once(chdb_path: Path, clickhouse_database: str) -> None:
     """Overlapping snapshots (a session end, then the hourly one) count the stake once."""
-    from pitboss.sinks.run_outputs import FEATURE_COLUMNS
+    from pitboss.sinks.tables import FEATURE_COLUMNS
 
     names = list(FEATURE_COLUMNS)
     client = open_client(None, chdb_path, clickhouse_database)

@@ -87,11 +87,11 @@ def test_rejected_events_is_a_replacing_merge_tree_keyed_by_input_position(
     assert (engine, sorting_key) == ("ReplacingMergeTree", "source, position, reason")
 
 
-def test_rejected_events_has_the_columns_run_outputs_writes(
+def test_rejected_events_has_the_columns_the_outputs_write(
     client: Client, clickhouse_database: str
 ) -> None:
     # Imported here: a broken caller should fail this test only, not the whole module.
-    from pitboss.sinks.run_outputs import REJECTED_COLUMNS
+    from pitboss.sinks.tables import REJECTED_COLUMNS
 
     apply_migrations(client, clickhouse_database)
     rows = client.query(

@@ -20,7 +20,7 @@ from pitboss.sinks.compliance_store import load_facts, write_changes
 from pitboss.sinks.erasure import erase_players, kept_rows
 from pitboss.sinks.migrations import apply_migrations
 from pitboss.sinks.retention import apply_retention, current_ttl
-from pitboss.sinks.run_outputs import FEATURE_COLUMNS, REJECTED_COLUMNS, SCORE_COLUMNS
+from pitboss.sinks.tables import FEATURE_COLUMNS, REJECTED_COLUMNS, SCORE_COLUMNS
 from tests.operators.policy.factories import T0
 
 pytestmark = pytest.mark.timeout(120)
