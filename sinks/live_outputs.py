@@ -108,7 +108,7 @@ class LiveOutputs:
             SinkDeliveryError: a due ClickHouse insert failed for good.
 
         """
-        batch = OutputBatch.of(items)
+        batch = OutputBatch(items)
         for scored in batch.scored:
             self._output_delay(scored)
         for ordered in batch.decisions:
@@ -118,7 +118,7 @@ class LiveOutputs:
         for letter in batch.dead_letters:
             self._dead_letter(letter)
         if self.writer is not None:
-            self._guarded("clickhouse", self._add_rows, self.writer, list(batch.table_rows()))
+            self._guarded("clickhouse", self._add_rows, self.writer, batch.table_rows())
         self._guarded("kafka", self.producer.poll, 0.0)
 
     def checkpoint(self) -> list[InsertBatch]:

@@ -113,7 +113,7 @@ class RunOutputs:
 
     def write(self, items: Iterable[object]) -> None:
         """Route one batch of output items."""
-        batch = OutputBatch.of(items)
+        batch = OutputBatch(items)
         counts = self.counts
         for ordered in batch.decisions:
             self._decision(ordered)

@@ -4,7 +4,7 @@ Replay (`pitboss.sinks.run_outputs.RunOutputs`) and live workers
 (`pitboss.sinks.live_outputs.LiveOutputs`) receive the same items from the same
 pipeline and write the same tables; what they differ in is where else an item goes
 (files or Kafka) and when rows are flushed. So both sort a batch with
-`OutputBatch.of(items)`, apply their own side effects to the kinds that have one, and
+`OutputBatch(items)`, apply their own side effects to the kinds that have one, and
 hand `OutputBatch.table_rows()` to their writer. Every mapping lives here, in `TABLES`:
 
 | output item | table (sinks/schema) | row |
@@ -25,9 +25,9 @@ no table: they are counts and exports, kept in `OutputBatch.others`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any, cast
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -140,7 +140,8 @@ def metric_rows(metrics: Sequence[MetricRow]) -> list[Row]:
 
 def decision_of(ordered: Ordered) -> Decision:
     """Return the decision an item of `OutputBatch.decisions` carries."""
-    return cast(Decision, ordered.item)  # `OutputBatch.of` checked it
+    decision: Decision = ordered.item  # type: ignore[assignment]  # `OutputBatch` checked it
+    return decision
 
 
 def decision_rows(decisions: Sequence[Ordered]) -> list[Row]:
@@ -149,7 +150,7 @@ def decision_rows(decisions: Sequence[Ordered]) -> list[Row]:
     A row is the gate's `AuditRow` (`pitboss.operators.policy.audit`), which also
     names the columns.
     """
-    return [decision_of(o).as_audit_row().as_tuple() for o in decisions]
+    return [o.item.as_audit_row().as_tuple() for o in decisions]  # type: ignore[attr-defined]
 
 
 def compliance_rows(changes: Sequence[ComplianceChange]) -> list[Row]:
@@ -202,54 +203,64 @@ TABLES: tuple[Table, ...] = (FEATURES, REJECTED, SCORES, METRICS, DECISIONS, COM
 """Every table the outputs write, in the order a batch's rows are handed to the writer."""
 
 
-@dataclass(slots=True)
 class OutputBatch:
     """One batch of output items sorted by kind, each kind in the order it arrived.
+
+    Args:
+        items: the batch, as the engine hands it to the outputs.
 
     `decisions` holds the `Ordered` items carrying a `Decision` (their order and sub
     say where each goes in `actions.jsonl`); `others` holds the items with no table
     (`IngestCount`, `ShardStats`, `FinalModels`; any other item is left there unused).
     """
 
-    features: list[FeatureRow] = field(default_factory=list)
-    dead_letters: list[DeadLetter] = field(default_factory=list)
-    scored: list[ScoredPoint] = field(default_factory=list)
-    metrics: list[MetricRow] = field(default_factory=list)
-    decisions: list[Ordered] = field(default_factory=list)
-    compliance: list[ComplianceChange] = field(default_factory=list)
-    others: list[object] = field(default_factory=list)
+    __slots__ = ("compliance", "dead_letters", "decisions", "features", "metrics", "others",
+                 "scored")
 
-    @classmethod
-    def of(cls, items: Iterable[object]) -> OutputBatch:
-        """Sort `items` by kind."""
-        batch = cls()
-        # The outputs stage sees every feature row and scored point: the commonest
-        # kinds are tested first and the lists' appends looked up once per batch.
-        scored, features = batch.scored.append, batch.features.append
-        decisions, metrics = batch.decisions.append, batch.metrics.append
+    def __init__(self, items: Iterable[object]) -> None:
+        # The outputs stage sees every feature row and scored point, and a live worker's
+        # batches can be a few items: the commonest kinds are tested first, and the
+        # lists are filled as locals through appends looked up once per batch.
+        features: list[FeatureRow] = []
+        dead_letters: list[DeadLetter] = []
+        scored: list[ScoredPoint] = []
+        metrics: list[MetricRow] = []
+        decisions: list[Ordered] = []
+        compliance: list[ComplianceChange] = []
+        others: list[object] = []
+        add_scored, add_feature = scored.append, features.append
         for item in items:
             if isinstance(item, ScoredPoint):
-                scored(item)
+                add_scored(item)
             elif isinstance(item, FeatureRow):
-                features(item)
+                add_feature(item)
             elif isinstance(item, Ordered) and isinstance(item.item, Decision):
-                decisions(item)
+                decisions.append(item)
             elif isinstance(item, MetricRow):
-                metrics(item)
+                metrics.append(item)
             elif isinstance(item, ComplianceChange):
-                batch.compliance.append(item)
+                compliance.append(item)
             elif isinstance(item, DeadLetter):
-                batch.dead_letters.append(item)
+                dead_letters.append(item)
             else:
-                batch.others.append(item)
-        return batch
+                others.append(item)
+        self.features, self.dead_letters, self.scored = features, dead_letters, scored
+        self.metrics, self.decisions, self.compliance = metrics, decisions, compliance
+        self.others = others
 
-    def table_rows(self) -> Iterator[tuple[Table, list[Row]]]:
-        """Yield every table with rows in this batch and its rows, in `TABLES` order."""
-        kinds: tuple[list[Any], ...] = (  # in TABLES order
-            self.features, self.dead_letters, self.scored, self.metrics, self.decisions,
-            self.compliance,
-        )  # fmt: skip
-        for table, items in zip(TABLES, kinds, strict=True):
-            if items:
-                yield table, table.rows(items)
+    def table_rows(self) -> list[tuple[Table, list[Row]]]:
+        """Return every table with rows in this batch and its rows, in `TABLES` order."""
+        rows: list[tuple[Table, list[Row]]] = []
+        if self.features:
+            rows.append((FEATURES, FEATURES.rows(self.features)))
+        if self.dead_letters:
+            rows.append((REJECTED, REJECTED.rows(self.dead_letters)))
+        if self.scored:
+            rows.append((SCORES, SCORES.rows(self.scored)))
+        if self.metrics:
+            rows.append((METRICS, METRICS.rows(self.metrics)))
+        if self.decisions:
+            rows.append((DECISIONS, DECISIONS.rows(self.decisions)))
+        if self.compliance:
+            rows.append((COMPLIANCE, COMPLIANCE.rows(self.compliance)))
+        return rows

@@ -99,7 +99,7 @@ def test_every_table_has_the_columns_of_its_schema(
 
 
 def test_a_batch_of_every_kind_has_rows_for_every_table() -> None:
-    batch = OutputBatch.of(output_items())
+    batch = OutputBatch(output_items())
     written = {table.name: rows for table, rows in batch.table_rows()}
     assert list(written) == [table.name for table in TABLES]
     for table, rows in zip(TABLES, written.values(), strict=True):
@@ -110,7 +110,7 @@ def test_a_batch_of_every_kind_has_rows_for_every_table() -> None:
 @settings(max_examples=50, deadline=None)
 @given(items=st.lists(st.sampled_from(output_items()), max_size=40))
 def test_sorting_a_batch_keeps_every_item_once_in_its_order(items: list[object]) -> None:
-    batch = OutputBatch.of(items)
+    batch = OutputBatch(items)
     kinds = (batch.features, batch.dead_letters, batch.scored, batch.metrics, batch.decisions,
              batch.compliance, batch.others)
     assert sum(len(kind) for kind in kinds) == len(items)
@@ -143,7 +143,7 @@ def test_the_rows_of_every_item_insert_and_read_back_unchanged(
     client = open_client(None, chdb_path, clickhouse_database)
     apply_migrations(client, clickhouse_database)
     writer = ClickHouseWriter(client, clickhouse_database)
-    rows = dict(OutputBatch.of(output_items()).table_rows())
+    rows = dict(OutputBatch(output_items()).table_rows())
     for table, table_rows in rows.items():
         writer.add(table.name, table_rows, table.columns)
     writer.close()
