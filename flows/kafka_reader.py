@@ -48,6 +48,14 @@ MAX_TAKES = 8
 """Most consumer batches one `read` takes while nothing is released."""
 CHECK_INTERVAL_S = 0.01
 """How often idleness, high watermarks and metrics are looked at."""
+WAIT_S = 0.05
+"""Longest a `read` waits for the consumer's next message when its queue is drained.
+
+It returns as soon as one arrives, so the wait adds no latency. Without it a worker
+whose queue is drained (a backlog read faster than the broker fetches, or the tail
+of live traffic) spins through empty reads, taking the CPU the broker's and the
+consumer's own threads need (measured: 99.5% of reads empty, a quarter more CPU).
+"""
 
 # Consumer-group keys: the reader assigns partitions itself and keeps offsets in recovery state.
 _GROUP_KEYS = frozenset(
@@ -179,6 +187,7 @@ class AlignedKafkaReader:
         batch_size: most messages taken from the consumer per `read`.
         reorder_window_ms: the aligner's bounded out-of-orderness (`features.reorder_window_s`).
         metadata_timeout_s: how long to wait for topic metadata and offsets at start.
+        wait_s: longest one `read` waits for a drained consumer (`WAIT_S`).
 
     Raises:
         LiveInputError: an input topic is missing or the topics are not co-partitioned.
@@ -196,8 +205,10 @@ class AlignedKafkaReader:
         batch_size: int = 1000,
         metadata_timeout_s: float = 30.0,
         reorder_window_ms: int = 0,
+        wait_s: float = WAIT_S,
     ) -> None:
         self.observer = observer or InputObserver()
+        self.wait_s = wait_s
         self._stream_names: dict[tuple[str | None, int | None], str] = {}
         self.clock_s = clock_s
         self.batch_size = batch_size
@@ -257,7 +268,9 @@ class AlignedKafkaReader:
         return partitions
 
     def read(self) -> list[RawMessage]:
-        """Take what the consumer holds (never waiting) and return what the aligner releases.
+        """Take what the consumer holds and return what the aligner releases.
+
+        A drained consumer is waited on for up to `wait_s`, until its first message.
 
         While the consumer hands over full batches and nothing comes out (the watermark
         waits for a partition whose data is still behind the others' in the consumer's
@@ -265,8 +278,8 @@ class AlignedKafkaReader:
         watermarks and metrics are looked at every `CHECK_INTERVAL_S`, not every call.
         """
         out: list[RawMessage] = []
-        for _ in range(MAX_TAKES):
-            taken = self._take(out)
+        for take in range(MAX_TAKES):
+            taken = self._take(out, wait_s=self.wait_s if take == 0 else 0.0)
             if out or taken < self.batch_size:
                 break
         now = self.clock_s()
@@ -277,12 +290,20 @@ class AlignedKafkaReader:
         self._align()
         return out
 
-    def _take(self, out: list[RawMessage]) -> int:
-        """Take one batch from the consumer into the aligner; return how many messages came."""
+    def _take(self, out: list[RawMessage], wait_s: float = 0.0) -> int:
+        """Take one batch from the consumer into the aligner; return how many messages came.
+
+        With `wait_s`, a drained queue is waited on for up to that long: the batch is
+        then the first message to arrive and whatever came with it.
+        """
         by_stream: dict[str, list[RawMessage]] = {}
         newest: dict[str, confluent_kafka.Message] = {}
         names = self._stream_names
         messages = self.consumer.consume(self.batch_size, timeout=0)
+        if not messages and wait_s > 0:
+            first = self.consumer.poll(wait_s)
+            if first is not None:
+                messages = [first, *self.consumer.consume(self.batch_size - 1, timeout=0)]
         for message in messages:
             error = message.error()
             if error is not None:

@@ -7,6 +7,7 @@ driven directly (no dataflow) until it has released everything.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 
@@ -142,4 +143,41 @@ def test_caught_up_and_quiet_partitions_let_the_rest_through(kafka: DevKafka) ->
         assert values(read_all(reader, len(messages))) == messages
         assert reader.caught_up
     finally:
+        reader.close()
+
+
+class RecordingConsumer:
+    """A real consumer that records how each `poll` was called and what it returned."""
+
+    def __init__(self, config: dict[str, object]) -> None:
+        self.consumer = confluent_kafka.Consumer(config)
+        self.polls: list[tuple[float, bool]] = []
+
+    def poll(self, timeout: float) -> confluent_kafka.Message | None:
+        message = self.consumer.poll(timeout)
+        self.polls.append((timeout, message is not None))
+        return message
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.consumer, name)
+
+
+def test_a_drained_reader_waits_for_the_next_message_and_keeps_it(kafka: DevKafka) -> None:
+    consumers: list[RecordingConsumer] = []
+
+    def make_consumer(config: dict[str, object]) -> confluent_kafka.Consumer:
+        consumers.append(RecordingConsumer(config))
+        return consumers[-1]  # type: ignore[return-value]
+
+    reader = AlignedKafkaReader(settings(kafka.bootstrap), make_consumer=make_consumer,
+                                wait_s=2.0)
+    messages = [event(n, n, "p1") for n in range(5)]
+    later = threading.Timer(0.5, produce, (kafka.bootstrap, messages))
+    later.start()
+    try:
+        reader.read()  # nothing is there yet: it waits, and wakes with the first message
+        assert consumers[0].polls[0] == (2.0, True), "a drained queue is waited on, not spun"
+        assert values(read_all(reader, len(messages))) == messages, "the awaited one is kept"
+    finally:
+        later.join()
         reader.close()
