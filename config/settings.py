@@ -38,6 +38,7 @@ from pydantic_settings import (
 )
 
 from pitboss.config.kafka import KafkaSettings
+from pitboss.config.models import ModelSettings
 from pitboss.config.section import Section
 from pitboss.config.sources import (
     ENV_NESTED_DELIMITER,
@@ -48,7 +49,6 @@ from pitboss.config.sources import (
     field_names_at,
 )
 from pitboss.config.toml_file import deep_merge, read_toml
-from pitboss.models.settings import ModelSettings
 
 DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
 
