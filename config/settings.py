@@ -6,7 +6,7 @@ variables named `PITBOSS_<SECTION>__<FIELD>`, then validates the result once at
 start-up. A bad value stops the program with an error naming the file or the
 environment variable that set it, and the field (`pitboss.config.sources`); an unknown
 section or a misspelt field is an error too, with the nearest known name.
-docs/configuration.md lists every field; `python -m pitboss.config.docs` writes it from the
+docs/configuration.md lists every field; `python -m pitboss.config_reference` writes it from the
 `Field(description=...)` of these models.
 
 Example:
