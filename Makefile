@@ -47,7 +47,7 @@ lint: $(STAMP)
 	$(BIN)/mypy pitboss bench
 
 docs: $(STAMP)
-	$(BIN)/python -m pitboss.config.docs
+	$(BIN)/python -m pitboss.config_reference
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -22,9 +22,9 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from pitboss.config.models import KINDS, ModelSettings
 from pitboss.models.kind_model import KindModel
 from pitboss.models.model_set import ModelSet
-from pitboss.models.settings import KINDS, ModelSettings
 from pitboss.operators.feature_schema import FEATURE_INDEX, FEATURE_NAMES
 from pitboss.operators.outputs import LabelledExample, ScoringPoint
 

@@ -3,7 +3,7 @@
 A misspelt key in a TOML file (`max_amout`) is an error naming the section and the
 key, never silently ignored, and a loaded section cannot be changed afterwards.
 Every settings model of Pitboss (`pitboss.config.settings`, `pitboss.config.kafka`,
-`pitboss.models.settings`, `pitboss.operators.policy.settings`, and the simulator's
+`pitboss.config.models`, `pitboss.operators.policy.settings`, and the simulator's
 `pitboss.replay.simulator.population`) derives its sections from `Section`; their files
 are read and layered by `pitboss.config.toml_file`.
 

@@ -6,7 +6,7 @@ variables named `PITBOSS_<SECTION>__<FIELD>`, then validates the result once at
 start-up. A bad value stops the program with an error naming the file or the
 environment variable that set it, and the field (`pitboss.config.sources`); an unknown
 section or a misspelt field is an error too, with the nearest known name.
-docs/configuration.md lists every field; `python -m pitboss.config.docs` writes it from the
+docs/configuration.md lists every field; `python -m pitboss.config_reference` writes it from the
 `Field(description=...)` of these models.
 
 Example:
@@ -38,6 +38,7 @@ from pydantic_settings import (
 )
 
 from pitboss.config.kafka import KafkaSettings
+from pitboss.config.models import ModelSettings
 from pitboss.config.section import Section
 from pitboss.config.sources import (
     ENV_NESTED_DELIMITER,
@@ -48,7 +49,6 @@ from pitboss.config.sources import (
     field_names_at,
 )
 from pitboss.config.toml_file import deep_merge, read_toml
-from pitboss.models.settings import ModelSettings
 
 DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
 

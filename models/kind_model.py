@@ -23,10 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pitboss.config.models import KindSettings, LearnerSettings, ModelSettings
 from pitboss.models.inputs import INPUTS
 from pitboss.models.linear import Learner, learn_pair
 from pitboss.models.rules import RULES, MarkerRule, RiskRule
-from pitboss.models.settings import KindSettings, LearnerSettings, ModelSettings
 from pitboss.models.validation import HourlyValidation, MetricRow
 from pitboss.models.versioning import config_hash, version_string
 from pitboss.operators.harm_markers import MarkerBook
@@ -244,7 +244,7 @@ def make_rule(kind: str, settings: ModelSettings, markers: MarkerBook | None = N
     """Return the marker rule of `kind`: risk reads the marker table, the others `[models]`."""
     if kind == "risk":
         return RiskRule(markers)
-    return RULES[kind](**settings.kind(kind).rule)
+    return RULES[kind].from_settings(settings.rule(kind))
 
 
 def kind_config_hash(kind: str, settings: ModelSettings, learner: LearnerSettings,

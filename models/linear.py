@@ -22,7 +22,7 @@ checks it against River's `predict_proba_one` to 1e-12. Reasons are the inputs w
 the largest positive contributions (weight x standardised value).
 
 Example:
-    >>> from pitboss.models.settings import LearnerSettings
+    >>> from pitboss.config.models import LearnerSettings
     >>> learner = Learner(("a", "b"), LearnerSettings(), seed=1)
     >>> learner.learn([2.0, 0.0], 1)
     >>> learner.learn([0.0, 1.0], 0)
@@ -40,7 +40,7 @@ from typing import Any
 
 from river import linear_model, optim, tree
 
-from pitboss.models.settings import LearnerSettings
+from pitboss.config.models import LearnerSettings
 
 
 def build_learner(settings: LearnerSettings, seed: int) -> Any:

@@ -22,10 +22,10 @@ Example:
 
 from __future__ import annotations
 
+from pitboss.config.models import KINDS, ModelSettings
 from pitboss.models.anomaly import WalletAnomaly
 from pitboss.models.inputs import WALLET_INPUTS
 from pitboss.models.kind_model import KindModel
-from pitboss.models.settings import KINDS, ModelSettings
 from pitboss.models.validation import MetricRow, hour_of
 from pitboss.operators.feature_schema import FEATURE_INDEX, FEATURE_NAMES
 from pitboss.operators.harm_markers import MarkerBook

@@ -29,6 +29,11 @@ since the last activity in units of the player's usual gap between days of play,
 `quiet_gaps`) and `falling_frequency` (recent gaps longer than the usual,
 `frequency_trend`).
 
+The churn and fraud thresholds and weights are configuration: their defaults, bounds
+and descriptions live in one place, `pitboss.config.models` (`ChurnRuleSettings`,
+`FraudRuleSettings`, the `[models.<kind>.rule]` sections), and each rule validates its
+arguments there.
+
 Example:
     >>> from pitboss.operators.feature_schema import FEATURE_INDEX, FEATURE_NAMES
     >>> row = [0.0] * len(FEATURE_NAMES)
@@ -43,15 +48,19 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, ClassVar, Self
 
 from river import base
 
+from pitboss.config.models import ChurnRuleSettings, FraudRuleSettings, RuleSettings
 from pitboss.operators.feature_schema import FEATURE_INDEX as F
 from pitboss.operators.harm_markers import MIN_PART, MarkerBook
 
 Reasons = tuple[str, ...]
+_CHURN, _FRAUD = ChurnRuleSettings(), FraudRuleSettings()
+"""The default thresholds of the churn and fraud rules, from their one home."""
 
 
 def ramp(value: float, low: float, high: float) -> float:
@@ -86,26 +95,33 @@ class Ramp:
 class MarkerRule(base.Base):
     """Base of the marker rules: ramp markers compiled once, plus rule-specific markers.
 
-    Subclasses store their constructor arguments, then call `_compile`. Marker
-    weights default to `DEFAULT_WEIGHTS` and can be overridden with `weights`; a
-    weight of 0 switches a marker off.
+    A rule with settings (churn, fraud) takes the fields of its `SETTINGS` section as
+    constructor arguments, stored under the same names, then calls `_compile`, which
+    validates them with that section (thresholds, and `weights` overriding the
+    section's default weights; a weight of 0 switches a marker off).
     """
 
-    DEFAULT_WEIGHTS: dict[str, float] = {}
+    SETTINGS: ClassVar[type[RuleSettings]]
 
-    def _compile(self, weights: Mapping[str, float] | None) -> None:
-        merged = dict(self.DEFAULT_WEIGHTS)
-        for name, weight in (weights or {}).items():
-            if name not in merged:
-                raise ValueError(f"unknown marker {name!r}; known: {sorted(merged)}")
-            if not 0.0 <= weight <= 1.0:
-                raise ValueError(f"weight of {name} must be in [0, 1], got {weight}")
-            merged[name] = weight
+    @classmethod
+    def from_settings(cls, settings: RuleSettings) -> Self:
+        """Return the rule of a `[models.<kind>.rule]` section.
+
+        Only the weights the section was given are passed on, as a rule made with the
+        same overrides as arguments would have them (the configuration hash reads them).
+        """
+        arguments: dict[str, Any] = settings.model_dump(exclude={"weights"})
+        given = "weights" in settings.model_fields_set
+        arguments["weights"] = settings.weights.model_dump(exclude_unset=True) if given else None
+        return cls(**arguments)
+
+    def _compile(self) -> None:
+        values = {name: getattr(self, name) for name in self.SETTINGS.model_fields}
+        settings = self.SETTINGS.model_validate({**values, "weights": values["weights"] or {}})
+        merged: dict[str, float] = settings.weights.model_dump()
         self._w = merged
         plan = []
         for r in self._ramps():
-            if not r.low < r.high:
-                raise ValueError(f"{r.marker}: low ({r.low}) must be below high ({r.high})")
             if merged[r.marker] > 0.0:
                 gate = F[r.gate] if r.gate else -1
                 plan.append((F[r.feature], r.low, r.high, merged[r.marker], r.marker, gate,
@@ -183,25 +199,26 @@ class RiskRule(MarkerRule):
 
 
 class FraudRule(MarkerRule):
-    """Payment-fraud and bonus-abuse markers, plus the wallet anomaly score."""
+    """Payment-fraud and bonus-abuse markers, plus the wallet anomaly score.
 
-    DEFAULT_WEIGHTS = {
-        "many_instruments": 0.45, "many_devices": 0.35, "bonus_then_fast_withdrawal": 0.5,
-        "declined_deposits": 0.3, "chargeback": 0.9, "anomalous_wallet_activity": 0.35,
-    }
+    The arguments are the fields of `FraudRuleSettings` (`[models.fraud.rule]`), their
+    defaults its defaults; `weights` overrides some of its weights.
+    """
+
+    SETTINGS = FraudRuleSettings
 
     def __init__(
         self,
-        instruments_low: float = 1.0,
-        instruments_high: float = 3.0,
-        devices_low: float = 2.0,
-        devices_high: float = 4.0,
-        wagering_low: float = 1.0,
-        wagering_high: float = 5.0,
-        declined_low: float = 0.0,
-        declined_high: float = 3.0,
-        anomaly_low: float = 0.6,
-        anomaly_high: float = 0.9,
+        instruments_low: float = _FRAUD.instruments_low,
+        instruments_high: float = _FRAUD.instruments_high,
+        devices_low: float = _FRAUD.devices_low,
+        devices_high: float = _FRAUD.devices_high,
+        wagering_low: float = _FRAUD.wagering_low,
+        wagering_high: float = _FRAUD.wagering_high,
+        declined_low: float = _FRAUD.declined_low,
+        declined_high: float = _FRAUD.declined_high,
+        anomaly_low: float = _FRAUD.anomaly_low,
+        anomaly_high: float = _FRAUD.anomaly_high,
         weights: dict[str, float] | None = None,
     ) -> None:
         self.instruments_low = instruments_low
@@ -215,9 +232,7 @@ class FraudRule(MarkerRule):
         self.anomaly_low = anomaly_low
         self.anomaly_high = anomaly_high
         self.weights = weights
-        if not wagering_low < wagering_high or not anomaly_low < anomaly_high:
-            raise ValueError("wagering_low and anomaly_low must be below their highs")
-        self._compile(weights)
+        self._compile()
 
     def _ramps(self) -> tuple[Ramp, ...]:
         return (
@@ -258,16 +273,19 @@ class ChurnRule(MarkerRule):
 
     A steady player who is always seldom seen is not drifting away: seven quiet days are
     one gap for a weekly player, and seven gaps for a daily one.
+
+    The arguments are the fields of `ChurnRuleSettings` (`[models.churn.rule]`), their
+    defaults its defaults; `weights` overrides some of its weights.
     """
 
-    DEFAULT_WEIGHTS = {"inactivity": 0.85, "falling_frequency": 0.45}
+    SETTINGS = ChurnRuleSettings
 
     def __init__(
         self,
-        quiet_gaps_low: float = 1.0,
-        quiet_gaps_high: float = 3.0,
-        drop_low: float = 0.3,
-        drop_high: float = 0.8,
+        quiet_gaps_low: float = _CHURN.quiet_gaps_low,
+        quiet_gaps_high: float = _CHURN.quiet_gaps_high,
+        drop_low: float = _CHURN.drop_low,
+        drop_high: float = _CHURN.drop_high,
         weights: dict[str, float] | None = None,
     ) -> None:
         self.quiet_gaps_low = quiet_gaps_low
@@ -275,9 +293,7 @@ class ChurnRule(MarkerRule):
         self.drop_low = drop_low
         self.drop_high = drop_high
         self.weights = weights
-        if not drop_low < drop_high:
-            raise ValueError("drop_low must be below drop_high")
-        self._compile(weights)
+        self._compile()
 
     def _ramps(self) -> tuple[Ramp, ...]:
         return (Ramp("inactivity", "quiet_gaps", self.quiet_gaps_low, self.quiet_gaps_high),)

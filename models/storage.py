@@ -26,9 +26,9 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+from pitboss.config.models import KINDS, ModelSettings
 from pitboss.models.kind_model import Contender
 from pitboss.models.model_set import ModelSet
-from pitboss.models.settings import KINDS, ModelSettings
 from pitboss.models.versioning import MODEL_FORMAT
 from pitboss.operators.harm_markers import MarkerBook
 from pitboss.operators.state_pickle import load_pickled

@@ -4,9 +4,11 @@ Recovery snapshots, quiet players kept pickled and exported models are pickles, 
 pickle names each class by its module. The project's folders used to install as
 top-level packages (`operators.player_state.PlayerState`); they are now under the
 `pitboss` namespace, and a few modules moved (`operators.model_step` is now
-`pitboss.models.model_step`). `load_pickled` reads both: each module a pickle names is
-mapped to where it lives now before it is imported, so an old pickle never imports an
-unrelated package that happens to be called `models` or `config`.
+`pitboss.models.model_step`; the model settings, `models.settings` then
+`pitboss.models.settings`, are now `pitboss.config.models`). `load_pickled` reads them
+all: each module a pickle names is mapped to where it lives now before it is imported,
+so an old pickle never imports an unrelated package that happens to be called `models`
+or `config`.
 
 Example:
     >>> current_module("operators.player_state")
@@ -15,6 +17,8 @@ Example:
     'pitboss.models.model_step'
     >>> current_module("pitboss.operators.outputs"), current_module("builtins")
     ('pitboss.operators.outputs', 'builtins')
+    >>> current_module("models.settings"), current_module("pitboss.models.settings")
+    ('pitboss.config.models', 'pitboss.config.models')
     >>> import pickle
     >>> from pitboss.operators.outputs import ClockTick
     >>> load_pickled(pickle.dumps(ClockTick(5, "s01")))
@@ -52,13 +56,19 @@ MOVED_MODULES = {
     "replay.worker_metrics": "replay.live.worker_metrics",
     "replay.worker_process": "replay.live.worker_process",
     "replay.action_watch": "replay.live.action_watch",
+    "models.settings": "config.models",
 }
 """Modules that moved when the folders went under the namespace: old name -> new name."""
+
+MOVED_SINCE = {"pitboss.models.settings": "pitboss.config.models"}
+"""Modules that moved under the namespace (so that `config/` imports no other folder)."""
 
 
 def current_module(module: str) -> str:
     """Return where the module a pickle names lives now (unchanged if it did not move)."""
     top = module.partition(".")[0]
+    if top == "pitboss":
+        return MOVED_SINCE.get(module, module)
     if top not in FOLDERS:
         return module
     return "pitboss." + MOVED_MODULES.get(module, module)

@@ -27,9 +27,9 @@ from pitboss.mistakes import InputError
 
 if TYPE_CHECKING:
     from pitboss.config.kafka import KafkaSettings
+    from pitboss.config.models import ModelSettings
     from pitboss.config.settings import Settings
     from pitboss.models.model_set import ModelSet
-    from pitboss.models.settings import ModelSettings
     from pitboss.operators.harm_markers import MarkerBook
 
 BROKER_TIMEOUT_S = 5.0

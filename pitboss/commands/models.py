@@ -21,9 +21,9 @@ import typer
 from rich.console import Console
 
 from pitboss.app import app
+from pitboss.config.models import ModelSettings
 from pitboss.config.settings import ConfigError, load_settings
 from pitboss.mistakes import InputError, fail
-from pitboss.models.settings import ModelSettings
 from pitboss.models.storage import MANIFEST, ModelStoreError, load_models, read_manifest
 
 models_app = typer.Typer(no_args_is_help=True, help="Export and import trained online models.")

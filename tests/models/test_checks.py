@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pitboss.config.models import KINDS, LearnerSettings, ModelSettings
 from pitboss.models.anomaly import WalletAnomaly
 from pitboss.models.checks import (
     Check,
@@ -36,7 +37,6 @@ from pitboss.models.kind_model import KindModel
 from pitboss.models.linear import Learner, learn_pair
 from pitboss.models.model_set import ModelSet
 from pitboss.models.rules import RULES, FraudRule, RiskRule
-from pitboss.models.settings import KINDS, LearnerSettings, ModelSettings
 from pitboss.models.validation import hour_of
 from pitboss.operators.feature_schema import FEATURE_NAMES
 from pitboss.operators.harm_markers import HARM_MARKERS, MarkerBook

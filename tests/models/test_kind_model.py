@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from pitboss.config.models import KINDS, LearnerSettings, ModelSettings
 from pitboss.models.kind_model import KindModel
 from pitboss.models.linear import Learner
-from pitboss.models.settings import KINDS, LearnerSettings, ModelSettings
 from tests.models.factories import RECREATIONAL, features, separable
 
 QUICK = {"min_labels": 20, "min_positives": 5, "min_negatives": 5}

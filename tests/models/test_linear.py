@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from river import compose, preprocessing
 
+from pitboss.config.models import LearnerSettings
 from pitboss.models.linear import Learner, build_learner, learn_pair
-from pitboss.models.settings import LearnerSettings
 
 
 def _trained(settings: LearnerSettings, n: int = 300, seed: int = 3) -> tuple[Learner, list]:

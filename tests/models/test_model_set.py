@@ -4,9 +4,9 @@ import pickle
 
 import pytest
 
+from pitboss.config.models import KINDS, ModelSettings
 from pitboss.models.kind_model import Contender
 from pitboss.models.model_set import ModelSet
-from pitboss.models.settings import KINDS, ModelSettings
 from pitboss.operators.outputs import Score, ScoredPoint
 from tests.factories import HOUR, MINUTE, T0
 from tests.models.factories import (

@@ -1,12 +1,15 @@
 """Marker rules: which markers fire, how they combine, and that they stay in [0, 1]."""
 
+import inspect
 import pickle
+import re
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pitboss.models.rules import ChurnRule, FraudRule, RiskRule
+from pitboss.config.models import ChurnRuleSettings, FraudRuleSettings
+from pitboss.models.rules import ChurnRule, FraudRule, MarkerRule, RiskRule
 from pitboss.operators.feature_schema import FEATURE_NAMES
 from pitboss.operators.harm_markers import HARM_MARKERS, MarkerBook
 from tests.models.factories import FRAUDSTER, HARMED, RECREATIONAL, features
@@ -95,6 +98,51 @@ def test_churn_reads_quiet_time_against_the_players_own_rhythm() -> None:
                      quiet_gaps=7.0)
     assert ChurnRule().score(weekly, "inactivity") == (0.0, ())
     assert ChurnRule().score(daily, "inactivity") == (pytest.approx(0.85), ("inactivity",))
+
+
+SET_RULES: list[type[MarkerRule]] = [ChurnRule, FraudRule]
+
+
+@pytest.mark.parametrize("rule", SET_RULES)
+def test_a_rules_arguments_are_its_sections_fields_with_the_sections_defaults(
+    rule: type[MarkerRule],
+) -> None:
+    parameters = inspect.signature(rule).parameters
+    section = rule.SETTINGS()
+    assert list(parameters) == list(rule.SETTINGS.model_fields)
+    thresholds = {name: p.default for name, p in parameters.items() if name != "weights"}
+    assert thresholds == section.model_dump(exclude={"weights"})
+    assert parameters["weights"].default is None
+    assert rule()._w == section.weights.model_dump()
+
+
+@pytest.mark.parametrize(("rule", "section"), [
+    (ChurnRule, ChurnRuleSettings(drop_low=0.2, weights={"inactivity": 0.5})),
+    (ChurnRule, ChurnRuleSettings(weights={})),
+    (FraudRule, FraudRuleSettings(anomaly_low=0.5)),
+])
+def test_a_rule_from_its_section_is_the_rule_of_the_same_arguments(
+    rule: type[MarkerRule], section: ChurnRuleSettings | FraudRuleSettings,
+) -> None:
+    given = section.model_dump(exclude_unset=True)
+    made = rule.from_settings(section)
+    assert made._get_params() == rule(**given)._get_params()  # what the config hash reads
+    assert made._w == section.weights.model_dump()
+
+
+def test_a_rules_arguments_are_checked_by_its_section() -> None:
+    with pytest.raises(ValueError, match=re.escape("drop_low (0.9) must be below drop_high")):
+        ChurnRule(drop_low=0.9)
+    with pytest.raises(ValueError, match=re.escape("weights.typo")):
+        FraudRule(weights={"typo": 0.5})
+    with pytest.raises(ValueError, match=re.escape("weights.chargeback")):
+        FraudRule(weights={"chargeback": 1.5})
+
+
+def test_a_weight_of_zero_switches_a_marker_off() -> None:
+    drifting = features(RECREATIONAL, quiet_gaps=6.0, frequency_trend=0.3)
+    assert ChurnRule(weights={"inactivity": 0.0}).score(drifting, "inactivity")[1] == (
+        "falling_frequency",)
 
 
 def test_rules_pickle_and_clone() -> None:

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from pitboss.app import app
 from pitboss.commands import models as _models_command  # noqa: F401  (registers `models`)
-from pitboss.models.settings import ModelSettings
+from pitboss.config.models import ModelSettings
 from pitboss.models.storage import ModelStoreError, export_models, load_models, read_manifest
 from pitboss.operators.harm_markers import HARM_MARKERS, MarkerBook
 from tests.models.test_model_set import as_values, points, quick_settings, trained

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from river import metrics
 
+from pitboss.config.models import ModelSettings
 from pitboss.models.model_set import ModelSet
-from pitboss.models.settings import ModelSettings
 from pitboss.models.validation import HourlyValidation, MetricRow, hour_of, roc_auc
 from tests.factories import HOUR, T0
 from tests.models.factories import RECREATIONAL, example, features, separable

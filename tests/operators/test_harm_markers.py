@@ -15,9 +15,9 @@ from collections.abc import Callable
 
 import pytest
 
+from pitboss.config.models import ModelSettings
 from pitboss.config.settings import load_settings
 from pitboss.models.model_set import ModelSet
-from pitboss.models.settings import ModelSettings
 from pitboss.operators.events import Event
 from pitboss.operators.feature_schema import FEATURE_INDEX
 from pitboss.operators.features import FeatureEngine

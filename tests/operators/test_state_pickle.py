@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from pitboss.config.models import ModelSettings
 from pitboss.operators.state_pickle import current_module, load_pickled, written_before_namespace
 from tests.operators.state_steps import Steps, cut, messages, run
 
@@ -87,3 +88,13 @@ def test_an_old_pickle_never_imports_a_foreign_package_of_the_same_name(
     monkeypatch.syspath_prepend(str(tmp_path))
     loaded = load_pickled(pickle.loads(FIXTURE.read_bytes())["policy"])
     assert type(loaded).__module__.startswith("pitboss.")
+
+
+def test_model_settings_pickled_before_they_moved_to_config_load() -> None:
+    """Recovery state and exported models hold the model settings, once `models/settings.py`."""
+    settings = ModelSettings(churn={"rule": {"drop_low": 0.2}})
+    here = pickle.dumps(settings, protocol=0)  # protocol 0 names modules as plain text
+    assert here.count(b"pitboss.config.models") > 1
+    for before in (b"pitboss.models.settings", b"models.settings"):
+        loaded = load_pickled(here.replace(b"pitboss.config.models", before))
+        assert loaded == settings

@@ -7,14 +7,15 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from pitboss.config.docs import DOC_FILE, main, render
 from pitboss.config.settings import Settings
+from pitboss.config_reference import DOC_FILE, main, render
 from pitboss.operators.policy.settings import PolicySettings
 
 
 def test_the_checked_in_reference_is_current() -> None:
     assert DOC_FILE.read_text(encoding="utf-8") == render(), (
-        "docs/configuration.md is out of date: run `python -m pitboss.config.docs` (make docs)")
+        "docs/configuration.md is out of date: run `python -m pitboss.config_reference` "
+        "(make docs)")
     assert main(["--check"]) == 0
 
 
@@ -41,12 +42,12 @@ def test_every_field_has_a_row_and_a_description() -> None:
 def test_a_default_changed_in_defaults_toml_shows_in_the_reference(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pitboss.config.docs as config_docs
+    import pitboss.config_reference as config_reference
 
     defaults = tmp_path / "defaults.toml"
-    defaults.write_text(config_docs.DEFAULTS_FILE.read_text(encoding="utf-8").replace(
+    defaults.write_text(config_reference.DEFAULTS_FILE.read_text(encoding="utf-8").replace(
         "shards = 16", "shards = 64", 1), encoding="utf-8")
-    monkeypatch.setattr(config_docs, "DEFAULTS_FILE", defaults)
+    monkeypatch.setattr(config_reference, "DEFAULTS_FILE", defaults)
 
     assert "| `shards` | integer (>= 1, <= 4096) | `64` |" in render()
     assert main(["--check"]) == 1
