@@ -32,8 +32,8 @@ from __future__ import annotations
 import heapq
 import pickle
 from array import array
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, cast
 
 from pitboss.operators import player_state as m
 from pitboss.operators.events import (
@@ -53,6 +53,7 @@ from pitboss.operators.labels import LabelRules
 from pitboss.operators.ordered_merge import DONE, ShardProgress, Stamped
 from pitboss.operators.outputs import ClockTick, FeatureRow, ScoringPoint, ShardStats
 from pitboss.operators.panes import DAY_MS, HOUR_MS, LEVELS
+from pitboss.operators.pickle_cache import PickleCache
 from pitboss.operators.player_state import (
     AT_LIMIT_SCORED,
     CHECKPOINT_MASK,
@@ -212,6 +213,7 @@ class PlayerShard:
         self.shards = shards
         self.scoring = scoring
         self.state = state if state is not None else ShardState()
+        self._pickles = PickleCache()
 
     @classmethod
     def from_settings(
@@ -272,18 +274,22 @@ class PlayerShard:
     def snapshot(self) -> bytes:
         """Return an immutable copy of the state for recovery, tagged with `STATE_FORMAT`.
 
-        Players quiet for `QUIET_MS` are pickled first and kept so: this snapshot and
-        the next ones copy their pickles instead of walking their objects again.
+        Every player is written as its own pickle, made again only if the player was
+        looked up since the last snapshot (`PickleCache`). Players quiet for `QUIET_MS`
+        are kept as their pickle in memory too, until their next event or timer.
         """
         horizon = self.state.clock_ms - QUIET_MS
         players = self.state.players
+        frozen = self._pickles.frozen(players)
         for player_id, player in players.items():
             if type(player) is PlayerState and player.max_ts < horizon:
-                players[player_id] = pickle.dumps(player, protocol=pickle.HIGHEST_PROTOCOL)
-        return pickle.dumps((STATE_FORMAT, self.state), protocol=pickle.HIGHEST_PROTOCOL)
+                players[player_id] = frozen[player_id]
+        written = replace(self.state, players=cast(dict[str, PlayerState | bytes], frozen))
+        return pickle.dumps((STATE_FORMAT, written), protocol=pickle.HIGHEST_PROTOCOL)
 
     def player(self, player_id: str) -> PlayerState | None:
         """Return the state of `player_id` (unpickled if it was kept pickled), or None."""
+        self._pickles.touch(player_id)
         players = self.state.players
         player = players.get(player_id)
         if isinstance(player, bytes):
@@ -295,6 +301,7 @@ class PlayerShard:
 
     def _event(self, event: Event, out: list[object]) -> None:
         st = self.state
+        self._pickles.touch(event.player_id)
         player = st.players.get(event.player_id)
         if isinstance(player, bytes):  # a quiet player kept pickled (see `snapshot`)
             player = self.player(event.player_id)

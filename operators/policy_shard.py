@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import pickle
 from dataclasses import dataclass, field
+from typing import cast
 
 from pitboss.operators.outputs import Ordered, ScoredPoint
+from pitboss.operators.pickle_cache import PickleCache
 from pitboss.operators.policy.actions import MANDATORY_COOL_OFF
 from pitboss.operators.policy.compliance_facts import changes_of, cool_off_change
 from pitboss.operators.policy.engine import PolicyEngine
@@ -41,6 +43,7 @@ class PolicyShard:
     def __init__(self, engine: PolicyEngine, state: PolicyShardState | None = None) -> None:
         self.engine = engine
         self.state = state if state is not None else PolicyShardState()
+        self._pickles = PickleCache()
 
     def process(self, points: list[object]) -> list[object]:
         """Return every decision (emitted or held back) and fact change for a batch of points."""
@@ -51,6 +54,7 @@ class PolicyShard:
                 continue
             point = scored.point
             player_id = point.player_id
+            self._pickles.touch(player_id)
             state = players.get(player_id)
             if state is None:
                 state = players[player_id] = self.engine.new_state(player_id)
@@ -70,13 +74,23 @@ class PolicyShard:
         return []
 
     def snapshot(self) -> bytes:
-        """Return the players' policy state, pickled."""
-        return pickle.dumps(self.state, protocol=pickle.HIGHEST_PROTOCOL)
+        """Return the players' policy state, each player pickled on its own (`PickleCache`)."""
+        frozen = self._pickles.frozen(self.state.players)
+        return pickle.dumps(PolicyShardState(cast(dict[str, PlayerPolicyState], frozen)),
+                            protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def load_state(data: bytes) -> PolicyShardState:
-    """Return the state `PolicyShard.snapshot` wrote: the one reader of a policy shard's bytes."""
-    state: PolicyShardState = load_pickled(data)  # this version's or one before the namespace
+    """Return the state `PolicyShard.snapshot` wrote: the one reader of a policy shard's bytes.
+
+    Players written as their own pickles (this version) are unpickled; state written
+    as whole objects (before) or before the namespace loads too.
+    """
+    state: PolicyShardState = load_pickled(data)
+    players = state.players
+    for player_id, player in players.items():
+        if isinstance(player, bytes):
+            players[player_id] = load_pickled(player)
     return state
 
 

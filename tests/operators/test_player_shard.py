@@ -116,6 +116,19 @@ def test_state_round_trips_through_pickle_with_identical_outputs() -> None:
     assert a.process(list(rest)) == b.process(list(rest))
 
 
+def test_a_snapshot_after_a_timer_only_change_resumes_from_the_change() -> None:
+    """A session closed by the clock alone, after a snapshot, is in the next snapshot."""
+    a = new_shard(scoring=True)
+    a.process([f.session_start(player="a", ts=T0), f.bet(player="a", ts=T0 + MINUTE)])
+    a.snapshot()  # the player's pickle is kept from here
+    closed = rows(a.process([ClockTick(T0 + 40 * MINUTE)]))  # no event of "a": a timer
+    assert [r.trigger for r in closed] == ["session_timeout"]
+    b = PlayerShard.from_settings(SETTINGS, ALL.labels, True, load_state(a.snapshot()))
+    assert pickle.dumps(b.player("a")) == pickle.dumps(a.player("a"))
+    rest = [f.bet(player="a", ts=T0 + 50 * MINUTE), ClockTick(T0 + 3 * HOUR)]
+    assert a.process(list(rest)) == b.process(list(rest))
+
+
 def test_a_shard_refuses_anything_but_events_and_clock_ticks() -> None:
     letter = DeadLetter("malformed_json", None, None, None, "log", 3, "{", "")
     with pytest.raises(TypeError, match=r"events and clock ticks.*malformed_json"):

@@ -37,6 +37,7 @@ from pitboss.operators.step import Step, resumable
 from pitboss.operators.step_checks import (
     Build,
     StepCheckFailed,
+    check_every_epoch_resumes,
     check_process_is_deterministic,
     check_resume_equals_uninterrupted,
     check_state_round_trips,
@@ -174,6 +175,17 @@ def test_snapshot_then_resume_equals_uninterrupted(name: str, data: st.DataObjec
     check_resume_equals_uninterrupted(cases()[name].build, batches, resume_after)
 
 
+@pytest.mark.parametrize("name", CASES)
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_snapshot_at_every_epoch_end_resumes(name: str, data: st.DataObject) -> None:
+    items = cases()[name].items
+    epochs = data.draw(st.integers(8, 24), label="epochs")
+    first = data.draw(st.integers(1, len(items) // epochs), label="first")
+    cuts = list(range(first, len(items), len(items) // epochs))
+    check_every_epoch_resumes(cases()[name].build, _cut(items, cuts))
+
+
 # -- the checks themselves can fail -------------------------------------------------------
 
 
@@ -215,6 +227,22 @@ def test_a_step_that_breaks_the_contract_fails_the_checks(
 ) -> None:
     with pytest.raises(StepCheckFailed, match=says):
         check_resume_equals_uninterrupted(_build(cls), [["a"], ["b"]], 1)
+
+
+class _Stale(_Forgetful):
+    """Counts its items, but writes only its first snapshot: later changes are lost."""
+
+    written: bytes | None = None
+
+    def snapshot(self) -> bytes:
+        if self.written is None:
+            self.written = pickle.dumps(self.total)
+        return self.written
+
+
+def test_a_step_whose_later_snapshots_miss_changes_fails() -> None:
+    with pytest.raises(StepCheckFailed, match="snapshot after batch 2 of 3"):
+        check_every_epoch_resumes(_build(_Stale), [["a"], ["b"], ["c"]])
 
 
 def test_a_step_whose_snapshot_is_not_bytes_fails() -> None:
