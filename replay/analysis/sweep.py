@@ -264,7 +264,7 @@ def _cell(measure: Measure, value: float | None) -> str:
         return "n/a"
     if measure.key in ("offers_to_protected", "during_exclusion"):
         return f"{value:.0f}"
-    if measure.key == "offer_lift":
+    if measure.key in ("offer_lift", "all_offer_lift"):
         return f"{value:.2f}"
     if measure.key.startswith(("ece_", "drift")):
         return f"{value:.3f}"
