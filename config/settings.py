@@ -187,6 +187,16 @@ class LabelSettings(Section):
         "each of these spells without activity, in event time; each point also becomes a "
         "churn label `churn_horizon_s` later.")
 
+    inactivity_rhythm_spreads: float = Field(
+        3.0, ge=0,
+        description="A quiet player is also scored (trigger `inactivity`) at their own "
+        "out-of-rhythm point: when the spell passes their usual gap between days of play "
+        "by this many spreads of their gaps (`quiet_spreads`), if that falls between the "
+        "first and the last checkpoint. Three spreads is a control chart's limit: a "
+        "regular player reaches it soon after their usual gap, an irregular one after a "
+        "long spell. Keep it equal to the policy's `thresholds.reactivation_quiet_spreads`, "
+        "so that an offer can come at that point; 0 switches it off.")
+
     @field_validator("inactivity_checkpoints_s")
     @classmethod
     def _increasing(cls, value: tuple[int, ...]) -> tuple[int, ...]:

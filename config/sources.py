@@ -76,7 +76,7 @@ def field_names_at(model: type[BaseModel], loc: Loc) -> list[str] | None:
 
     Example:
         >>> from pitboss.config.settings import Settings
-        >>> field_names_at(Settings, ("labels",))
+        >>> field_names_at(Settings, ("labels",))[:3]
         ['churn_horizon_s', 'negative_horizon_s', 'inactivity_checkpoints_s']
         >>> field_names_at(Settings, ("policy_file",)) is None
         True

@@ -69,6 +69,7 @@ PLAYER_FEATURES: tuple[str, ...] = (
     "visit_gap_days",
     "quiet_gaps",
     "frequency_trend",
+    "quiet_spreads",
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(
     f"{name}_{window}" for window in WINDOW_NAMES for name in WINDOW_FEATURES

@@ -49,6 +49,7 @@ from pitboss.operators.events import (
 from pitboss.operators.local_time import NightClock
 from pitboss.operators.panes import DAY_MS
 from pitboss.operators.player_state import NO_TIME, PlayerState
+from pitboss.operators.visit_rhythm import VisitRhythm
 
 if TYPE_CHECKING:
     from pitboss.config.settings import FeatureSettings
@@ -115,60 +116,6 @@ def _hash64(text: str) -> int:
 
 
 event_hash = _hash64  # the fingerprint used to recognise a repeated `event_id`
-
-
-class VisitRhythm:
-    """A player's rhythm of visits: moving averages of the gaps between their days of play.
-
-    A gap is the quiet time before the first activity of a new (UTC) day: the spell
-    the player's next visit ends. Two averages are kept in the player's running
-    amounts: the usual gap (over about `usual_visits` gaps) and the recent gap (over
-    about `recent_visits`). Each starts as a plain mean that counts the prior as one
-    gap already seen, then becomes an exponential moving average of weight
-    1 / visits, so a player with few visits is read against the prior, not a single
-    accident. Read back, a gap is never shorter than a day: visits are days of play.
-
-    Args:
-        prior_gap_ms: the gap assumed before any is seen.
-        usual_visits: visits the usual gap remembers (EWMA weight 1 / usual_visits).
-        recent_visits: visits the recent gap remembers.
-
-    Example:
-        >>> from array import array
-        >>> rhythm = VisitRhythm(prior_gap_ms=3 * DAY_MS, usual_visits=10, recent_visits=2)
-        >>> amounts = array("d", [0.0] * m.N_AMOUNTS)
-        >>> rhythm.gaps_ms(amounts) == (3 * DAY_MS, 3 * DAY_MS)
-        True
-        >>> for _ in range(3):
-        ...     rhythm.add_gap(amounts, DAY_MS)
-        >>> [round(g / DAY_MS, 2) for g in rhythm.gaps_ms(amounts)]
-        [1.5, 1.25]
-    """
-
-    __slots__ = ("prior_gap_ms", "recent_visits", "usual_visits")
-
-    def __init__(self, prior_gap_ms: float = 3 * DAY_MS, usual_visits: int = 10,
-                 recent_visits: int = 2) -> None:
-        self.prior_gap_ms = float(prior_gap_ms)
-        self.usual_visits = usual_visits
-        self.recent_visits = recent_visits
-
-    def add_gap(self, amounts: array, gap_ms: float) -> None:
-        """Fold one gap between days of play into the player's averages."""
-        seen = amounts[m.VISIT_GAPS]
-        for index, visits in ((m.USUAL_GAP, self.usual_visits),
-                              (m.RECENT_GAP, self.recent_visits)):
-            weight = max(1.0 / (seen + 2.0), 1.0 / visits)  # the prior counts as one gap
-            before = amounts[index] if seen else self.prior_gap_ms
-            amounts[index] = before + weight * (gap_ms - before)
-        amounts[m.VISIT_GAPS] = seen + 1.0
-
-    def gaps_ms(self, amounts: array) -> tuple[float, float]:
-        """Return the usual and the recent gap between visits, each at least a day."""
-        if not amounts[m.VISIT_GAPS]:
-            prior = max(float(DAY_MS), self.prior_gap_ms)
-            return prior, prior
-        return max(float(DAY_MS), amounts[m.USUAL_GAP]), max(float(DAY_MS), amounts[m.RECENT_GAP])
 
 
 def _session_slope(n: int, sum_y: float, sum_xy: float) -> float:
@@ -505,6 +452,7 @@ class FeatureEngine:
             usual / DAY_MS,
             idle / usual,
             usual / recent,
+            self.rhythm.quiet_spreads(state.amounts, idle),
         ]
 
     def at_limit(self, state: PlayerState, now_ms: int) -> bool:

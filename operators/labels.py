@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from pitboss.operators.events import Chargeback, Event, FraudVerdict, RgAssessment, SelfExclusion
 from pitboss.operators.feature_pack import pack_features, unpack_features
+from pitboss.operators.feature_schema import FEATURE_NAMES
 from pitboss.operators.outputs import LabelledExample
 from pitboss.operators.player_state import (
     FRAUD_NEGATIVE_DONE,
@@ -42,11 +43,14 @@ if TYPE_CHECKING:
     from pitboss.config.settings import LabelSettings
 
 Features = tuple[float, ...]
+N_FEATURES = len(FEATURE_NAMES)
 _LABEL_EVENTS = (RgAssessment, SelfExclusion, Chargeback, FraudVerdict)
 
 
 def _example(kind: str, player: PlayerState, features: Features, label: int,
              point_ts: int, label_ts: int) -> LabelledExample:
+    if len(features) < N_FEATURES:  # kept by an older state format: newer features read 0
+        features = (*features, *(0.0,) * (N_FEATURES - len(features)))
     return LabelledExample(kind, player.player_id, features, label, point_ts, label_ts)
 
 

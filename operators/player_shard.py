@@ -61,6 +61,7 @@ from pitboss.operators.player_state import (
     COMPACTED,
     MAX_CHECKPOINTS,
     NO_TIME,
+    RHYTHM_POINT_DONE,
     PlayerState,
 )
 from pitboss.operators.recent_ids import remember, seen
@@ -89,7 +90,7 @@ _AT_LIMIT = FEATURE_INDEX["at_limit"]
 ACTIVITY = (Bet, BetSettled, Deposit, Withdrawal, BonusClaim, SessionStart, SessionEnd)
 
 
-STATE_FORMAT = 5
+STATE_FORMAT = 6
 """Layout of a shard's pickled state (`ShardState`, `PlayerState`, `PaneLevels`).
 
 Raised whenever one of them changes shape, so that recovery state written by another
@@ -104,8 +105,13 @@ Format 5: a player's rhythm of visits in its running amounts, pending inactivity
 checkpoints (`PlayerState.quiet_points`) and the count of checkpoints scored in its
 flags; a player pickled in formats 2 to 4 loads with no rhythm yet and its one
 inactivity point as the first checkpoint.
+Format 6: the variance of the player's gaps between visits in its running amounts and
+a flag for the quiet spell's out-of-rhythm point (`PlayerState.flags`), and a feature
+row one longer (`quiet_spreads`); a player pickled in formats 2 to 5 loads with no
+variance kept (`pitboss.operators.visit_rhythm` reads it from its usual gap), and its
+pending training examples read the new feature as 0 (`LabelRules`).
 """
-READABLE_FORMATS = frozenset({2, 3, 4, 5})
+READABLE_FORMATS = frozenset({2, 3, 4, 5, 6})
 
 QUIET_MS = HOUR_MS
 """A player with no event for this long (by the shard's clock) is kept pickled between
@@ -178,6 +184,9 @@ class PlayerShard:
         snapshot_interval_ms: an active player gets a feature row at least this often.
         checkpoints_ms: a quiet player is scored (trigger `inactivity`) after each of these
             spells without activity, increasing.
+        rhythm_spreads: a quiet player is also scored at their own out-of-rhythm point,
+            their usual gap plus this many spreads of their gaps, when it falls between
+            the first and the last checkpoint (0: not).
         shards: the total number of shards (to name this one from its players).
         scoring: emit scoring points and labels for the models (off: features only).
         state: state to resume from, or None for a fresh shard.
@@ -199,8 +208,10 @@ class PlayerShard:
         state: ShardState | None = None,
         session_score_bets: int = 0,
         session_score_interval_ms: int = 0,
+        rhythm_spreads: float = 0.0,
     ) -> None:
         self.engine = engine
+        self.rhythm_spreads = rhythm_spreads
         self.session_score_bets = session_score_bets
         self.session_score_interval = session_score_interval_ms
         self.labels = labels
@@ -236,6 +247,7 @@ class PlayerShard:
             state,
             features.session_score_bets,
             features.session_score_interval_s * 1000,
+            labels.inactivity_rhythm_spreads,
         )
 
     # -- the engine calls these -------------------------------------------------------
@@ -352,7 +364,7 @@ class PlayerShard:
         return None
 
     def _on_activity(self, player: PlayerState, ts_ms: int, out: list[object]) -> None:
-        player.flags &= ~(CHECKPOINT_MASK | COMPACTED)
+        player.flags &= ~(CHECKPOINT_MASK | RHYTHM_POINT_DONE | COMPACTED)
         if not self.scoring:
             return
         for example in self.labels.on_activity(player, ts_ms):
@@ -449,10 +461,35 @@ class PlayerShard:
         """Return when the quiet player's next inactivity checkpoint falls due, or None."""
         if player.last_active_ts == NO_TIME:
             return None
+        offsets = [o for o in self._next_offsets(player) if o is not None]
+        return player.last_active_ts + min(offsets) if offsets else None
+
+    def _next_offsets(self, player: PlayerState) -> tuple[int | None, int | None]:
+        """Return the quiet spell at the next calendar checkpoint and at the rhythm point.
+
+        Each is None when there is none to come. The out-of-rhythm point counts when it
+        falls after the last checkpoint scored and before the last one configured, and
+        is rounded up to the next millisecond and one more, so that the point's
+        `quiet_spreads` is at or above `rhythm_spreads` whatever the float rounding.
+        """
         done = (player.flags & CHECKPOINT_MASK) >> CHECKPOINT_SHIFT
-        if done >= len(self.checkpoints):
-            return None
-        return player.last_active_ts + self.checkpoints[done]
+        checkpoints = self.checkpoints
+        calendar = checkpoints[done] if done < len(checkpoints) else None
+        if not self.rhythm_spreads or player.flags & RHYTHM_POINT_DONE:
+            return calendar, None
+        rhythm = int(self.engine.rhythm.out_of_rhythm_ms(player.amounts, self.rhythm_spreads)) + 2
+        after = checkpoints[done - 1] if done else checkpoints[0]
+        return calendar, rhythm if after < rhythm < checkpoints[-1] else None
+
+    def _score_checkpoint(self, player: PlayerState, due: int, out: list[object]) -> None:
+        """Score the quiet player at the checkpoint due at `due`, and mark it (them) done."""
+        calendar, rhythm = self._next_offsets(player)
+        quiet = due - player.last_active_ts
+        if quiet == calendar:
+            player.flags += 1 << CHECKPOINT_SHIFT
+        if quiet == rhythm:
+            player.flags |= RHYTHM_POINT_DONE
+        self._features_at(player, due, "inactivity", None, out)
 
     def _arm(self, player: PlayerState) -> None:
         """Make sure the player's earliest timer has an entry in the heap."""
@@ -491,8 +528,7 @@ class PlayerShard:
         if self.scoring:
             checkpoint = self._checkpoint_due(player)
             while checkpoint is not None and checkpoint <= watermark:
-                player.flags += 1 << CHECKPOINT_SHIFT
-                self._features_at(player, checkpoint, "inactivity", None, out)
+                self._score_checkpoint(player, checkpoint, out)
                 checkpoint = self._checkpoint_due(player)
             churn = self.labels.churn_due(player)
             if churn is not None and churn <= watermark:

@@ -39,7 +39,9 @@ N_METRICS = 18
 # baselines have seen, the open session's approved deposits, and when (event time)
 # and at which bet of the session the player was last scored. Then the player's rhythm
 # of visits (state format 5): the usual and the recent gap between days of play
-# (moving averages, in ms; 0 until a first gap) and how many gaps they have seen.
+# (moving averages, in ms; 0 until a first gap) and how many gaps they have seen; and
+# (state format 6) the variance of those gaps, kept from the second gap on
+# (`pitboss.operators.visit_rhythm`; 0 until then, and for players of format 5).
 MONTH_DEPOSITS = 0
 MONTH_LOSS = 1
 MONTH_WAGER = 2
@@ -57,7 +59,8 @@ SCORED_BETS = 13
 USUAL_GAP = 14
 RECENT_GAP = 15
 VISIT_GAPS = 16
-N_AMOUNTS = 17
+GAP_VARIANCE = 17
+N_AMOUNTS = 18
 
 # `PlayerState.flags`: every bit of a player's flags is named here, and nowhere else.
 # Plain ints, so that testing or setting a flag on the hot path is one integer operation.
@@ -70,13 +73,15 @@ _FORMATS_3_4_INACTIVITY_DONE = 16
 read only when loading their state (`PlayerState.__setstate__`), never to be reused."""
 COMPACTED = 32  # state reduced to long-horizon aggregates since the last activity (player_shard)
 AT_LIMIT_SCORED = 64  # the player was scored at a limit they reached (until below it)
+RHYTHM_POINT_DONE = 128  # this quiet spell's out-of-rhythm point was scored (player_shard)
 # Bits 8-11: how many inactivity checkpoints of the current quiet spell were scored
 # (pitboss.operators.player_shard).
 CHECKPOINT_SHIFT = 8
 CHECKPOINT_MASK = 0xF << CHECKPOINT_SHIFT
 MAX_CHECKPOINTS = 15
 FLAGS = (RISK_POSITIVE, FRAUD_POSITIVE, RISK_NEGATIVE_DONE, FRAUD_NEGATIVE_DONE,
-         _FORMATS_3_4_INACTIVITY_DONE, COMPACTED, AT_LIMIT_SCORED, CHECKPOINT_MASK)
+         _FORMATS_3_4_INACTIVITY_DONE, COMPACTED, AT_LIMIT_SCORED, RHYTHM_POINT_DONE,
+         CHECKPOINT_MASK)
 """Every flag and field of `PlayerState.flags`; no two share a bit."""
 
 MAX_TRACKED_IDS = 8  # distinct instruments / devices kept per player (counts saturate here)
@@ -177,7 +182,7 @@ class PlayerState:
             self.quiet_points = None
             if self.flags & _FORMATS_3_4_INACTIVITY_DONE:  # its one inactivity point: the first
                 self.flags = (self.flags & ~_FORMATS_3_4_INACTIVITY_DONE) | (1 << CHECKPOINT_SHIFT)
-        if len(self.amounts) < N_AMOUNTS:  # before format 4 or 5: baselines, rhythm start empty
+        if len(self.amounts) < N_AMOUNTS:  # before format 6: baselines, rhythm, spread start empty
             self.amounts = self.amounts + array("d", (0.0,) * (N_AMOUNTS - len(self.amounts)))
         self.jurisdiction = sys.intern(self.jurisdiction)  # one string per code again
 

@@ -25,7 +25,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 PLAYERS, DAYS, SEED = 150, 6, 5
-GOLDEN_DIGEST = "e891bd2a579e5145c98de368fa0ff6335f2a57058dd7792d7772f9f217c2ac6e"
+GOLDEN_DIGEST = "7e9b11fdad36a3c16e0a72a417f15be3277561e0132bb3b1db05a4f4fe88cdce"
 TIMINGS = ("elapsed_s", "events_per_s")
 
 _DUMP = r"""

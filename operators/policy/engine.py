@@ -72,6 +72,7 @@ KEY_FEATURES = (
     "frequency_days_7d",
     "quiet_gaps",
     "frequency_trend",
+    "quiet_spreads",
 )
 # A status under which a decision counts as issued for the state (a shadow or holdout
 # decision counts too, so that shadow and holdout mirror what live treatment would do).
@@ -131,6 +132,11 @@ def _clean(value: float) -> float:
     if value != value:  # NaN
         return 0.0
     return 1.0 if value >= 1.0 else value if value > 0.0 else 0.0
+
+
+def _at_least(value: float | None, threshold: float) -> bool:
+    """Whether a feature meets a threshold; a point without the feature, or 0 (off), passes."""
+    return not threshold or value is None or value >= threshold
 
 
 def _unique(codes: list[str]) -> tuple[str, ...]:
@@ -283,8 +289,9 @@ class PolicyEngine:
         churn, thresholds = view.scores["churn"], view.rules.thresholds
         rising, state.churn_last = churn > state.churn_last, churn
         if view.scored.point.trigger == INACTIVITY:
-            quiet = view.feature("quiet_gaps")
-            drifting = quiet is None or quiet >= thresholds.reactivation_quiet_gaps
+            drifting = (
+                _at_least(view.feature("quiet_gaps"), thresholds.reactivation_quiet_gaps)
+                and _at_least(view.feature("quiet_spreads"), thresholds.reactivation_quiet_spreads))
             action, wanted, lead = REACTIVATION_OFFER, \
                 drifting and churn >= thresholds.reactivation_churn, ["inactivity"]
         else:

@@ -69,13 +69,22 @@ class ThresholdSettings(Section):
     reactivation_churn: float = Field(
         0.3, ge=0.0, le=1.0,
         description="Churn score that earns a re-activation offer on an inactivity timer.")
-    reactivation_quiet_gaps: float = Field(
+    reactivation_quiet_spreads: float = Field(
         3.0, ge=0.0,
+        description="A re-activation offer also needs the player out of their own rhythm: "
+        "quiet for their usual gap between days of play plus at least this many spreads "
+        "of their gaps (`quiet_spreads`), a control chart's limit. Drifting away, not a "
+        "steady player who is seldom seen or who comes and goes: a regular player is out "
+        "of rhythm soon after their usual gap, an irregular one only after a long spell. "
+        "Keep it equal to `[labels] inactivity_rhythm_spreads`, which scores quiet "
+        "players at that point. 0 switches the check off.")
+    reactivation_quiet_gaps: float = Field(
+        0.0, ge=0.0,
         description="A re-activation offer also needs the player quiet for at least this many "
-        "of their usual gaps between days of play (`quiet_gaps`): drifting away, not a "
-        "steady player who is seldom seen. A player who returns at random with their usual "
-        "gap is quiet this long in about e^-3 = 1 in 20 of their spells. 0 switches the "
-        "check off.")
+        "of their usual gaps between days of play (`quiet_gaps`); 0 (the default) leaves "
+        "it to `reactivation_quiet_spreads`, which reads the spread of the gaps too. A "
+        "player who returns at random with their usual gap is quiet r gaps or more in "
+        "about e^-r of their spells.")
     offer_block_risk: float = Field(
         0.45, ge=0.0, le=1.0,
         description="Risk at or above this blocks offers for `gaps.rg_offer_block_days`.")

@@ -21,7 +21,7 @@ from pitboss.replay.analysis.evaluation_truth import (
     policy_of,
     run_jurisdictions,
 )
-from pitboss.replay.analysis.operator_metrics import operator_metrics, read_operator_facts
+from pitboss.replay.analysis.operator_metrics import operator_figures
 from pitboss.replay.analysis.run_facts import (
     progressive_auc,
     read_decisions,
@@ -49,6 +49,8 @@ def evaluate_run(
     Returns:
         The evaluation document (docs/backtests.md), with the operator figures of
         `pitboss.replay.analysis.operator_metrics` under `operator` (docs/evaluation.md).
+        A truth file that does not say who accepted marketing (no `marketing_consent_ms`)
+        is completed from the consents the run read from its log (`compliance_state`).
 
     """
     settings = settings or load_settings()
@@ -65,10 +67,10 @@ def evaluate_run(
         crossings = read_scores_above(client, risk_min, fraud_min)
         auc = progressive_auc(client)
         players = int(summary.get("players") or len(scored_players(client)))
-        scores, cohort_days = read_operator_facts(client, truth)
+        operator = operator_figures(client, truth, decisions, policy)
     finally:
         if own:
             client.close()
     evaluation = evaluate(truth, decisions, crossings, policy, players, auc)
-    evaluation["operator"] = operator_metrics(truth, decisions, scores, cohort_days)
+    evaluation["operator"] = operator
     return evaluation

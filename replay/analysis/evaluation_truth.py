@@ -24,14 +24,15 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from pitboss.config.settings import Settings
+from pitboss.operators.policy.holdout import in_holdout
 from pitboss.operators.policy.settings import PolicySettings, load_policy
 from pitboss.replay.analysis.run_facts import DecisionRow, ScorePoint
 
@@ -58,6 +59,8 @@ class PlayerTruth:
     last_event_ms: int | None = None
     first_harmful_play_ms: int | None = None
     first_harmful_session_end_ms: int | None = None
+    marketing_consent_ms: int | None = None
+    """When the player first sent a `consent` with `marketing: true` (None: never)."""
 
     @property
     def harmed(self) -> bool:
@@ -68,6 +71,11 @@ class PlayerTruth:
     def fraudster(self) -> bool:
         """Whether the player is a fraudster."""
         return self.archetype == "fraudster"
+
+    def accepts_marketing(self, by_ms: int) -> bool:
+        """Whether the player accepted marketing by `by_ms` and does not refuse it."""
+        consent = self.marketing_consent_ms
+        return not self.refuses_marketing and consent is not None and consent <= by_ms
 
     def excluded_at(self, ts_ms: int) -> bool:
         """Whether a self-exclusion is in force at `ts_ms`."""
@@ -83,6 +91,15 @@ class Truth:
     players: dict[str, PlayerTruth]
     start_ms: int
     end_ms: int
+    records_consent: bool = True
+    """Whether the file says who accepted marketing (`marketing_consent_ms`); when it does
+    not, `pitboss.replay.analysis.evaluation` takes the consents from the run's log."""
+
+    def with_consents(self, consents: dict[str, int]) -> Truth:
+        """Return this truth with each player's marketing consent time from `consents`."""
+        players = {pid: replace(p, marketing_consent_ms=consents.get(pid))
+                   for pid, p in self.players.items()}
+        return replace(self, players=players, records_consent=True)
 
 
 def load_truth(path: Path) -> Truth:
@@ -105,11 +122,12 @@ def load_truth(path: Path) -> Truth:
                 raise ValueError(f"{path}: not a truth file (no 'truth' list)")
             records, start, end = document["truth"], document["start_ms"], document["end_ms"]
         players = {r["player_id"]: _player(r) for r in records}
+        records_consent = any("marketing_consent_ms" in r for r in records)
     except orjson.JSONDecodeError as exc:
         raise ValueError(f"{path}: not a truth file (not JSON: {exc})") from exc
     except (KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"{path}: not a truth file (missing or malformed {exc})") from exc
-    return Truth(players, int(start), int(end))
+    return Truth(players, int(start), int(end), records_consent)
 
 
 def _player(r: dict[str, Any]) -> PlayerTruth:
@@ -119,6 +137,7 @@ def _player(r: dict[str, Any]) -> PlayerTruth:
         r.get("exclusion_ms"), r.get("exclusion_until_ms"), r.get("fraud_start_ms"),
         r.get("first_withdrawal_completed_ms"), r.get("churn_ms"), r.get("last_event_ms"),
         r.get("first_harmful_play_ms"), r.get("first_harmful_session_end_ms"),
+        r.get("marketing_consent_ms"),
     )
 
 
@@ -140,6 +159,14 @@ class Thresholds:
     fraud_review: float
     offer_block_risk: float
     rg_offer_block_ms: int
+
+
+def offer_holdout(policy: PolicySettings) -> Callable[[PlayerTruth], bool]:
+    """Return whether a player is in `policy`'s offer holdout (never offered, by design)."""
+    def held_out(p: PlayerTruth) -> bool:
+        rollout = policy.rules_for(p.jurisdiction).rollout
+        return in_holdout(p.player_id, rollout.holdout_share, rollout.holdout_salt)
+    return held_out
 
 
 def thresholds_for(policy: PolicySettings, jurisdiction: str) -> Thresholds:

@@ -9,9 +9,11 @@ section of an evaluation (docs/evaluation.md defines every figure):
   observable; the first harmful play is (`first_harmful_play_ms` in the truth).
 - `rg_false_positives`: never-harmed players with a medium/high intervention or an
   RG review.
-- `winback`: churners offered anything from 3 days before to 10 days after their
-  last activity; the lift of offers to churners over steady players; offers spent
-  on players who were not drifting away.
+- `winback`: churners an offer may reach (they accept marketing and are not in the
+  offer holdout) offered anything from 3 days before to 10 days after their last
+  activity; the lift of offers to them over such steady players; the same two
+  figures over every churner who does not refuse marketing; offers spent on players
+  who were not drifting away.
 - `during_exclusion`: interventions and reviews decided while a self-exclusion was
   in force.
 - `calibration`: expected calibration error and the reliability table of each
@@ -32,19 +34,27 @@ from __future__ import annotations
 
 import itertools
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pitboss.operators.policy.settings import PolicySettings
 from pitboss.replay.analysis.evaluation_truth import (
     DAY_MS,
     HOUR_MS,
     PlayerTruth,
     Truth,
     is_rg_action,
+    offer_holdout,
     ratio,
 )
-from pitboss.replay.analysis.run_facts import DecisionRow, ScorePoint, daily_mean_scores, score_rows
+from pitboss.replay.analysis.run_facts import (
+    DecisionRow,
+    ScorePoint,
+    daily_mean_scores,
+    marketing_consents,
+    score_rows,
+)
 
 STEADY_ARCHETYPES = ("recreational", "vip")
 """Archetypes of the steady players: the comparison group of offers and the drift cohort."""
@@ -74,17 +84,36 @@ def operator_metrics(
     scores: Sequence[ScorePoint],
     cohort_days: Sequence[tuple[int, int, dict[str, float]]],
     windows: OperatorWindows = DEFAULT_WINDOWS,
+    offer_holdout: Callable[[PlayerTruth], bool] | None = None,
 ) -> dict[str, Any]:
-    """Return the operator section of an evaluation (see the module docstring)."""
+    """Return the operator section of an evaluation (see the module docstring).
+
+    `offer_holdout` says which players the policy's offer holdout holds back (None: none).
+    """
     acted = [d for d in decisions if d.acted]
     return {
         "rg_reach": rg_reach(truth, acted),
         "rg_false_positives": rg_false_positives(truth, acted),
-        "winback": winback(truth, acted, windows),
+        "winback": winback(truth, acted, windows, offer_holdout),
         "during_exclusion": during_exclusion(truth, acted),
         "calibration": calibration(truth, scores, windows),
         "drift": drift(cohort_days, truth.start_ms, windows.warmup_days),
     }
+
+
+def operator_figures(
+    client: Any, truth: Truth, decisions: Sequence[DecisionRow], policy: PolicySettings
+) -> dict[str, Any]:
+    """Read a run's store and return its operator section under `policy` (its offer holdout).
+
+    A truth that does not say who accepted marketing (`Truth.records_consent`) is
+    completed from the consents the run read from its log (`run_facts.marketing_consents`).
+    """
+    scores, cohort_days = read_operator_facts(client, truth)
+    if not truth.records_consent:
+        truth = truth.with_consents(marketing_consents(client))
+    return operator_metrics(truth, decisions, scores, cohort_days,
+                            offer_holdout=offer_holdout(policy))
 
 
 def read_operator_facts(
@@ -182,20 +211,65 @@ def _churner(p: PlayerTruth) -> bool:
     return p.archetype == "churner" and p.last_event_ms is not None
 
 
-def winback(truth: Truth, acted: Sequence[DecisionRow], w: OperatorWindows) -> dict[str, Any]:
+def winback(
+    truth: Truth,
+    acted: Sequence[DecisionRow],
+    w: OperatorWindows,
+    offer_holdout: Callable[[PlayerTruth], bool] | None = None,
+) -> dict[str, Any]:
     """Coverage of churners, lift over steady players, and offers to players not drifting away.
 
-    Only players who accept marketing count for coverage and lift (no offer may reach
-    the others). A churner counts for coverage once their last activity is at least
-    `winback_min_quiet_ms` before the end of the window.
+    Coverage and lift count the players an offer may reach: those who accept marketing
+    (a `consent` with marketing true by the end of their window: for a churner, 10 days
+    after their last activity; for a steady player, the end of the simulated window) and
+    are not in the offer holdout (`offer_holdout`, the deliberate control group; None:
+    no holdout). A churner counts for coverage once their last activity is at least
+    `winback_min_quiet_ms` before the end of the window. `all_churners_covered` and
+    `all_lift` are the same figures over every player who does not refuse marketing,
+    consented or not and holdout included: an offer may reach few of them
+    (`offers.default_consent = false`), so they say more about the population than
+    about the policy.
     """
     offers = [d for d in acted if d.kind == "offer"]
     by_player: dict[str, list[int]] = {}
     for d in offers:
         by_player.setdefault(d.player_id, []).append(d.decided_at_ms)
-    ps = [p for p in truth.players.values() if not p.refuses_marketing]
-    churners = [p for p in ps if _churner(p)]
-    steady = [p for p in ps if p.archetype in STEADY_ARCHETYPES and p.exclusion_ms is None]
+    held_out = offer_holdout or (lambda p: False)
+
+    def reachable(p: PlayerTruth, by_ms: int) -> bool:
+        return p.accepts_marketing(by_ms) and not held_out(p)
+
+    not_refusing = [p for p in truth.players.values() if not p.refuses_marketing]
+    churners = [p for p in not_refusing if _churner(p)]
+    steady = [p for p in not_refusing if p.archetype in STEADY_ARCHETYPES
+              and p.exclusion_ms is None]
+    eligible_churners = [p for p in churners
+                         if reachable(p, (p.last_event_ms or 0) + w.winback_after_ms)]
+    eligible_steady = [p for p in steady if reachable(p, truth.end_ms)]
+    covered, offered, steady_offered, lift = _winback_figures(
+        truth, by_player, eligible_churners, eligible_steady, w)
+    all_covered, _, _, all_lift = _winback_figures(truth, by_player, churners, steady, w)
+    not_drifting = sum(not _in_window(truth.players.get(d.player_id), d.decided_at_ms, w)
+                       for d in offers)
+    return {
+        "churners_covered": covered,
+        "churners_offered": offered,
+        "steady_offered": steady_offered,
+        "lift": lift,
+        "all_churners_covered": all_covered,
+        "all_lift": all_lift,
+        "offers_to_not_drifting": ratio(not_drifting, len(offers)),
+    }
+
+
+def _winback_figures(
+    truth: Truth,
+    by_player: dict[str, list[int]],
+    churners: Sequence[PlayerTruth],
+    steady: Sequence[PlayerTruth],
+    w: OperatorWindows,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], float | None]:
+    """Return coverage, churners and steady players offered, and lift, over these players."""
     quiet = [p for p in churners
              if (p.last_event_ms or 0) + w.winback_min_quiet_ms <= truth.end_ms]
     covered = sum(any(_in_window(p, t, w) for t in by_player.get(p.player_id, []))
@@ -205,15 +279,7 @@ def winback(truth: Truth, acted: Sequence[DecisionRow], w: OperatorWindows) -> d
     lift = None
     if churner_share["share"] is not None and steady_share["share"]:
         lift = round(churner_share["share"] / steady_share["share"], 2)
-    not_drifting = sum(not _in_window(truth.players.get(d.player_id), d.decided_at_ms, w)
-                       for d in offers)
-    return {
-        "churners_covered": ratio(covered, len(quiet)),
-        "churners_offered": churner_share,
-        "steady_offered": steady_share,
-        "lift": lift,
-        "offers_to_not_drifting": ratio(not_drifting, len(offers)),
-    }
+    return ratio(covered, len(quiet)), churner_share, steady_share, lift
 
 
 def _in_window(p: PlayerTruth | None, t: int, w: OperatorWindows) -> bool:

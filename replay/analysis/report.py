@@ -31,7 +31,7 @@ from pitboss.replay.analysis.evaluation_truth import (
     policy_of,
     thresholds_for,
 )
-from pitboss.replay.analysis.operator_metrics import operator_metrics, read_operator_facts
+from pitboss.replay.analysis.operator_metrics import operator_figures
 from pitboss.replay.analysis.run_facts import (
     hourly_activity,
     metric_series,
@@ -125,8 +125,7 @@ def truth_figures(
     crossings = read_scores_above(client, risk_min, fraud_min)
     evaluation = evaluate(truth, decisions, crossings, policy, int(summary.get("players", 0)),
                           progressive_auc(client))
-    scores, cohort_days = read_operator_facts(client, truth)
-    evaluation["operator"] = operator_metrics(truth, decisions, scores, cohort_days)
+    evaluation["operator"] = operator_figures(client, truth, decisions, policy)
     lat = detection_latencies(truth, decisions)
     rg, fraud, offers = evaluation["rg"], evaluation["fraud"], evaluation["offers"]
     outcome_counts = {
@@ -211,6 +210,10 @@ def operator_rows(operator: dict[str, Any] | None) -> list[tuple[str, str]]:
              for k in ("churners_covered", "churners_offered", "steady_offered",
                        "offers_to_not_drifting")]
     rows.append(("operator.winback.lift", "n/a" if win["lift"] is None else f"{win['lift']:.2f}"))
+    if "all_churners_covered" in win:  # evaluations written before they were measured lack them
+        rows.append(("operator.winback.all_churners_covered", share(win["all_churners_covered"])))
+        rows.append(("operator.winback.all_lift",
+                     "n/a" if win["all_lift"] is None else f"{win['all_lift']:.2f}"))
     ex = operator["during_exclusion"]
     rows.append(("operator.during_exclusion", f"{ex['interventions']} interventions, "
                  f"{ex['reviews']} reviews"))

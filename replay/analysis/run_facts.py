@@ -100,6 +100,20 @@ def scored_players(client: Client) -> set[str]:
     return {str(r[0]) for r in rows}
 
 
+def marketing_consents(client: Client) -> dict[str, int]:
+    """Return when each player who accepts marketing gave their consent (epoch ms).
+
+    From the durable compliance facts (`compliance_state`): the newest `consent` fact of a
+    player, kept when it accepts marketing (a later refusal replaces it). These are the
+    `consent` events of the run's own input, not a decision of the run.
+    """
+    rows = client.query(
+        "SELECT player_id, toUnixTimestamp64Milli(at) FROM compliance_state FINAL"
+        " WHERE fact = 'consent' AND value = 1"
+    ).result_rows
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
 def progressive_auc(client: Client) -> dict[str, dict[str, float | int]]:
     """Return each model's progressive ROC AUC, label-weighted over hours.
 

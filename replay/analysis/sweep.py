@@ -105,10 +105,15 @@ MEASURES: tuple[Measure, ...] = (
             ("fraud", "reviewed_before_withdrawal"), "higher", 0.90),
     Measure("fraud_false_positives", "non-fraudsters under fraud review",
             ("fraud", "non_fraudsters_reviewed"), "lower", 0.02),
-    Measure("winback_coverage", "churners: offer from 3 d before to 10 d after last activity",
-            ("operator", "winback", "churners_covered"), "higher", 0.70),
-    Measure("offer_lift", "offer lift: share of churners offered / share of steady players offered",
-            ("operator", "winback", "lift"), "higher", 3.0),
+    Measure("winback_coverage", "churners who accept marketing: offer from 3 d before to 10 d "
+            "after last activity", ("operator", "winback", "churners_covered"), "higher", 0.70),
+    Measure("offer_lift", "offer lift: share of churners offered / share of steady players "
+            "offered (both accepting marketing)", ("operator", "winback", "lift"), "higher", 3.0),
+    Measure("all_winback_coverage", "all churners not refusing marketing (consented or not, "
+            "holdout included): offer in the same window",
+            ("operator", "winback", "all_churners_covered"), "higher"),
+    Measure("all_offer_lift", "offer lift over all players not refusing marketing",
+            ("operator", "winback", "all_lift"), "higher"),
     Measure("offers_not_drifting", "offers spent on players not drifting away",
             ("operator", "winback", "offers_to_not_drifting"), "lower"),
     Measure("offers_to_protected", "offers to excluded, non-consenting or RG-flagged players",
@@ -259,7 +264,7 @@ def _cell(measure: Measure, value: float | None) -> str:
         return "n/a"
     if measure.key in ("offers_to_protected", "during_exclusion"):
         return f"{value:.0f}"
-    if measure.key == "offer_lift":
+    if measure.key in ("offer_lift", "all_offer_lift"):
         return f"{value:.2f}"
     if measure.key.startswith(("ece_", "drift")):
         return f"{value:.3f}"

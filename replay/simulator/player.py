@@ -156,6 +156,7 @@ class PlayerSimulation:
         self.first_harmful_play_ms: int | None = None
         self.first_harmful_session: str | None = None
         self.first_harmful_session_end_ms: int | None = None
+        self.marketing_consent_ms: int | None = None
 
     # ---- output -------------------------------------------------------------------------
 
@@ -331,6 +332,8 @@ class PlayerSimulation:
         """Return the marketing choice made on first use: always for those who refuse."""
         refuses = self.profile.refuses_marketing
         if refuses or self.rng.random() < 0.3:
+            if not refuses and self.marketing_consent_ms is None and t < self.end_ms:
+                self.marketing_consent_ms = t
             return [self._event(t, "consent", {"marketing": not refuses})]
         return []
 
@@ -624,6 +627,7 @@ class PlayerSimulation:
             "jurisdiction": p.jurisdiction.code,
             "currency": p.jurisdiction.currency,
             "refuses_marketing": p.refuses_marketing,
+            "marketing_consent_ms": self.marketing_consent_ms,
             "onset_ms": p.onset_ms,
             "harm_confirmed_ms": self.harm_confirmed_ms,
             "exclusion_ms": self.exclusion_ms,

@@ -38,9 +38,14 @@ def messages(module: Resolver) -> list[tuple[str, int, bytes]]:
 
 
 class Steps:
-    """The player shards, the models step and the policy shard, wired as the pipeline does."""
+    """The player shards, the models step and the policy shard, wired as the pipeline does.
 
-    def __init__(self, module: Resolver, resume: dict[str, Any] | None = None) -> None:
+    `policy_version` overrides the default policy's version, which decision ids hash:
+    a fixture's pending reviews keep the ids of the policy it was written under.
+    """
+
+    def __init__(self, module: Resolver, resume: dict[str, Any] | None = None,
+                 policy_version: str | None = None) -> None:
         settings = module("config.settings").load_settings()
         features = settings.features
         policy_settings = module("operators.policy.settings").load_policy(None)
@@ -50,6 +55,8 @@ class Steps:
             module("operators.contract").EventParser(settings.contract, lambda: 2**62),
             features.shards, features.clock_tick_s * 1000)
         engine = module("operators.policy.engine").PolicyEngine(policy_settings)
+        if policy_version is not None:  # decide as the policy in force when a fixture was written
+            engine.policy_version = policy_version
         shard = module("operators.player_shard")
         policy_shard = module("operators.policy_shard").PolicyShard
         self.shards = {}

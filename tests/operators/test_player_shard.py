@@ -236,14 +236,73 @@ def inactivity_points(out: list) -> list[ScoringPoint]:
     return [p for p in stamped(out) if isinstance(p, ScoringPoint) and p.trigger == "inactivity"]
 
 
-def test_a_quiet_player_is_scored_once_at_each_checkpoint() -> None:
-    shard = new_shard(scoring=True)
-    shard.process([f.bet(ts=T0)])
+def calendar_shard() -> PlayerShard:
+    """Return a scoring shard with the calendar checkpoints only (no out-of-rhythm point)."""
+    labels = LABELS.model_copy(update={"inactivity_rhythm_spreads": 0.0})
+    return PlayerShard.from_settings(SETTINGS, labels, scoring=True)
+
+
+def quiet_days_after(shard: PlayerShard, last: int, days: int = 40) -> list[ScoringPoint]:
+    """Tick a day at a time for `days` days after `last`; return the inactivity points."""
     lateness = SETTINGS.allowed_lateness_s * 1000
-    ticks = [ClockTick(T0 + k * DAY_ + lateness) for k in range(1, 41)]
-    out = shard.process(ticks) + shard.process([ClockTick(T0 + 60 * DAY_)])
-    quiet_days = [(p.ts_ms - T0) / DAY_ for p in inactivity_points(out)]
+    ticks = [ClockTick(last + k * DAY_ + lateness) for k in range(1, days + 1)]
+    return inactivity_points(shard.process(ticks) + shard.process([ClockTick(last + 60 * DAY_)]))
+
+
+def test_a_quiet_player_is_scored_once_at_each_checkpoint() -> None:
+    shard = calendar_shard()
+    shard.process([f.bet(ts=T0)])
+    quiet_days = [(p.ts_ms - T0) / DAY_ for p in quiet_days_after(shard, T0)]
     assert quiet_days == [s / 86_400 for s in LABELS.inactivity_checkpoints_s] == [3, 7, 14, 30]
+
+
+def test_a_quiet_player_is_also_scored_once_at_their_out_of_rhythm_point() -> None:
+    shard = new_shard(scoring=True)
+    shard.process([f.bet(ts=T0)])  # one visit: the prior rhythm, a 3-day gap spread 3 days
+    points = quiet_days_after(shard, T0)
+    assert [round((p.ts_ms - T0) / DAY_, 3) for p in points] == [3, 7, 12, 14, 30]
+    spreads = [p.features[FEATURE_INDEX["quiet_spreads"]] for p in points]
+    assert spreads[2] >= LABELS.inactivity_rhythm_spreads > spreads[1]
+    assert spreads[2] == pytest.approx(3.0)
+
+
+def test_a_regular_player_is_out_of_rhythm_before_the_first_checkpoint_and_scored_there() -> None:
+    shard = new_shard(scoring=True)
+    shard.process([f.bet(ts=T0 + k * DAY_, event_id=f"d{k}") for k in range(30)])
+    last = T0 + 29 * DAY_
+    points = quiet_days_after(shard, last)
+    assert [(p.ts_ms - last) / DAY_ for p in points] == [3, 7, 14, 30]
+    assert points[0].features[FEATURE_INDEX["quiet_spreads"]] > 3.0
+
+
+def test_an_irregular_player_is_out_of_rhythm_later_than_a_regular_one_with_their_usual_gap(
+) -> None:
+    def rhythm_point(gaps_days: list[float]) -> float:
+        shard = new_shard(scoring=True)
+        t = T0
+        events = [f.bet(ts=t, event_id="b0")]
+        for k, gap in enumerate(gaps_days, start=1):
+            t += int(gap * DAY_)
+            events.append(f.bet(ts=t, event_id=f"b{k}"))
+        shard.process(events)
+        calendar = {3.0, 7.0, 14.0, 30.0}
+        days = [(p.ts_ms - t) / DAY_ for p in quiet_days_after(shard, t)]
+        return next(d for d in days if round(d, 3) not in calendar)
+
+    regular = rhythm_point([2.0] * 12)
+    irregular = rhythm_point([1.0, 3.0] * 6)  # the same usual gap, twice a day apart
+    assert 3.0 < regular < irregular < 14.0
+
+
+def test_activity_starts_the_out_of_rhythm_point_over() -> None:
+    shard = new_shard(scoring=True)
+    lateness = SETTINGS.allowed_lateness_s * 1000
+    shard.process([f.bet(ts=T0), ClockTick(T0 + 13 * DAY_ + lateness)])
+    back = T0 + 13 * DAY_ + HOUR
+    shard.process([f.bet(ts=back, event_id="b2")])
+    days = [round((p.ts_ms - back) / DAY_, 1) for p in quiet_days_after(shard, back)]
+    # A 13-day gap: usual 8.0 days, spread 5.5 days, so out of rhythm after 24.4 quiet days.
+    assert days == [3, 7, 14, 24.4, 30]
 
 
 def test_activity_starts_the_checkpoints_over() -> None:
@@ -381,7 +440,7 @@ def test_recovery_state_of_format_2_still_loads() -> None:
     shard.process([f.session_start(ts=T0), f.bet(ts=T0 + MINUTE)])
     state = load_state(pickle.dumps((2, shard.state)))
 
-    assert isinstance(state.players["p1"], PlayerState) and STATE_FORMAT == 5
+    assert isinstance(state.players["p1"], PlayerState) and STATE_FORMAT == 6
 
 
 def _as_format_3(player: PlayerState) -> tuple[object, ...]:

@@ -4,13 +4,16 @@ tests/fixtures/state-before-namespace.pickle holds the three steps' snapshots wr
 the layout before the namespace (`operators.player_state...`, `operators.model_step`),
 made by tests/operators/state_steps.py. A worker upgraded onto such recovery state must
 go on exactly as one that resumes from this version's own snapshot: same snapshot
-bytes, same outputs after.
+bytes, same outputs after, but for the features added since the fixture was written
+(state format 5): a training example pending from before the upgrade was packed
+without them and reads them as 0 (`LabelRules`), and no model reads them.
 """
 
 from __future__ import annotations
 
 import importlib
 import pickle
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -18,10 +21,55 @@ from typing import Any
 import pytest
 
 from pitboss.config.models import ModelSettings
+from pitboss.operators.feature_pack import pack_features, unpack_features
+from pitboss.operators.feature_schema import FEATURE_INDEX
+from pitboss.operators.ordered_merge import Stamped
+from pitboss.operators.outputs import LabelledExample
+from pitboss.operators.player_shard import load_state
+from pitboss.operators.player_state import PlayerState
 from pitboss.operators.state_pickle import current_module, load_pickled, written_before_namespace
 from tests.operators.state_steps import Steps, cut, messages, run
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "state-before-namespace.pickle"
+FIXTURE_POLICY_VERSION = "2026.01.1+6206fa0a"
+"""The default policy's version when the fixture was written: its reviews' decision ids hash
+it. Both runs decide under it, so that a change to the default policy (any new field
+changes the hash) does not change what the test compares."""
+FIXTURE_FEATURES = FEATURE_INDEX["quiet_spreads"]
+"""How many features a row had when the fixture was written: those before `quiet_spreads`."""
+
+
+def fixture_rows(packed: bytes | None) -> bytes | None:
+    """Return a packed feature row cut to the features the fixture's rows have."""
+    return None if packed is None else pack_features(unpack_features(packed)[:FIXTURE_FEATURES])
+
+
+def as_fixture_had_them(shards: dict[str, bytes]) -> dict[str, bytes]:
+    """Return each shard's state with every pending row cut to the fixture's features."""
+    out = {}
+    for key, blob in shards.items():
+        state = load_state(blob)
+        for player_id, kept in state.players.items():
+            player = load_pickled(kept) if isinstance(kept, bytes) else kept
+            assert isinstance(player, PlayerState)
+            player.churn_point = fixture_rows(player.churn_point)
+            player.fraud_point = fixture_rows(player.fraud_point)
+            if player.quiet_points:
+                player.quiet_points = [(t, fixture_rows(r) or b"") for t, r in player.quiet_points]
+            state.players[player_id] = pickle.dumps(player, protocol=pickle.HIGHEST_PROTOCOL)
+        out[key] = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+    return out
+
+
+def examples_as_fixture_had_them(outputs: list[Any]) -> list[Any]:
+    """Return the outputs with every training example's features cut to the fixture's."""
+    def cut_example(item: Any) -> Any:
+        if isinstance(item, Stamped) and isinstance(item.item, LabelledExample):
+            example = item.item
+            return Stamped(item.shard, item.clock_ms, item.seq,
+                           replace(example, features=example.features[:FIXTURE_FEATURES]))
+        return item
+    return [cut_example(item) for item in outputs]
 
 
 def new_layout(name: str) -> ModuleType:
@@ -42,10 +90,10 @@ def log() -> list[tuple[str, int, bytes]]:
 @pytest.fixture(scope="module")
 def uninterrupted(log: list[tuple[str, int, bytes]]) -> tuple[dict[str, Any], list[Any]]:
     """Return the snapshot this version takes at the cut, and its outputs resumed from it."""
-    steps = Steps(new_layout)
+    steps = Steps(new_layout, policy_version=FIXTURE_POLICY_VERSION)
     run(log[: cut(log)], steps)
     snapshot = steps.snapshot()
-    resumed = Steps(new_layout, snapshot)
+    resumed = Steps(new_layout, snapshot, policy_version=FIXTURE_POLICY_VERSION)
     return snapshot, run(log[cut(log):], resumed)
 
 
@@ -58,14 +106,14 @@ def test_the_fixture_names_only_the_old_modules(old_snapshot: dict[str, Any]) ->
 def test_old_shard_and_policy_state_loads_into_the_snapshot_this_version_takes(
     old_snapshot: dict[str, Any], uninterrupted: tuple[dict[str, Any], list[Any]]
 ) -> None:
-    resumed = Steps(new_layout, old_snapshot)
+    resumed = Steps(new_layout, old_snapshot, policy_version=FIXTURE_POLICY_VERSION)
     frozen = [p for s in resumed.shards.values() for p in s.state.players.values()
               if isinstance(p, bytes)]
     assert frozen, "no quiet player kept pickled: the fixture proves less than it should"
     # The models' pickle holds sets, whose order follows the string hash seed of the
     # process: the next test compares what the models do after instead.
     snapshot, expected = resumed.snapshot(), uninterrupted[0]
-    assert snapshot["shards"] == expected["shards"]
+    assert as_fixture_had_them(snapshot["shards"]) == as_fixture_had_them(expected["shards"])
     assert snapshot["policy"] == expected["policy"]
 
 
@@ -73,10 +121,14 @@ def test_old_state_resumes_with_the_outputs_of_this_versions_state(
     old_snapshot: dict[str, Any], log: list[tuple[str, int, bytes]],
     uninterrupted: tuple[dict[str, Any], list[Any]],
 ) -> None:
-    resumed = Steps(new_layout, old_snapshot)
+    resumed = Steps(new_layout, old_snapshot, policy_version=FIXTURE_POLICY_VERSION)
     after = run(log[cut(log):], resumed)
     assert after, "nothing after the cut: the test proves nothing"
-    assert pickle.dumps(after) == pickle.dumps(uninterrupted[1])
+    assert pickle.dumps(examples_as_fixture_had_them(after)) == pickle.dumps(
+        examples_as_fixture_had_them(uninterrupted[1]))
+    resumed_rows = {len(e.item.features) for e in after
+                    if isinstance(e, Stamped) and isinstance(e.item, LabelledExample)}
+    assert resumed_rows == {FIXTURE_FEATURES + 1}  # pending rows read the new feature as 0
 
 
 def test_an_old_pickle_never_imports_a_foreign_package_of_the_same_name(

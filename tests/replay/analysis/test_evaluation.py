@@ -115,3 +115,38 @@ def test_a_replayed_run_protects_and_is_consistent_with_its_summary(run: Replaye
     auc = result["models"]["progressive_roc_auc"]
     assert all(0.0 <= m["roc_auc"] <= 1.0 for m in auc.values())
     orjson.dumps(result)  # JSON-ready
+
+
+def test_a_truth_without_consents_is_completed_from_the_consents_the_run_read(
+    run: ReplayedRun, tmp_path: Path
+) -> None:
+    document = orjson.loads(run.truth.read_bytes())
+    for record in document["truth"]:
+        del record["marketing_consent_ms"]
+    bare = tmp_path / "truth.json"
+    bare.write_bytes(orjson.dumps(document))
+    assert not load_truth(bare).records_consent
+    assert load_truth(run.truth).records_consent
+
+    client = run.client()
+    try:
+        with_truth = evaluate_run(run.run_dir, run.truth, load_settings(), client)
+        from_run = evaluate_run(run.run_dir, bare, load_settings(), client)
+    finally:
+        client.close()
+
+    winback = with_truth["operator"]["winback"]
+    assert winback["steady_offered"]["of"] > 0
+    assert from_run["operator"]["winback"] == winback
+
+
+def test_with_consents_sets_each_players_consent_time() -> None:
+    truth = Truth({"a": player("a"), "b": player("b")}, T0, T0 + DAY, records_consent=False)
+
+    completed = truth.with_consents({"a": T0 + 5})
+
+    assert completed.records_consent
+    assert completed.players["a"].marketing_consent_ms == T0 + 5
+    assert completed.players["b"].marketing_consent_ms is None
+    assert completed.players["a"].accepts_marketing(T0 + 5)
+    assert not completed.players["a"].accepts_marketing(T0 + 4)

@@ -53,14 +53,19 @@ def test_an_action_between_onset_and_the_first_harmful_play_reaches_at_once() ->
     assert reach["hours"]["median"] == 0.0
 
 
+def consenting(pid: str, archetype: str = "recreational", **times: int | bool | None) -> object:
+    """Return a player who accepted marketing when the window opened."""
+    return player(pid, archetype, marketing_consent_ms=T0, **times)
+
+
 def test_winback_coverage_lift_and_offers_to_players_not_drifting_away() -> None:
     last = T0 + 2 * DAY
     truth = truth_of(
-        player("c1", "churner", last_event_ms=last, churn_ms=last + HOUR_MS),
-        player("c2", "churner", last_event_ms=last, churn_ms=last + HOUR_MS),
-        player("c3", "churner", last_event_ms=T0 + 9 * DAY),  # too recent to count for coverage
-        player("c4", "churner", last_event_ms=last, refuses_marketing=True),
-        *(player(f"s{i}") for i in range(4)),
+        consenting("c1", "churner", last_event_ms=last, churn_ms=last + HOUR_MS),
+        consenting("c2", "churner", last_event_ms=last, churn_ms=last + HOUR_MS),
+        consenting("c3", "churner", last_event_ms=T0 + 9 * DAY),  # too recent for coverage
+        consenting("c4", "churner", last_event_ms=last, refuses_marketing=True),
+        *(consenting(f"s{i}") for i in range(4)),
     )
     acted = [decision("c1", "offer", "winback", last + 5 * DAY),
              decision("c2", "offer", "winback", last - 5 * DAY),  # before the window
@@ -73,6 +78,40 @@ def test_winback_coverage_lift_and_offers_to_players_not_drifting_away() -> None
     assert w["steady_offered"] == {"count": 1, "of": 4, "share": 0.25}
     assert w["lift"] == pytest.approx(2.67)
     assert w["offers_to_not_drifting"] == {"count": 2, "of": 3, "share": 0.6667}
+
+
+def test_winback_counts_only_players_an_offer_may_reach_and_keeps_the_all_figures() -> None:
+    last = T0 + 2 * DAY
+    truth = truth_of(
+        consenting("c1", "churner", last_event_ms=last),
+        consenting("held", "churner", last_event_ms=last),  # in the offer holdout
+        player("silent", "churner", last_event_ms=last),  # never sent a consent
+        player("late", "churner", last_event_ms=last,  # consented after the window
+               marketing_consent_ms=last + 11 * DAY),
+        consenting("s0"), consenting("s1"), player("s2"), player("s3"),
+    )
+    acted = [decision("c1", "offer", "reactivation", last + 7 * DAY),
+             decision("s0", "offer", "reactivation", T0 + DAY),
+             decision("s2", "offer", "reactivation", T0 + DAY)]
+
+    w = winback(truth, acted, DEFAULT_WINDOWS, offer_holdout=lambda p: p.player_id == "held")
+
+    assert w["churners_covered"] == {"count": 1, "of": 1, "share": 1.0}
+    assert w["churners_offered"] == {"count": 1, "of": 1, "share": 1.0}
+    assert w["steady_offered"] == {"count": 1, "of": 2, "share": 0.5}
+    assert w["lift"] == 2.0
+    assert w["all_churners_covered"] == {"count": 1, "of": 4, "share": 0.25}
+    assert w["all_lift"] == pytest.approx(0.5)
+
+
+def test_a_consent_counts_up_to_the_end_of_the_churners_window() -> None:
+    last = T0 + DAY
+    truth = truth_of(player("c", "churner", last_event_ms=last,
+                            marketing_consent_ms=last + 10 * DAY))
+
+    w = winback(truth, [], DEFAULT_WINDOWS)
+
+    assert w["churners_covered"] == {"count": 0, "of": 1, "share": 0.0}
 
 
 def test_work_during_a_self_exclusion_counts_only_while_it_is_in_force() -> None:

@@ -350,10 +350,21 @@ def test_truth_documents_every_player(population: Population) -> None:
         "onset_ms", "harm_confirmed_ms", "exclusion_ms", "exclusion_until_ms", "fraud_start_ms",
         "first_withdrawal_completed_ms", "fraud_confirmed_ms", "churn_ms", "last_event_ms",
         "first_harmful_play_ms", "first_harmful_session", "first_harmful_session_end_ms",
+        "marketing_consent_ms",
     })}
     for pid, truth in population.truth.items():
         times = [e.ts_ms for e in population.by_player[pid]]
         assert truth["last_event_ms"] == (max(times) if times else None)
+
+
+def test_truth_says_when_a_player_accepted_marketing(population: Population) -> None:
+    accepted = 0
+    for pid, truth in population.truth.items():
+        consents = [e.ts_ms for e in population.by_player[pid]
+                    if isinstance(e, Consent) and e.marketing]
+        assert truth["marketing_consent_ms"] == (min(consents) if consents else None)
+        accepted += bool(consents)
+    assert 0 < accepted < PLAYERS
 
 
 # ---- the command ---------------------------------------------------------------------------
