@@ -37,6 +37,9 @@ from pitboss.replay.live.dev_broker import DevKafka
 from pitboss.replay.live.worker_process import free_port
 
 PARTITIONS = 4
+SCRAPE_S = 0.5
+"""How often the worker's metrics are read: often enough for the peaks, rarely enough
+not to take the worker's time (each scrape renders every partition's metrics)."""
 
 
 def produce_log(bootstrap: str, log: Path) -> dict[str, Any]:
@@ -114,7 +117,7 @@ def catch_up(
                     and metrics.get("pitboss_alignment_buffered_messages", 1) == 0)
             if done:
                 break
-            time.sleep(0.2)
+            time.sleep(SCRAPE_S)
         caught_up = time.perf_counter() - started
         worker.send_signal(signal.SIGTERM)
         code, cpu_s = _wait_with_cpu(worker)
