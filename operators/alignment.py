@@ -41,6 +41,7 @@ Example:
 
 from __future__ import annotations
 
+import bisect
 import heapq
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -54,15 +55,27 @@ StreamResume = tuple[int, tuple[int, ...]]
 """Where a stream resumes: its first unreleased position, and later positions already
 released (skipped when read again)."""
 
+COMPACT_AFTER = 4096
+"""Released entries a stream's queue keeps at its front before they are cut off."""
 NOT_STARTED = -(2**62)
 END_OF_TIME = 2**63 - 1
 
 
-class _Stream:
-    """One input stream's progress, buffer count and unreleased positions."""
+_Entry = tuple[int, str, int, int, int, RawMessage]
+"""A buffered message under its full sort key: (time, player, kind rank, stream rank,
+position, message); unique, since a stream's positions are."""
 
-    __slots__ = ("buffered", "ended", "inflight", "max_ts", "name", "next_position", "rank",
-                 "released", "skip")
+
+class _Stream:
+    """One input stream's progress, its buffered messages in key order, unreleased positions.
+
+    `queue[head:]` holds the stream's buffered messages sorted by key (a stream in
+    event-time order only appends); `listed` is the entry the aligner's heap of
+    stream heads holds for it (None when its queue is empty).
+    """
+
+    __slots__ = ("buffered", "ended", "head", "inflight", "listed", "max_ts", "name",
+                 "next_position", "queue", "rank", "released", "skip")
 
     def __init__(self, name: str, rank: int, resume: StreamResume | None) -> None:
         self.name = name
@@ -74,6 +87,9 @@ class _Stream:
         self.released: set[int] = set()
         self.buffered = 0
         self.ended = False
+        self.queue: list[_Entry] = []
+        self.head = 0
+        self.listed: _Entry | None = None
 
     def resume(self) -> StreamResume:
         start = self.inflight[0] if self.inflight else self.next_position
@@ -136,7 +152,11 @@ class EventAligner:
         self._streams = {name: _Stream(name, rank, resume.get(name))
                          for rank, name in enumerate(names)}
         self._key_of = key_of
-        self._heap: list[tuple[int, str, int, int, int, RawMessage]] = []
+        self._by_rank = list(self._streams.values())
+        # The head of every stream's queue, a k-way merge: a release costs log(streams),
+        # not log(messages buffered), which live reads make large (100,000 and more).
+        self._heads: list[_Entry] = []
+        self._pending = 0
         self._idle: set[str] = set()
         self._window = reorder_window_ms
         self._least = NOT_STARTED if names else END_OF_TIME
@@ -176,7 +196,7 @@ class EventAligner:
                 return out
             self._idle.discard(stream)
             self._update_mark()
-        key_of, heap, skip = self._key_of, self._heap, s.skip
+        key_of, heads, skip, queue = self._key_of, self._heads, s.skip, s.queue
         for message in messages:
             position = message[1]
             s.next_position = position + 1
@@ -185,15 +205,23 @@ class EventAligner:
                 s.mark_skipped(position)
                 continue
             ts, player_id, rank = key_of(message[2])
-            heapq.heappush(heap, (ts, player_id, rank, s.rank, position, message))
+            entry = (ts, player_id, rank, s.rank, position, message)
+            if len(queue) == s.head or entry > queue[-1]:
+                queue.append(entry)
+            else:  # disorder within the stream
+                bisect.insort(queue, entry, lo=s.head)
+            if s.listed is None or entry < s.listed:
+                s.listed = entry  # a new head (an older listing, if any, is now stale)
+                heapq.heappush(heads, entry)
             s.inflight.append(position)
             s.buffered += 1
+            self._pending += 1
             if ts > s.max_ts:
                 held = s.max_ts == self._least
                 s.max_ts = ts
                 if held:
                     self._update_mark()
-            if heap[0][0] < self._mark or self._draining:
+            if heads[0][0] < self._mark or self._draining:
                 self._release_into(out)
         return out
 
@@ -231,10 +259,29 @@ class EventAligner:
 
     def _release_into(self, out: list[RawMessage]) -> None:
         """Move every message below the watermark to `out`: all of them once no stream waits."""
-        heap, streams, mark, everything = self._heap, self._streams, self._mark, self._draining
-        while heap and (everything or heap[0][0] < mark):
-            message = heapq.heappop(heap)[5]
-            streams[message[0]].mark_released(message[1])
+        heads, by_rank, mark, everything = self._heads, self._by_rank, self._mark, self._draining
+        while heads and (everything or heads[0][0] < mark):
+            entry = heads[0]
+            s = by_rank[entry[3]]
+            if entry is not s.listed:
+                heapq.heappop(heads)  # stale: a message of the stream sorted before it
+                continue
+            queue, head = s.queue, s.head + 1
+            if head < len(queue):
+                s.listed = queue[head]
+                heapq.heapreplace(heads, s.listed)
+                if head > COMPACT_AFTER and head * 2 > len(queue):
+                    del queue[:head]
+                    head = 0
+            else:
+                s.listed = None
+                heapq.heappop(heads)
+                queue.clear()
+                head = 0
+            s.head = head
+            message = entry[5]
+            s.mark_released(message[1])
+            self._pending -= 1
             out.append(message)
 
     def lagging(self) -> str | None:
@@ -254,7 +301,7 @@ class EventAligner:
 
     def pending(self) -> int:
         """Return how many messages wait in the buffer, over all streams."""
-        return len(self._heap)
+        return self._pending
 
     def snapshot(self) -> dict[str, StreamResume]:
         """Return where each stream resumes; messages read but not released are read again."""
