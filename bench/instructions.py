@@ -37,6 +37,7 @@ from pitboss.models.model_step import ModelStep
 from pitboss.operators.contract import EventParser
 from pitboss.operators.ingest import IngestRouter, is_shard_work
 from pitboss.operators.ordered_merge import ShardProgress, Stamped
+from pitboss.operators.out_of_rhythm import OutOfRhythm
 from pitboss.operators.outputs import ScoredPoint
 from pitboss.operators.player_shard import PlayerShard
 from pitboss.operators.policy.engine import PolicyEngine
@@ -137,7 +138,9 @@ def run_stages(log: Path, events: int, config: Path | None = None) -> StagesRun:
     router = IngestRouter(EventParser(settings.contract, lambda: 2**62), features.shards,
                           features.clock_tick_s * 1000)
     models = ModelStep(ModelSet(settings.models), shard_names(features.shards))
-    policy = PolicyShard(PolicyEngine(load_policy(None)), None)
+    policy_settings = load_policy(None)
+    out_of_rhythm = OutOfRhythm.of_policy(policy_settings)
+    policy = PolicyShard(PolicyEngine(policy_settings), None)
     shards: dict[str, PlayerShard] = {}
     seen = points = 0
     for raw in read_log_messages(log, "log", 0, 1000):
@@ -152,7 +155,8 @@ def run_stages(log: Path, events: int, config: Path | None = None) -> StagesRun:
             key, items = routed
             shard = shards.get(key)
             if shard is None:
-                shard = shards[key] = PlayerShard.from_settings(features, settings.labels)
+                shard = shards[key] = PlayerShard.from_settings(
+                    features, settings.labels, out_of_rhythm=out_of_rhythm)
             out.extend(shard.process(items))  # type: ignore[arg-type]  # a list of items
         scored = models.process([o for o in out if isinstance(o, (Stamped, ShardProgress))])
         ready: list[object] = [o for o in scored if isinstance(o, ScoredPoint)]

@@ -26,6 +26,7 @@ from pitboss.models.model_step import ModelStep
 from pitboss.operators.contract import EventParser, wall_clock_ms
 from pitboss.operators.ingest import IngestRouter, is_shard_work
 from pitboss.operators.ordered_merge import ShardProgress, Stamped
+from pitboss.operators.out_of_rhythm import OutOfRhythm
 from pitboss.operators.outputs import ScoredPoint
 from pitboss.operators.player_shard import PlayerShard
 from pitboss.operators.policy.engine import PolicyEngine
@@ -84,7 +85,9 @@ def measure(log: Path, events: int, chdb_dir: Path) -> dict[str, Any]:
     router = IngestRouter(parser, settings.features.shards, settings.features.clock_tick_s * 1000)
     shards: dict[str, PlayerShard] = {}
     step = ModelStep(ModelSet(settings.models), shard_names(settings.features.shards))
-    policy = PolicyShard(PolicyEngine(load_policy(None)))
+    policy_settings = load_policy(None)
+    out_of_rhythm = OutOfRhythm.of_policy(policy_settings)
+    policy = PolicyShard(PolicyEngine(policy_settings))
     client = open_client(None, chdb_dir, "bench_stages")
     apply_migrations(client, "bench_stages")
     sink_dir = chdb_dir.parent / "stages-run"
@@ -100,7 +103,7 @@ def measure(log: Path, events: int, chdb_dir: Path) -> dict[str, Any]:
             shard = shards.get(key)
             if shard is None:
                 shard = shards[key] = PlayerShard.from_settings(
-                    settings.features, settings.labels, True)
+                    settings.features, settings.labels, True, out_of_rhythm=out_of_rhythm)
             out.extend(shard.process(items))  # type: ignore[arg-type]  # a list of items
         return out
 

@@ -185,17 +185,10 @@ class LabelSettings(Section):
         (3 * 86_400, 7 * 86_400, 14 * 86_400, 30 * 86_400), min_length=1, max_length=15,
         description="A quiet player is scored (trigger `inactivity`, win-back offers) after "
         "each of these spells without activity, in event time; each point also becomes a "
-        "churn label `churn_horizon_s` later.")
-
-    inactivity_rhythm_spreads: float = Field(
-        3.0, ge=0,
-        description="A quiet player is also scored (trigger `inactivity`) at their own "
-        "out-of-rhythm point: when the spell passes their usual gap between days of play "
-        "by this many spreads of their gaps (`quiet_spreads`), if that falls between the "
-        "first and the last checkpoint. Three spreads is a control chart's limit: a "
-        "regular player reaches it soon after their usual gap, an irregular one after a "
-        "long spell. Keep it equal to the policy's `thresholds.reactivation_quiet_spreads`, "
-        "so that an offer can come at that point; 0 switches it off.")
+        "churn label `churn_horizon_s` later. In between, the player is also scored at "
+        "their own out-of-rhythm point, where the policy offers re-activation: quiet for "
+        "their usual gap plus the policy's `thresholds.reactivation_quiet_spreads` spreads "
+        "of their gaps (of their jurisdiction).")
 
     @field_validator("inactivity_checkpoints_s")
     @classmethod

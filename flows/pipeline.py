@@ -43,6 +43,7 @@ from pitboss.operators import player_shard, policy_shard
 from pitboss.operators.contract import EventParser, wall_clock_ms
 from pitboss.operators.ingest import IngestRouter, RawMessage, is_shard_work
 from pitboss.operators.ordered_merge import ShardProgress, Stamped
+from pitboss.operators.out_of_rhythm import OutOfRhythm
 from pitboss.operators.outputs import ScoredPoint
 from pitboss.operators.player_shard import PlayerShard, ShardState
 from pitboss.operators.policy.compliance_facts import EMPTY_FACTS, ComplianceFacts
@@ -96,11 +97,12 @@ def build_flow(
     routed = op.flat_map_batch("validate_and_route", raw, router.route_by_shard)
     ingest = op.branch("split_ingest_records", routed, is_shard_work)
 
+    policy_settings = load_policy(_policy_path(settings))
     shard_out = stateful_step("player_shards", cast(KeyedStream[object], ingest.trues),
-                              player_shards(settings), finish_at_eof, grouped=True)
+                              player_shards(settings, policy_settings), finish_at_eof,
+                              grouped=True)
     split = op.branch("split_model_bound", shard_out, _is_model_bound)
 
-    policy_settings = load_policy(_policy_path(settings))
     to_models = op.map("key_models", split.trues, lambda kv: (MODELS_KEY, kv[1]))
     model_out = stateful_step("models", cast(KeyedStream[object], to_models),
                               models_step(settings, policy_settings, models), finish_at_eof)
@@ -120,11 +122,17 @@ def build_flow(
     return flow
 
 
-def player_shards(settings: Settings) -> StepBuilder[PlayerShard]:
-    """Return the builder of a scoring player shard, fresh or resumed from its snapshot."""
+def player_shards(settings: Settings, policy: PolicySettings) -> StepBuilder[PlayerShard]:
+    """Return the builder of a scoring player shard, fresh or resumed from its snapshot.
+
+    Quiet players are scored at the policy's out-of-rhythm point, each at their
+    jurisdiction's, where the policy offers re-activation.
+    """
+    out_of_rhythm = OutOfRhythm.of_policy(policy)
 
     def start(state: ShardState | None) -> PlayerShard:
-        return PlayerShard.from_settings(settings.features, settings.labels, True, state)
+        return PlayerShard.from_settings(settings.features, settings.labels, True, state,
+                                         out_of_rhythm)
 
     return resumable(start, player_shard.load_state)
 

@@ -51,6 +51,7 @@ from pitboss.operators.feature_schema import FEATURE_INDEX
 from pitboss.operators.features import FeatureEngine, event_hash
 from pitboss.operators.labels import LabelRules
 from pitboss.operators.ordered_merge import DONE, ShardProgress, Stamped
+from pitboss.operators.out_of_rhythm import OutOfRhythm
 from pitboss.operators.outputs import ClockTick, FeatureRow, ScoringPoint, ShardStats
 from pitboss.operators.panes import DAY_MS, HOUR_MS, LEVELS
 from pitboss.operators.pickle_cache import PickleCache
@@ -184,9 +185,11 @@ class PlayerShard:
         snapshot_interval_ms: an active player gets a feature row at least this often.
         checkpoints_ms: a quiet player is scored (trigger `inactivity`) after each of these
             spells without activity, increasing.
-        rhythm_spreads: a quiet player is also scored at their own out-of-rhythm point,
-            their usual gap plus this many spreads of their gaps, when it falls between
-            the first and the last checkpoint (0: not).
+        out_of_rhythm: a quiet player is also scored at their own out-of-rhythm point, their
+            usual gap plus their jurisdiction's spreads of their gaps, when it falls
+            between the first and the last checkpoint (0: not): the policy's
+            re-activation threshold, so that an offer can come at that point (the default
+            policy's when None).
         shards: the total number of shards (to name this one from its players).
         scoring: emit scoring points and labels for the models (off: features only).
         state: state to resume from, or None for a fresh shard.
@@ -208,10 +211,10 @@ class PlayerShard:
         state: ShardState | None = None,
         session_score_bets: int = 0,
         session_score_interval_ms: int = 0,
-        rhythm_spreads: float = 0.0,
+        out_of_rhythm: OutOfRhythm | None = None,
     ) -> None:
         self.engine = engine
-        self.rhythm_spreads = rhythm_spreads
+        self.out_of_rhythm = out_of_rhythm if out_of_rhythm is not None else OutOfRhythm()
         self.session_score_bets = session_score_bets
         self.session_score_interval = session_score_interval_ms
         self.labels = labels
@@ -233,8 +236,13 @@ class PlayerShard:
         labels: LabelSettings,
         scoring: bool = True,
         state: ShardState | None = None,
+        out_of_rhythm: OutOfRhythm | None = None,
     ) -> PlayerShard:
-        """Build a shard from the `[features]` and `[labels]` configuration."""
+        """Build a shard from the `[features]` and `[labels]` configuration.
+
+        `out_of_rhythm` is the policy's out-of-rhythm point (`OutOfRhythm.of_policy`), the
+        default policy's when None.
+        """
         return cls(
             FeatureEngine.from_settings(features),
             LabelRules(labels),
@@ -247,7 +255,7 @@ class PlayerShard:
             state,
             features.session_score_bets,
             features.session_score_interval_s * 1000,
-            labels.inactivity_rhythm_spreads,
+            out_of_rhythm,
         )
 
     # -- the engine calls these -------------------------------------------------------
@@ -470,14 +478,16 @@ class PlayerShard:
         Each is None when there is none to come. The out-of-rhythm point counts when it
         falls after the last checkpoint scored and before the last one configured, and
         is rounded up to the next millisecond and one more, so that the point's
-        `quiet_spreads` is at or above `rhythm_spreads` whatever the float rounding.
+        `quiet_spreads` is at or above the player's `out_of_rhythm` spreads whatever the
+        float rounding.
         """
         done = (player.flags & CHECKPOINT_MASK) >> CHECKPOINT_SHIFT
         checkpoints = self.checkpoints
         calendar = checkpoints[done] if done < len(checkpoints) else None
-        if not self.rhythm_spreads or player.flags & RHYTHM_POINT_DONE:
+        spreads = self.out_of_rhythm.spreads(player.jurisdiction)
+        if not spreads or player.flags & RHYTHM_POINT_DONE:
             return calendar, None
-        rhythm = int(self.engine.rhythm.out_of_rhythm_ms(player.amounts, self.rhythm_spreads)) + 2
+        rhythm = int(self.engine.rhythm.out_of_rhythm_ms(player.amounts, spreads)) + 2
         after = checkpoints[done - 1] if done else checkpoints[0]
         return calendar, rhythm if after < rhythm < checkpoints[-1] else None
 

@@ -76,8 +76,10 @@ class ThresholdSettings(Section):
         "of their gaps (`quiet_spreads`), a control chart's limit. Drifting away, not a "
         "steady player who is seldom seen or who comes and goes: a regular player is out "
         "of rhythm soon after their usual gap, an irregular one only after a long spell. "
-        "Keep it equal to `[labels] inactivity_rhythm_spreads`, which scores quiet "
-        "players at that point. 0 switches the check off.")
+        "The player shards score a quiet player at that point too (at their "
+        "jurisdiction's), when it falls between the first and the last `[labels] "
+        "inactivity_checkpoints_s`, so that the offer can come there. 0 switches off the "
+        "check and that scoring point.")
     reactivation_quiet_gaps: float = Field(
         0.0, ge=0.0,
         description="A re-activation offer also needs the player quiet for at least this many "

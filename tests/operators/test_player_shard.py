@@ -8,6 +8,7 @@ import pytest
 
 from pitboss.config.settings import load_settings
 from pitboss.operators.events import DeadLetter
+from pitboss.operators.out_of_rhythm import OutOfRhythm
 from pitboss.operators.outputs import ClockTick, FeatureRow, ShardStats
 from pitboss.operators.player_shard import (
     IDLE_AFTER_MS,
@@ -16,10 +17,13 @@ from pitboss.operators.player_shard import (
     PlayerShard,
     load_state,
 )
+from pitboss.operators.policy.settings import load_policy
 from tests import factories as f
 from tests.factories import HOUR, MINUTE, T0
+from tests.operators.policy import factories
 
 ALL = load_settings()
+DEFAULT_POLICY = load_policy()
 SETTINGS = ALL.features  # lateness 5 min, session timeout 30 min, hourly rows
 
 
@@ -238,8 +242,8 @@ def inactivity_points(out: list) -> list[ScoringPoint]:
 
 def calendar_shard() -> PlayerShard:
     """Return a scoring shard with the calendar checkpoints only (no out-of-rhythm point)."""
-    labels = LABELS.model_copy(update={"inactivity_rhythm_spreads": 0.0})
-    return PlayerShard.from_settings(SETTINGS, labels, scoring=True)
+    return PlayerShard.from_settings(SETTINGS, LABELS, scoring=True,
+                                     out_of_rhythm=OutOfRhythm(0.0))
 
 
 def quiet_days_after(shard: PlayerShard, last: int, days: int = 40) -> list[ScoringPoint]:
@@ -262,8 +266,35 @@ def test_a_quiet_player_is_also_scored_once_at_their_out_of_rhythm_point() -> No
     points = quiet_days_after(shard, T0)
     assert [round((p.ts_ms - T0) / DAY_, 3) for p in points] == [3, 7, 12, 14, 30]
     spreads = [p.features[FEATURE_INDEX["quiet_spreads"]] for p in points]
-    assert spreads[2] >= LABELS.inactivity_rhythm_spreads > spreads[1]
+    assert spreads[2] >= DEFAULT_POLICY.thresholds.reactivation_quiet_spreads > spreads[1]
     assert spreads[2] == pytest.approx(3.0)
+
+
+def test_a_shard_built_without_a_policy_scores_at_the_default_policys_point() -> None:
+    """The packaged policy's re-activation threshold is where a shard with no policy scores."""
+    threshold = DEFAULT_POLICY.thresholds.reactivation_quiet_spreads
+    assert threshold > 0
+    assert new_shard().out_of_rhythm == OutOfRhythm(threshold) == OutOfRhythm.of_policy(
+        DEFAULT_POLICY)
+
+
+def test_each_player_is_scored_at_their_jurisdictions_out_of_rhythm_point() -> None:
+    """A jurisdiction whose policy overrides the threshold has its own point; others the base."""
+    policy = factories.policy(
+        jurisdictions={"SE": {"thresholds": {"reactivation_quiet_spreads": 1.5}}})
+    shard = PlayerShard.from_settings(SETTINGS, LABELS, scoring=True,
+                                      out_of_rhythm=OutOfRhythm.of_policy(policy))
+    # one visit each: the prior rhythm, a 3-day gap spread 3 days
+    shard.process([f.bet(player="uk", ts=T0, jurisdiction="UK"),
+                   f.bet(player="se", ts=T0, jurisdiction="SE")])
+    points = quiet_days_after(shard, T0)
+    days = {code: [round((p.ts_ms - T0) / DAY_, 3) for p in points if p.jurisdiction == code]
+            for code in ("UK", "SE")}
+    assert days == {"UK": [3, 7, 12, 14, 30], "SE": [3, 7, 7.5, 14, 30]}
+    for code in ("UK", "SE"):  # each out-of-rhythm point at its policy's threshold
+        rhythm_point = [p for p in points if p.jurisdiction == code][2]
+        assert rhythm_point.features[FEATURE_INDEX["quiet_spreads"]] == pytest.approx(
+            policy.rules_for(code).thresholds.reactivation_quiet_spreads)
 
 
 def test_a_regular_player_is_out_of_rhythm_before_the_first_checkpoint_and_scored_there() -> None:

@@ -27,6 +27,7 @@ from pitboss.operators import player_shard, policy_shard
 from pitboss.operators.contract import EventParser
 from pitboss.operators.ingest import IngestRouter, is_shard_work
 from pitboss.operators.ordered_merge import ShardProgress, Stamped
+from pitboss.operators.out_of_rhythm import OutOfRhythm
 from pitboss.operators.outputs import Ordered, ScoredPoint
 from pitboss.operators.player_shard import PlayerShard, ShardState
 from pitboss.operators.policy.engine import PolicyEngine
@@ -66,7 +67,8 @@ class StepCase:
 
 def player_shards() -> Build:
     def start(state: ShardState | None) -> PlayerShard:
-        return PlayerShard.from_settings(SETTINGS.features, SETTINGS.labels, True, state)
+        return PlayerShard.from_settings(SETTINGS.features, SETTINGS.labels, True, state,
+                                         OutOfRhythm.of_policy(POLICY))
 
     return resumable(start, player_shard.load_state)
 
