@@ -161,11 +161,16 @@ def _wait_with_cpu(process: subprocess.Popen[bytes]) -> tuple[int, float]:
     return process.returncode, usage.ru_utime + usage.ru_stime
 
 
-def measure(log: Path, messages: int, work: Path) -> dict[str, Any]:
-    """Produce `log` to a fresh broker, time the worker's catch-up and replay's run."""
+def measure(log: Path, messages: int, work: Path, epoch_interval_s: float | None = None
+            ) -> dict[str, Any]:
+    """Produce `log` to a fresh broker, time the worker's catch-up and replay's run.
+
+    `epoch_interval_s` is the worker's `--epoch-interval-s` (None: its default).
+    """
+    extra = () if epoch_interval_s is None else ("--epoch-interval-s", str(epoch_interval_s))
     with DevKafka(partitions=PARTITIONS) as kafka:
         produced = produce_log(kafka.bootstrap, log)
-        live = catch_up(kafka.bootstrap, work / "live", produced["messages"])
+        live = catch_up(kafka.bootstrap, work / "live", produced["messages"], extra)
     batch = replay(log, work / "replay", produced["messages"])
     return {"events": produced["messages"], "produce_s": produced["produce_s"],
             "catch_up": live, "replay": batch,
@@ -179,10 +184,12 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--epoch-interval-s", type=float, default=None,
+                        help="the worker's --epoch-interval-s (default: the worker's own)")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     log, messages = _log_of(args.events, f"log-{args.events}")
-    print(json.dumps(measure(log, messages, WORK / "catch-up"), indent=2))
+    print(json.dumps(measure(log, messages, WORK / "catch-up", args.epoch_interval_s), indent=2))
 
 
 if __name__ == "__main__":
