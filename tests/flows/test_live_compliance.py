@@ -179,9 +179,12 @@ def test_an_exclusion_survives_an_empty_recovery_directory_and_input_topic(
 
     assert "durable compliance facts read" in worker.log_path.read_text()
     assert "reactivation_offer" not in actions_of(action_log, EXCLUDED)
-    # One offer decision per inactivity checkpoint the players reach; each the same.
+    # One offer decision per inactivity point the players reach (their out-of-rhythm
+    # point, then the checkpoints): the control's first is emitted and the next held back
+    # while it is pending; every one of the excluded player's is suppressed.
     assert distinct(offers_in(store)["offers"]) == [
         [CONTROL, "offer", "reactivation_offer", "emitted", ""],
+        [CONTROL, "offer", "reactivation_offer", "suppressed", "pending_decision"],
         [EXCLUDED, "offer", "reactivation_offer", "suppressed", "durable_self_exclusion"],
     ]
 
@@ -213,11 +216,14 @@ def test_a_new_replay_with_empty_state_honours_the_facts_of_the_store(
     forgetful = offers_in(tmp_path / "forgetful" / "clickhouse")["offers"]
     assert distinct(whatif) == [
         [CONTROL, "offer", "reactivation_offer", "emitted", ""],
+        [CONTROL, "offer", "reactivation_offer", "suppressed", "pending_decision"],
         [EXCLUDED, "offer", "reactivation_offer", "suppressed", "durable_self_exclusion"],
     ]
     assert distinct(forgetful) == [
         [CONTROL, "offer", "reactivation_offer", "emitted", ""],
+        [CONTROL, "offer", "reactivation_offer", "suppressed", "pending_decision"],
         [EXCLUDED, "offer", "reactivation_offer", "emitted", ""],
+        [EXCLUDED, "offer", "reactivation_offer", "suppressed", "pending_decision"],
     ]
     actions = (store_dir / "actions.jsonl").read_bytes().splitlines()
     assert {orjson.loads(a)["player_id"] for a in actions if b"offer" in a} == {CONTROL}

@@ -138,9 +138,11 @@ def attribute_pickles(learner: Learner) -> list[tuple[str, bytes]]:
     """Return each attribute's pickle, in order: equal states compare equal.
 
     The whole learner's pickle also depends on which equal strings happen to be one
-    object (pickle's memo), which a load changes.
+    object (pickle's memo), which a load changes. The settings are compared by value:
+    their pickle holds pydantic's set of fields set, whose order a load can change.
     """
-    return [(name, pickle.dumps(value)) for name, value in vars(learner).items()]
+    return [(name, pickle.dumps(value.model_dump() if name == "settings" else value))
+            for name, value in vars(learner).items()]
 
 
 def _legacy_learner(settings: LearnerSettings, examples: list[tuple[list[float], int]]) -> Any:
