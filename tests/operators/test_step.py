@@ -49,7 +49,7 @@ from pitboss.replay.simulator.simulate import simulate
 
 SETTINGS = load_settings()
 POLICY = load_policy(None)
-PLAYERS, DAYS, SEED, BATCH = 12, 3, 7, 100
+PLAYERS, DAYS, SEED, BATCH = 12, 10, 7, 100
 
 
 @dataclass(frozen=True)
