@@ -25,7 +25,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 PLAYERS, DAYS, SEED = 150, 6, 5
-GOLDEN_DIGEST = "7e9b11fdad36a3c16e0a72a417f15be3277561e0132bb3b1db05a4f4fe88cdce"
+GOLDEN_DIGEST = "0c7daa9e997c98c609c1ae99821d705999fddcfe0aa35d873a4bad6938d16e96"
 TIMINGS = ("elapsed_s", "events_per_s")
 
 _DUMP = r"""

@@ -24,9 +24,14 @@ from __future__ import annotations
 from pitboss.operators.policy.settings import PolicyRules
 
 
-def reached_rung(rules: PolicyRules, risk: float) -> int:
-    """Return the highest rung whose `min_risk` the risk reaches, or -1 for none."""
-    reached = -1
+def reached_rung(rules: PolicyRules, risk: float, markers: int = 0) -> int:
+    """Return the highest rung the risk (or the markers met) reaches, or -1 for none.
+
+    The first rung is reached by its `min_risk` or by `thresholds.first_rung_markers`
+    markers met; every other rung by its `min_risk` only.
+    """
+    first = rules.thresholds.first_rung_markers
+    reached = 0 if rules.escalation and first and markers >= first else -1
     for i, step in enumerate(rules.escalation):
         if risk >= step.min_risk:
             reached = i
@@ -55,7 +60,7 @@ def next_rung(
         An index into `rules.escalation`, or -1.
 
     """
-    reached = reached_rung(rules, risk)
+    reached = reached_rung(rules, risk, markers)
     if reached < 0:
         return -1
     if last_rung < 0:

@@ -93,6 +93,16 @@ class ThresholdSettings(Section):
     min_risk_increase: float = Field(
         0.05, ge=0.0, le=1.0,
         description="Rise in risk since the last intervention that counts as growth.")
+    first_rung_markers: int = Field(
+        0, ge=0,
+        description="Markers of harm met (each at its `met` level of the marker table) that "
+        "reach the ladder's first rung whatever the risk: one indicator at the level the "
+        "policy counts as met calls for the lightest, proportionate touch (a "
+        "safer-gambling message), before the risk score sums several. Only the first, "
+        "low rung: medium and high rungs still need their `min_risk`. 0 (the default) switches "
+        "it off: on the sweep's populations one marker met reaches about two harmed players "
+        "in three within 2 h of their first harmful play, but nudges up to half of the "
+        "players never harmed (docs/evaluation.md).")
 
 
 class EscalationStep(Section):

@@ -9,6 +9,8 @@ section of an evaluation (docs/evaluation.md defines every figure):
   observable; the first harmful play is (`first_harmful_play_ms` in the truth).
 - `rg_false_positives`: never-harmed players with a medium/high intervention or an
   RG review.
+- `rg_any_intervention`: never-harmed players with any RG intervention or review,
+  the first (low) rung included: what the light-touch messages cost in reach.
 - `winback`: churners an offer may reach (they accept marketing and are not in the
   offer holdout) offered anything from 3 days before to 10 days after their last
   activity; the lift of offers to them over such steady players; the same two
@@ -94,6 +96,7 @@ def operator_metrics(
     return {
         "rg_reach": rg_reach(truth, acted),
         "rg_false_positives": rg_false_positives(truth, acted),
+        "rg_any_intervention": rg_any_intervention(truth, acted),
         "winback": winback(truth, acted, windows, offer_holdout),
         "during_exclusion": during_exclusion(truth, acted),
         "calibration": calibration(truth, scores, windows),
@@ -200,6 +203,13 @@ def rg_false_positives(truth: Truth, acted: Sequence[DecisionRow]) -> dict[str, 
     flagged = {d.player_id for d in acted
                if (d.kind == "intervention" and d.severity in ("medium", "high"))
                or d.action == "rg_review"}
+    never = [p for p in truth.players.values() if not p.harmed]
+    return ratio(sum(p.player_id in flagged for p in never), len(never))
+
+
+def rg_any_intervention(truth: Truth, acted: Sequence[DecisionRow]) -> dict[str, Any]:
+    """Never-harmed players with any RG action, the lowest rung's messages included."""
+    flagged = {d.player_id for d in acted if is_rg_action(d)}
     never = [p for p in truth.players.values() if not p.harmed]
     return ratio(sum(p.player_id in flagged for p in never), len(never))
 

@@ -101,6 +101,8 @@ MEASURES: tuple[Measure, ...] = (
             ("operator", "rg_reach", "within_24h"), "higher", 0.97),
     Measure("rg_false_positives", "never harmed: medium/high RG intervention",
             ("operator", "rg_false_positives"), "lower", 0.03),
+    Measure("rg_any_intervention", "never harmed: any RG intervention (low rung included)",
+            ("operator", "rg_any_intervention"), "lower"),
     Measure("fraud_before_withdrawal", "fraudsters under review before first withdrawal completes",
             ("fraud", "reviewed_before_withdrawal"), "higher", 0.90),
     Measure("fraud_false_positives", "non-fraudsters under fraud review",

@@ -93,3 +93,29 @@ def test_inactivity_timers_decide_no_interventions_or_reviews() -> None:
     decisions = eng.decide(eng.new_state("p1"),
                            scored(trigger="inactivity", risk=0.95, fraud=0.95))
     assert [d.action.kind for d in decisions] == []
+
+
+def test_markers_met_reach_the_first_rung_when_the_setting_asks() -> None:
+    eng = engine(thresholds={"first_rung_markers": 1})
+    low_risk = eng.settings.escalation[0].min_risk - 0.1
+    state = eng.new_state("p1")
+    assert eng.decide(state, scored(risk=low_risk)) == []
+    decisions = eng.decide(state, scored(ts=T0 + HOUR, risk=low_risk, deposits_24h=4.0))
+    assert interventions(decisions) == [("rg_message", "low")]
+    assert "marker:deposit_frequency" in decisions[0].action.reasons
+
+
+def test_markers_met_never_reach_above_the_first_rung() -> None:
+    eng = engine(thresholds={"first_rung_markers": 1})
+    state = eng.new_state("p1")
+    got = [interventions(eng.decide(state, scored(ts=T0 + i * DAY, risk=0.1,
+                                                  deposits_24h=4.0 + i, at_limit=1.0)))
+           for i in range(3)]
+    assert got == [[("rg_message", "low")]] * 3
+
+
+def test_by_default_markers_met_below_the_first_rung_risk_give_nothing() -> None:
+    eng = engine()
+    assert eng.settings.thresholds.first_rung_markers == 0
+    low_risk = eng.settings.escalation[0].min_risk - 0.1
+    assert eng.decide(eng.new_state("p1"), scored(risk=low_risk, deposits_24h=4.0)) == []
