@@ -70,6 +70,7 @@ PLAYER_FEATURES: tuple[str, ...] = (
     "quiet_gaps",
     "frequency_trend",
     "quiet_spreads",
+    "stake_shift",
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(
     f"{name}_{window}" for window in WINDOW_NAMES for name in WINDOW_FEATURES

@@ -49,6 +49,7 @@ from pitboss.operators.events import (
 from pitboss.operators.local_time import NightClock
 from pitboss.operators.panes import DAY_MS
 from pitboss.operators.player_state import NO_TIME, PlayerState
+from pitboss.operators.stake_shift import StakeShift
 from pitboss.operators.visit_rhythm import VisitRhythm
 
 if TYPE_CHECKING:
@@ -141,18 +142,22 @@ class FeatureEngine:
             session length and deposits per session); the defaults when None.
         rhythm: how the player's usual and recent gaps between visits are averaged; the
             defaults when None.
+        stake_shift: the chart of a sustained shift of the player's stakes; the defaults
+            when None.
     """
 
     def __init__(
         self, house_edge: Mapping[str, float], night: NightClock, session_timeout_ms: int,
         baselines: Baselines | None = None,
         rhythm: VisitRhythm | None = None,
+        stake_shift: StakeShift | None = None,
     ) -> None:
         self.house_edge = dict(house_edge)
         self.night = night
         self.session_timeout_ms = session_timeout_ms
         self.baselines = baselines if baselines is not None else Baselines()
         self.rhythm = rhythm or VisitRhythm()
+        self.stake_shift = stake_shift or StakeShift()
 
     @classmethod
     def from_settings(cls, settings: FeatureSettings) -> FeatureEngine:
@@ -242,6 +247,7 @@ class FeatureEngine:
             and baselines.is_chase(state.amounts, stake)
         )
         baselines.add_stake(state.amounts, stake)
+        self.stake_shift.add_stake(state.amounts, stake)
         payout = bet.payout_base
         state.panes.add_bet(
             ts,
@@ -453,6 +459,7 @@ class FeatureEngine:
             idle / usual,
             usual / recent,
             self.rhythm.quiet_spreads(state.amounts, idle),
+            self.stake_shift.shift(state.amounts),
         ]
 
     def at_limit(self, state: PlayerState, now_ms: int) -> bool:

@@ -91,7 +91,7 @@ _AT_LIMIT = FEATURE_INDEX["at_limit"]
 ACTIVITY = (Bet, BetSettled, Deposit, Withdrawal, BonusClaim, SessionStart, SessionEnd)
 
 
-STATE_FORMAT = 6
+STATE_FORMAT = 7
 """Layout of a shard's pickled state (`ShardState`, `PlayerState`, `PaneLevels`).
 
 Raised whenever one of them changes shape, so that recovery state written by another
@@ -111,8 +111,12 @@ a flag for the quiet spell's out-of-rhythm point (`PlayerState.flags`), and a fe
 row one longer (`quiet_spreads`); a player pickled in formats 2 to 5 loads with no
 variance kept (`pitboss.operators.visit_rhythm` reads it from its usual gap), and its
 pending training examples read the new feature as 0 (`LabelRules`).
+Format 7: the stake-shift chart in a player's running amounts (`pitboss.operators.
+stake_shift`) and a feature row one longer (`stake_shift`); a player pickled in formats
+2 to 6 loads with an empty chart (it rebuilds its baseline from the next bets), and its
+pending training examples read the new feature as 0.
 """
-READABLE_FORMATS = frozenset({2, 3, 4, 5, 6})
+READABLE_FORMATS = frozenset({2, 3, 4, 5, 6, 7})
 
 QUIET_MS = HOUR_MS
 """A player with no event for this long (by the shard's clock) is kept pickled between

@@ -42,6 +42,9 @@ N_METRICS = 18
 # (moving averages, in ms; 0 until a first gap) and how many gaps they have seen; and
 # (state format 6) the variance of those gaps, kept from the second gap on
 # (`pitboss.operators.visit_rhythm`; 0 until then, and for players of format 5).
+# Then (state format 7) the stake-shift chart (`pitboss.operators.stake_shift`): the
+# in-control mean and variance of the player's log-stakes, how many bets they have
+# seen, and the chart's CUSUM statistic in spreads (0 for players of older formats).
 MONTH_DEPOSITS = 0
 MONTH_LOSS = 1
 MONTH_WAGER = 2
@@ -60,7 +63,11 @@ USUAL_GAP = 14
 RECENT_GAP = 15
 VISIT_GAPS = 16
 GAP_VARIANCE = 17
-N_AMOUNTS = 18
+LOG_STAKE_MEAN = 18
+LOG_STAKE_VAR = 19
+LOG_STAKE_BETS = 20
+STAKE_CUSUM = 21
+N_AMOUNTS = 22
 
 # `PlayerState.flags`: every bit of a player's flags is named here, and nowhere else.
 # Plain ints, so that testing or setting a flag on the hot path is one integer operation.
@@ -182,7 +189,7 @@ class PlayerState:
             self.quiet_points = None
             if self.flags & _FORMATS_3_4_INACTIVITY_DONE:  # its one inactivity point: the first
                 self.flags = (self.flags & ~_FORMATS_3_4_INACTIVITY_DONE) | (1 << CHECKPOINT_SHIFT)
-        if len(self.amounts) < N_AMOUNTS:  # before format 6: baselines, rhythm, spread start empty
+        if len(self.amounts) < N_AMOUNTS:  # before format 7: baselines, rhythm, chart start empty
             self.amounts = self.amounts + array("d", (0.0,) * (N_AMOUNTS - len(self.amounts)))
         self.jurisdiction = sys.intern(self.jurisdiction)  # one string per code again
 
