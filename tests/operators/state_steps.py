@@ -42,13 +42,21 @@ class Steps:
 
     `policy_version` overrides the default policy's version, which decision ids hash:
     a fixture's pending reviews keep the ids of the policy it was written under.
+    `markers` overrides rows of the policy's marker table (`[markers.<name>]`): a fixture
+    written before a marker existed is compared with runs that have it switched off.
     """
 
     def __init__(self, module: Resolver, resume: dict[str, Any] | None = None,
-                 policy_version: str | None = None) -> None:
+                 policy_version: str | None = None,
+                 markers: dict[str, dict[str, float]] | None = None) -> None:
         settings = module("config.settings").load_settings()
         features = settings.features
-        policy_settings = module("operators.policy.settings").load_policy(None)
+        policy_module = module("operators.policy.settings")
+        policy_settings = policy_module.load_policy(None)
+        if markers:
+            data = policy_settings.model_dump()
+            data["markers"] = {**data.get("markers", {}), **markers}
+            policy_settings = policy_module.PolicySettings(**data)
         self.m = module
         self.features, self.labels = features, settings.labels
         self.router = module("operators.ingest").IngestRouter(

@@ -52,12 +52,25 @@ def _quiet_sessions(days: int, minutes: int = 20) -> list[Event]:
 
 
 def stake_escalation() -> list[Event]:
+    # Fewer bets than the stake-shift chart's warm-up (20): only the ratio of means reads them.
     start = T0 - DAY - HOUR
     day_before = [f.session_start(ts=start, session="a"),
-                  *(_won(start + i * MINUTE, session="a") for i in range(20)),
-                  f.session_end(ts=start + 20 * MINUTE, session="a")]
+                  *(_won(start + i * MINUTE, session="a") for i in range(8)),
+                  f.session_end(ts=start + 8 * MINUTE, session="a")]
     return [*day_before, f.session_start(ts=T0, session="b"),
             *(_won(T0 + i * MINUTE, stake=30.0, session="b") for i in range(10))]
+
+
+def stake_shift() -> list[Event]:
+    # A steady staker (9.5 to 10.5) moves to 12 and stays: 1.2x, too little for
+    # stake_escalation (from 1.25), but many of their own spreads, bet after bet.
+    start = T0 - DAY - HOUR
+    day_before = [f.session_start(ts=start, session="a"),
+                  *(_won(start + i * MINUTE, 9.5 if i % 2 else 10.5, session="a")
+                    for i in range(30)),
+                  f.session_end(ts=start + 30 * MINUTE, session="a")]
+    return [*day_before, f.session_start(ts=T0, session="b"),
+            *(_won(T0 + i * MINUTE, stake=12.0, session="b") for i in range(10))]
 
 
 def loss_chasing() -> list[Event]:
@@ -103,6 +116,7 @@ def limit_reached() -> list[Event]:
 
 CASES: dict[str, Callable[[], list[Event]]] = {
     "stake_escalation": stake_escalation,
+    "stake_shift": stake_shift,
     "loss_chasing": loss_chasing,
     "night_play": night_play,
     "long_sessions": long_sessions,
