@@ -471,7 +471,7 @@ def test_recovery_state_of_format_2_still_loads() -> None:
     shard.process([f.session_start(ts=T0), f.bet(ts=T0 + MINUTE)])
     state = load_state(pickle.dumps((2, shard.state)))
 
-    assert isinstance(state.players["p1"], PlayerState) and STATE_FORMAT == 6
+    assert isinstance(state.players["p1"], PlayerState) and STATE_FORMAT == 7
 
 
 def _as_format_3(player: PlayerState) -> tuple[object, ...]:

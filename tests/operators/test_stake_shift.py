@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 import random
 from array import array
 
@@ -11,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pitboss.operators import player_state as m
+from pitboss.operators.player_state import PlayerState
 from pitboss.operators.stake_shift import StakeShift
 
 
@@ -110,3 +112,17 @@ def test_the_statistic_is_finite_and_never_negative(stakes: list[float]) -> None
     amounts = charted(stakes)
     assert 0.0 <= amounts[m.STAKE_CUSUM] < math.inf
     assert amounts[m.LOG_STAKE_VAR] >= 0.0
+
+
+def test_a_player_pickled_in_format_6_loads_with_an_empty_chart_that_then_builds() -> None:
+    rng = random.Random(13)
+    stakes = lognormal(rng, 10.0, 0.3, 30)
+    player = PlayerState("p1", "MT")
+    player.amounts = charted(stakes)[:m.LOG_STAKE_MEAN]  # format 6: 18 amounts
+    loaded = pickle.loads(pickle.dumps(player))
+    assert len(loaded.amounts) == m.N_AMOUNTS
+    assert list(loaded.amounts[m.LOG_STAKE_MEAN:]) == [0.0] * (m.N_AMOUNTS - m.LOG_STAKE_MEAN)
+    chart = StakeShift()
+    for stake in stakes:
+        chart.add_stake(loaded.amounts, stake)
+    assert loaded.amounts[m.LOG_STAKE_MEAN:] == charted(stakes)[m.LOG_STAKE_MEAN:]
