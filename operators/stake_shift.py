@@ -7,11 +7,16 @@ player's stakes moved up, and stayed up, by more than their own spread explains?
 
 Each bet's log-stake `x` is standardised by the player's own in-control mean `mu` and
 spread `sigma` of log-stakes, `z = (x - mu) / sigma`, and accumulated by Page's (1954)
-one-sided CUSUM, `S = max(0, S + z - k)`. The chart signals at `S >= h`. The constants
-are the textbook ones (Montgomery, Introduction to Statistical Quality Control, 6th ed.,
-9.1): reference value `k = 0.5` (tuned to detect a shift of one spread) and decision
-interval `h = 5` spreads (in-control average run length about 465 observations). Log
-stakes, because stakes are multiplicative (a doubling is a doubling whatever the unit).
+one-sided CUSUM, `S = max(0, S + z - k)`. The chart signals at `S >= h`. The reference
+value is the textbook `k = 0.5` (Montgomery, Introduction to Statistical Quality Control,
+9.1: tuned to detect a shift of one spread). The decision interval is chosen, as the
+method says, for the in-control average run length (ARL0) the application can afford.
+Montgomery's `h = 5` is for a process sampled a few times a shift (ARL0 about 940 samples
+one-sided, Siegmund's approximation): charted bet by bet, a regular player makes that
+many bets in days, and every false signal here is an intervention. `h = 8` gives ARL0
+about 19,000 bets, years of a regular player's play, and still finds a shift of one
+spread in about 16 bets (ARL1, the same approximation). Log stakes, because stakes are
+multiplicative (a doubling is a doubling whatever the unit).
 
 The baseline must not follow the shift it is meant to find. It is a running mean and
 variance of log-stakes that learns slowly (weight `max(1 / n, 2 / (baseline_bets + 1))`:
@@ -35,7 +40,7 @@ Example:
     ...     chart.add_stake(amounts, 10.0 * (1.3 if i % 2 else 0.77))
     >>> chart.shift(amounts) < 1.0
     True
-    >>> for i in range(6):
+    >>> for i in range(8):
     ...     chart.add_stake(amounts, 20.0 * (1.3 if i % 2 else 0.77))
     >>> chart.shift(amounts) >= chart.h
     True
@@ -66,7 +71,7 @@ class StakeShift:
     def __init__(
         self,
         k: float = 0.5,
-        h: float = 5.0,
+        h: float = 8.0,
         baseline_bets: int = 200,
         warmup_bets: int = 20,
         min_spread: float = 0.1,
