@@ -25,7 +25,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 PLAYERS, DAYS, SEED = 150, 6, 5
-GOLDEN_DIGEST = "0c7daa9e997c98c609c1ae99821d705999fddcfe0aa35d873a4bad6938d16e96"
+GOLDEN_DIGEST = "58ecf1fb59f5cfa35d60b580facc934c7c737f816582f0ca608b25b13c1c6d9d"
 TIMINGS = ("elapsed_s", "events_per_s")
 
 _DUMP = r"""
