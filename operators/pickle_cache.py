@@ -51,6 +51,7 @@ class PickleCache:
         """
         pickles, touched = self.pickles, self.touched
         frozen: dict[str, bytes] = {}
+        kept_now: dict[str, bytes] = {}
         for player_id, player in players.items():
             if type(player) is bytes:
                 frozen[player_id] = player
@@ -58,7 +59,7 @@ class PickleCache:
             kept = None if player_id in touched else pickles.get(player_id)
             if kept is None:
                 kept = pickle.dumps(player, protocol=pickle.HIGHEST_PROTOCOL)
-            frozen[player_id] = kept
+            frozen[player_id] = kept_now[player_id] = kept
         touched.clear()
-        self.pickles = {k: v for k, v in frozen.items() if type(players[k]) is not bytes}
+        self.pickles = kept_now
         return frozen
