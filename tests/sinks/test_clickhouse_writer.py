@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,8 +45,10 @@ class FlakyClient:
     """
 
     def __init__(self, real: Client, failures: int, lost_response: bool = False,
-                 error: Callable[[], Exception] = lambda: OperationalError("connection reset")):
+                 error: Callable[[], Exception] = lambda: OperationalError("connection reset"),
+                 held_until: threading.Event | None = None):
         self.real = real
+        self.held_until = held_until  # inserts wait for it: the test decides when they fail
         self.failures = failures
         self.lost_response = lost_response
         self.error = error
@@ -53,6 +56,8 @@ class FlakyClient:
         self.tokens: list[str | None] = []  # the dedup token of every attempt, failed or not
 
     def insert(self, *args: Any, **kwargs: Any) -> Any:
+        if self.held_until is not None:
+            self.held_until.wait()
         self.tokens.append(kwargs.get("settings", {}).get("insert_deduplication_token"))
         if self.failures > 0:
             self.failures -= 1
@@ -394,10 +399,12 @@ def test_in_the_background_handover_returns_and_flush_waits_for_the_inserts(
 def test_batches_left_unconfirmed_are_inserted_by_the_next_writer_once(
     client: Client, make_writer: Callable[..., ClickHouseWriter]
 ) -> None:
-    flaky = FlakyClient(client, failures=1000)
+    handed_over = threading.Event()  # the first failure waits for every batch to be queued
+    flaky = FlakyClient(client, failures=1000, held_until=handed_over)
     crashed = make_writer(flaky, background=True, max_retries=0, batch_rows=40)
     crashed.add("rejected_events", rejected_rows(100), REJECTED)
     crashed.handover()
+    handed_over.set()
     with pytest.raises(SinkDeliveryError):
         crashed.flush()
     left = crashed.unconfirmed()  # what the recovery snapshot would hold
