@@ -39,6 +39,9 @@ KAFKA_LOGGER = "pitboss.kafka"
 DEFAULT_INTERVAL_S = 30.0
 
 _NUMBER = re.compile(r"\d+")
+# librdkafka's own summary of a repeated error, appended under load: ", 3 identical error(s)
+# suppressed". The line is the same error; without this it would be told as a new one.
+_SUPPRESSED = re.compile(r", \d+ identical error\(s\) suppressed")
 # Distinct messages remembered at most; beyond, those with nothing to report are forgotten.
 _MAX_MESSAGES = 1024
 
@@ -86,7 +89,7 @@ class RepeatSummarizingHandler(logging.Handler):
         """Log the record if its message is new or its interval is over; else count it."""
         event, fields = _parts(record)
         message = fields["message"]
-        key = (record.levelno, fields.get("facility") or record.name, _NUMBER.sub("N", message))
+        key = (record.levelno, fields.get("facility") or record.name, _message_shape(message))
         with self._guard:
             repeated = self._repeats_to_report(key, message, self.clock())
         if repeated is None:
@@ -125,6 +128,15 @@ class RepeatSummarizingHandler(logging.Handler):
         for level, source, repeated, example in counts:
             self._log.log(level, "repeated log line", source=source, message=example,
                           repeated=repeated)  # fmt: skip
+
+
+def _message_shape(message: str) -> str:
+    """Return what stays the same when a client repeats a line: numbers and its own counts go.
+
+    >>> _message_shape("refused (after 12ms in state CONNECT, 2 identical error(s) suppressed)")
+    'refused (after Nms in state CONNECT)'
+    """
+    return _NUMBER.sub("N", _SUPPRESSED.sub("", message))
 
 
 def _parts(record: logging.LogRecord) -> tuple[str, dict[str, str]]:

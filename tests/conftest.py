@@ -13,10 +13,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from pitboss.replay.live.dev_broker import DevKafka
 
 _database_numbers = itertools.count()
+
+# No test is timed (the machines are shared and noisy): Hypothesis's per-example deadline
+# would turn a busy machine into a failure. Examples per test stay Hypothesis's defaults.
+settings.register_profile("pitboss", deadline=None)
+settings.load_profile("pitboss")
 
 
 @pytest.fixture(scope="session")
