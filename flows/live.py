@@ -45,6 +45,14 @@ __all__ = ["AlignedKafkaSource", "LiveInputError", "MetricsObserver", "build_liv
 
 INPUT_PARTITION = "kafka_input"
 
+AT_ONCE = datetime(1970, 1, 1, tzinfo=UTC)
+"""A `next_awake` already past, whenever Bytewax compares it: read again without a pause.
+
+Not `datetime.now()`: Bytewax measures the wait from the time it took before calling
+`next_batch`, so "now" read after a batch is in its future by the batch's own read time,
+and the worker would sleep that long whenever the rest of the flow had less to do.
+"""
+
 
 class MetricsObserver(InputObserver):
     """Publish what the reader reports as the worker's Prometheus series."""
@@ -89,7 +97,7 @@ class _ReaderPartition(StatefulSourcePartition[RawMessage, ReaderResume]):
     def next_awake(self) -> datetime | None:
         # Behind: poll again at once (the consumer fetches meanwhile); caught up: the
         # stoppable source's idle poll applies.
-        return None if self.reader.caught_up else datetime.now(UTC)
+        return None if self.reader.caught_up else AT_ONCE
 
     def snapshot(self) -> ReaderResume:
         return self.reader.snapshot()

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import threading
+import time
+from datetime import UTC, datetime
+from typing import cast
 
 import confluent_kafka
 import pytest
 from bytewax.testing import TestingSource
 
-from pitboss.flows.kafka_reader import InputObserver, LiveInputError, check_consumer_error
-from pitboss.flows.live import MetricsObserver
+from pitboss.flows.kafka_reader import (
+    AlignedKafkaReader,
+    InputObserver,
+    LiveInputError,
+    check_consumer_error,
+)
+from pitboss.flows.live import MetricsObserver, _ReaderPartition
 from pitboss.flows.stoppable_source import StoppableSource
 from pitboss.sinks.metrics import LiveMetrics
 
@@ -65,3 +73,26 @@ def test_any_other_consumer_error_stops_the_worker_with_its_name() -> None:
     error = confluent_kafka.KafkaError(confluent_kafka.KafkaError.TOPIC_AUTHORIZATION_FAILED)
     with pytest.raises(LiveInputError, match=r"bets/2.*TOPIC_AUTHORIZATION_FAILED"):
         check_consumer_error(error, "bets/2", InputObserver())
+
+
+class _BehindReader:
+    """A reader still behind its partitions' ends, whose reads take a moment."""
+
+    caught_up = False
+
+    def read(self) -> list:
+        time.sleep(0.01)
+        return [("bets/0", 0, b"{}")]
+
+
+def test_a_reader_behind_is_read_again_without_a_pause() -> None:
+    """Bytewax waits until `next_awake` from the time it read before `next_batch`.
+
+    A wake-up time taken after the batch lies that batch's read time in the future,
+    and the worker would park that long whenever the rest of the flow was done sooner.
+    """
+    part = _ReaderPartition(cast(AlignedKafkaReader, _BehindReader()))
+    before_the_batch = datetime.now(UTC)
+    part.next_batch()
+    awake = part.next_awake()
+    assert awake is not None and awake <= before_the_batch
