@@ -145,7 +145,8 @@ def models_step(
     markers = policy.marker_book()  # one table for the risk rule and the policy
 
     def start(step: ModelStep | None) -> ModelStep:
-        if step is not None:
+        if step is not None:  # resumed: its rules follow the current configuration
+            step.models.follow(settings.models, markers)
             return step
         initial = models or ModelSet(settings.models, markers)
         return ModelStep(pickle.loads(pickle.dumps(initial)), names)  # a copy of its own

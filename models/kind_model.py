@@ -35,6 +35,10 @@ from pitboss.operators.outputs import LabelledExample, Score
 CHAMPION, CHALLENGER = "champion", "challenger"
 
 
+class LearnedStateMismatchError(RuntimeError):
+    """Learned models resumed from recovery state were trained under settings since changed."""
+
+
 class Contender:
     """A learned model of one kind in one role: learner, label counts, version, validation.
 
@@ -124,6 +128,45 @@ class KindModel:
             self.challenger = Contender(kind, CHALLENGER, ks.challenger, settings,
                                         kind_config_hash(kind, settings, ks.challenger,
                                                          self.rule))
+
+    def follow(self, settings: ModelSettings, markers: MarkerBook | None = None) -> None:
+        """Take the current configuration's rule; keep the learned state it still fits.
+
+        A model resumed from recovery state carries the rule it was pickled with. The
+        rule (thresholds, weights, the marker table) holds no learned state, so it is
+        rebuilt from the current configuration, and each contender's version follows
+        it. The learned part is kept when its own settings (learner, warm-up, blend,
+        seed, anomaly detector) are unchanged; a challenger switched on starts fresh,
+        one switched off is dropped. With nothing changed the model is exactly as
+        resumed.
+
+        Raises:
+            LearnedStateMismatchError: a contender's own settings changed: its learned
+                state no longer matches them.
+
+        """
+        rule = make_rule(self.kind, settings, markers)
+        ks = settings.kind(self.kind)
+        for contender in self.contenders():
+            learner = ks.champion if contender.role == CHAMPION else ks.challenger
+            if learner is None:
+                continue
+            if kind_config_hash(self.kind, settings, learner, self.rule) != contender.digest:
+                raise LearnedStateMismatchError(
+                    f"[models.{self.kind}] settings of the {contender.role} (learner, warm-up, "
+                    "blend, seed or anomaly detector) changed since the recovery state was "
+                    f"written ({contender.digest[:8]} then): restore them, or start the "
+                    "worker on an empty recovery directory to learn afresh")
+            contender.digest = kind_config_hash(self.kind, settings, learner, rule)
+            contender.version = contender._version()
+        self.rule = rule
+        self.max_reasons = settings.max_reasons
+        if not settings.challengers or ks.challenger is None:
+            self.challenger = None
+        elif self.challenger is None:
+            self.challenger = Contender(self.kind, CHALLENGER, ks.challenger, settings,
+                                        kind_config_hash(self.kind, settings, ks.challenger,
+                                                         rule))
 
     def contenders(self) -> list[Contender]:
         """Return the champion, then the challenger if there is one."""

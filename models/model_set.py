@@ -56,6 +56,18 @@ class ModelSet:
         self.anomaly_triggers = frozenset(settings.anomaly_triggers)
         self.hour_ms: int | None = None
 
+    def follow(self, settings: ModelSettings, markers: MarkerBook | None = None) -> None:
+        """Take the current configuration after a resume (`KindModel.follow`, every kind).
+
+        Raises:
+            LearnedStateMismatchError: a learned model's own settings changed.
+
+        """
+        for model in self.models.values():
+            model.follow(settings, markers)
+        self.settings = settings
+        self.markers = markers
+
     def score(self, point: ScoringPoint) -> ScoredPoint:
         """Score a point with every kind's champion and challenger; changes no model.
 

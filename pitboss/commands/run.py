@@ -391,6 +391,8 @@ def _run_dataflow(
 
     from pitboss.flows.gc_tuning import pipeline_gc
     from pitboss.flows.live import LiveInputError, build_live_flow
+    from pitboss.models.kind_model import LearnedStateMismatchError
+    from pitboss.operators.player_shard import IncompatibleStateError
     from pitboss.operators.policy.compliance_facts import DeferredFacts
     from pitboss.sinks.clickhouse_client import ClickHouseConfigError, ClickHouseUnavailableError
     from pitboss.sinks.clickhouse_writer import SinkDeliveryError
@@ -448,7 +450,8 @@ def _run_dataflow(
             )  # fmt: skip
     except BaseException as exc:
         known = _cause(exc, (ActionDeliveryError, SinkDeliveryError, LiveInputError,
-                             ClickHouseConfigError, ClickHouseUnavailableError))  # fmt: skip
+                             ClickHouseConfigError, ClickHouseUnavailableError,
+                             IncompatibleStateError, LearnedStateMismatchError))  # fmt: skip
         log.error("worker stopped on an error", error=str(known or exc),
                   kind=type(known or exc).__name__)
         return EXIT_FAILED

@@ -9,11 +9,13 @@ from bytewax.testing import TestingSink, TestingSource, run_main
 
 from pitboss.config.settings import load_settings
 from pitboss.flows.live import build_live_flow
-from pitboss.flows.pipeline import build_flow
+from pitboss.flows.pipeline import build_flow, models_step
 from pitboss.operators.events import DeadLetter, Event
 from pitboss.operators.ingest import RECORDS
 from pitboss.operators.outputs import FeatureRow, IngestCount, ShardStats
 from pitboss.replay.simulator.simulate import simulate
+from tests.models.factories import RECREATIONAL, features
+from tests.operators.policy.factories import policy
 
 # Renaming any of these orphans a live worker's recovery state (docs/operations.md).
 LIVE_STEP_IDS = {
@@ -46,3 +48,15 @@ def test_input_counts_and_parser_dead_letters_reach_the_outputs_without_a_shard(
     assert any(isinstance(v, FeatureRow) for v in from_shards)
     assert not any(isinstance(v, IngestCount | Event) for v in from_shards)
     assert sum(v.accepted for v in from_shards if isinstance(v, ShardStats)) > 150
+
+
+def test_a_resumed_models_step_scores_with_the_marker_table_configured_now() -> None:
+    """The marker table is configuration, not learned state: a restart after a change reads it."""
+    settings = load_settings()
+    written = models_step(settings, policy(), None)(None).snapshot()
+    silent = policy(markers={"loss_chasing": {"weight": 0.0}})
+    resumed = models_step(settings, silent, None)(written)
+    chasing = features(RECREATIONAL, chase_share_24h=0.6)
+    assert resumed.models.models["risk"].rule.score(chasing, "hourly") == (0.0, ())
+    fresh = models_step(settings, silent, None)(None)
+    assert resumed.models.versions() == fresh.models.versions()

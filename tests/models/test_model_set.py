@@ -5,8 +5,9 @@ import pickle
 import pytest
 
 from pitboss.config.models import KINDS, ModelSettings
-from pitboss.models.kind_model import Contender
+from pitboss.models.kind_model import Contender, LearnedStateMismatchError
 from pitboss.models.model_set import ModelSet
+from pitboss.operators.harm_markers import HARM_MARKERS, MarkerBook
 from pitboss.operators.outputs import Score, ScoredPoint
 from tests.factories import HOUR, MINUTE, T0
 from tests.models.factories import (
@@ -178,3 +179,56 @@ def test_bad_input_is_rejected_with_a_reason() -> None:
         models.score(point((1.0, 2.0)))
     with pytest.raises(ValueError, match="unknown kind"):
         models.learn(example("vip", features(), 1))
+
+
+def resumed(models: ModelSet) -> ModelSet:
+    """Return `models` as a restart reads them from recovery state."""
+    copy: ModelSet = pickle.loads(pickle.dumps(models))
+    return copy
+
+
+def test_a_resumed_model_set_with_the_same_configuration_is_unchanged() -> None:
+    settings = quick_settings(challengers=True)
+    models = trained(settings)
+    copy = resumed(models)
+    copy.follow(settings)
+    assert copy.versions() == models.versions()
+    assert [as_values(models.score(p)) for p in points()] == [
+        as_values(copy.score(p)) for p in points()]
+    follow_up = separable("risk", 30, start=T0 + 3 * HOUR)
+    assert [models.learn(e) for e in follow_up] == [copy.learn(e) for e in follow_up]
+    assert models.close() == copy.close()
+
+
+def test_a_resumed_risk_rule_reads_the_marker_table_configured_now() -> None:
+    settings = quick_settings()
+    models = trained(settings)
+    copy = resumed(models)
+    silent = MarkerBook(HARM_MARKERS.overridden({"loss_chasing": {"weight": 0.0}}))
+    copy.follow(settings, silent)
+    chasing = point(features(RECREATIONAL, chase_share_24h=0.6), T0, "hourly", "p1")
+    assert copy.models["risk"].rule.score(chasing.features, "hourly") == (0.0, ())
+    assert models.models["risk"].rule.score(chasing.features, "hourly")[1] == ("loss_chasing",)
+    old, new = models.models["risk"].champion, copy.models["risk"].champion
+    assert new.n_learned == old.n_learned and new.warm == old.warm  # learned state kept
+    assert new.version != old.version  # the version names the rule it scores with
+    assert new.digest == ModelSet(settings, silent).models["risk"].champion.digest
+    assert copy.models["churn"].champion.version == models.models["churn"].champion.version
+
+
+def test_a_resumed_model_whose_learner_settings_changed_is_refused_by_name() -> None:
+    models = trained(quick_settings())
+    changed = quick_settings(risk={**QUICK, "min_labels": 21})
+    with pytest.raises(LearnedStateMismatchError, match=r"\[models.risk\] settings of the champ"):
+        resumed(models).follow(changed)
+
+
+def test_a_challenger_switched_on_after_a_resume_starts_fresh() -> None:
+    models = trained(quick_settings(challengers=False))
+    copy = resumed(models)
+    copy.follow(quick_settings(challengers=True))
+    risk = copy.models["risk"]
+    assert risk.challenger is not None and risk.challenger.n_learned == 0
+    assert risk.champion.version == models.models["risk"].champion.version
+    copy.follow(quick_settings(challengers=False))
+    assert copy.models["risk"].challenger is None
