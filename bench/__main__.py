@@ -223,8 +223,8 @@ def _catch_up_section(measured: dict[str, Any]) -> list[str]:
             "ratio to replay (the median round)":
                 f"{measured['ratio_to_replay']:.2f} wall, "
                 f"{measured['cpu_ratio_to_replay']:.2f} CPU (target >= 0.8)",
-            "every round (wall, CPU)": ", ".join(
-                f"{wall:.2f}, {cpu:.2f}" for wall, cpu in measured["rounds"]),
+            "every round (wall / CPU)": "; ".join(
+                f"{wall:.2f} / {cpu:.2f}" for wall, cpu in measured["rounds"]),
             "peak alignment buffer": f"{measured['peak_alignment_buffer_messages']:,} messages",
             "peak resident memory of the worker": f"{live['peak_worker_rss_mib']:,} MiB",
         }), "",
