@@ -74,6 +74,7 @@ def build_flow(
     input_id: str,
     models: ModelSet | None = None,
     compliance: ComplianceFacts = EMPTY_FACTS,
+    partitions: int = 1,
 ) -> Dataflow:
     """Return the whole pipeline as a dataflow, from `source` to `sink`.
 
@@ -88,12 +89,15 @@ def build_flow(
         models: warm-started models, or None to start from scratch.
         compliance: the durable compliance facts read at start, which the compliance
             gate consults beside each player's state (replay and live alike).
+        partitions: how many partitions by player the source reads
+            (`pitboss.operators.partitioning`): each shard's clock then follows its own
+            partition's input.
     """
     flow = Dataflow(flow_id)
     raw = op.input(input_id, flow, source)
     features, shards = settings.features, settings.features.shards
     router = IngestRouter(EventParser(settings.contract, wall_clock_ms), shards,
-                          features.clock_tick_s * 1000)
+                          features.clock_tick_s * 1000, partitions=partitions)
     routed = op.flat_map_batch("validate_and_route", raw, router.route_by_shard)
     ingest = op.branch("split_ingest_records", routed, is_shard_work)
 
