@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from pitboss.operators.events import DeadLetter, Event
+from pitboss.operators.input_clock import INPUT_CLOCK, InputProgress
 from pitboss.operators.outputs import ClockTick, IngestCount
 from pitboss.operators.partitioning import check_partitions, shards_of_partition
 from pitboss.operators.player_state import NO_TIME
@@ -40,8 +41,13 @@ RECORDS = "ingest_records"
 
 
 def is_shard_work(item: tuple[str, object]) -> bool:
-    """Tell work for the player shards from records for the outputs (`route_by_shard`)."""
-    return item[0] != RECORDS
+    """Tell work for the player shards from records and progress reports (`route_by_shard`)."""
+    return item[0] != RECORDS and item[0] != INPUT_CLOCK
+
+
+def is_progress(item: tuple[str, object]) -> bool:
+    """Tell the routers' progress reports (for `InputClock`) from records for the outputs."""
+    return item[0] == INPUT_CLOCK
 
 
 class Parser(Protocol):
@@ -83,11 +89,13 @@ class IngestRouter:
         max_players: how many players' shard numbers to remember; the memory is
             emptied when full (a shard number costs a CRC-32 to work out again).
         partitions: input partitions by player (1: the whole input is one).
+        report_progress: end each batch that moved event time with an `InputProgress`
+            under `INPUT_CLOCK` (for a replay's end, `pitboss.operators.input_clock`).
     """
 
     def __init__(
         self, parser: Parser, shards: int, tick_ms: int, max_players: int = 1 << 17,
-        partitions: int = 1,
+        partitions: int = 1, report_progress: bool = False,
     ) -> None:
         if tick_ms <= 0:
             raise ValueError(f"tick_ms must be > 0, not {tick_ms}")
@@ -101,6 +109,8 @@ class IngestRouter:
                         for p in range(partitions)]
         self._shard_of: dict[str, int] = {}
         self._max_players = max_players
+        self._report_progress = report_progress
+        self._reported = NO_TIME
 
     def route(self, batch: Iterable[RawMessage]) -> list[tuple[str, object]]:
         """Return the keyed items for a batch of raw messages, in input order.
@@ -142,6 +152,11 @@ class IngestRouter:
                 clock.max_ts = ts
                 if ts >= clock.next_check:
                     self._tick(clock, out)
+        if self._report_progress:
+            latest = max(clock.max_ts for clock in clocks)
+            if latest > self._reported:
+                self._reported = latest
+                append((INPUT_CLOCK, InputProgress(latest)))
         return out
 
     def route_by_shard(self, batch: Iterable[RawMessage]) -> list[tuple[str, object]]:
@@ -162,9 +177,12 @@ class IngestRouter:
             else:
                 group.append(item)
         records = groups.pop(RECORDS, None)
+        progress = groups.pop(INPUT_CLOCK, None)
         routed: list[tuple[str, object]] = list(groups.items())
         if records is not None:
             routed += [(RECORDS, record) for record in records]
+        if progress is not None:
+            routed += [(INPUT_CLOCK, report) for report in progress]
         return routed
 
     def _source(
