@@ -115,7 +115,9 @@ class IngestRouter:
     def route(self, batch: Iterable[RawMessage]) -> list[tuple[str, object]]:
         """Return the keyed items for a batch of raw messages, in input order.
 
-        Shard work is keyed by shard name; counts and dead letters by `RECORDS`.
+        Shard work is keyed by shard name; counts and dead letters by `RECORDS`; with
+        `report_progress`, the batch ends with the latest event time so far under
+        `INPUT_CLOCK` when it moved.
         """
         out: list[tuple[str, object]] = []
         append = out.append
