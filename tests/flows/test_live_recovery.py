@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from pitboss.config.settings import load_settings
 from pitboss.replay.live.dev_broker import DevKafka
 from tests.flows.conftest import (
     SINGLE_TOPIC,
@@ -94,3 +95,24 @@ def test_sigterm_mid_stream_flushes_everything_and_a_restart_repeats_nothing(
     # The stop committed its last epoch: nothing is emitted twice.
     assert len(action_log.records) == len(action_log.ids())
     assert_same_as_reference(action_log, reference, worker.data_dir / "clickhouse")
+
+
+def test_a_restart_with_other_learner_settings_stops_with_one_line_naming_them(
+    kafka: DevKafka, start_worker: Callable[..., Worker], sim_messages: list[bytes],
+    tmp_path: Path,
+) -> None:
+    """Learned state no longer fits a changed learner: refuse it by name, never a traceback."""
+    args = ["--recovery-dir", str(tmp_path / "recovery")]
+    first = chunks(sim_messages, 4)[0]
+    worker = start_worker(kafka.bootstrap, env=SINGLE_TOPIC_ENV, args=args)
+    produce(kafka.bootstrap, first, lambda _: SINGLE_TOPIC)
+    wait_for(lambda: worker.position(SINGLE_TOPIC) == len(first), WORKER_TIMEOUT_S, worker)
+    assert worker.stop()[0] == 0, worker.log()
+
+    labels = load_settings().models.risk.min_labels + 1
+    changed = {**SINGLE_TOPIC_ENV, "PITBOSS_MODELS__RISK__MIN_LABELS": str(labels)}
+    restarted = start_worker(kafka.bootstrap, name="restarted", env=changed, args=args)
+    assert restarted.process.wait(WORKER_TIMEOUT_S) != 0
+    log = restarted.log()
+    assert "[models.risk] settings of the champion" in log, log
+    assert "Traceback" not in log, log
