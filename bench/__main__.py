@@ -112,23 +112,30 @@ def _free_ports(n: int) -> list[int]:
 
 
 def scaling(log: Path, events: int) -> dict[str, Any]:
-    """Replay the same log with 1 and with 2 Bytewax processes on this machine."""
+    """Replay the same log with 1 and with 2 Bytewax processes on this machine.
+
+    Two processes run twice: on the log read by one source partition, and read as two
+    input partitions by player (`--partitions 2`), one per process.
+    """
     results = {}
-    for procs in (1, 2):
-        out = WORK / f"scale-{procs}"
+    for procs, partitions in ((1, 1), (2, 1), (2, 2)):
+        out = WORK / f"scale-{procs}-{partitions}"
         shutil.rmtree(out, ignore_errors=True)
         addresses = ",".join(f"127.0.0.1:{p}" for p in _free_ports(procs))
         started = time.perf_counter()
         workers = [
             subprocess.Popen([sys.executable, "-m", "bench.cluster_replay", "--proc-id", str(i),
-                              "--addresses", addresses, "--input", str(log), "--out", str(out)],
+                              "--addresses", addresses, "--input", str(log), "--out", str(out),
+                              "--partitions", str(partitions)],
                              cwd=ROOT)
             for i in range(procs)
         ]
         codes = [w.wait() for w in workers]
         elapsed = time.perf_counter() - started
-        results[f"{procs} process(es)"] = {"exit_codes": codes, "elapsed_s": round(elapsed, 1),
-                                           "events_per_s": round(events / elapsed)}
+        name = f"{procs} process(es)" + (f", {partitions} input partitions" if partitions > 1
+                                         else "")
+        results[name] = {"exit_codes": codes, "elapsed_s": round(elapsed, 1),
+                         "events_per_s": round(events / elapsed)}
     return results
 
 

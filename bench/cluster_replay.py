@@ -25,12 +25,15 @@ def main() -> None:
     parser.add_argument("--addresses", required=True)
     parser.add_argument("--input", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--partitions", type=int, default=1,
+                        help="input partitions by player (`pitboss replay --partitions`)")
     args = parser.parse_args()
     settings = load_settings()
     args.out.mkdir(parents=True, exist_ok=True)
     target = ClickHouseTarget.for_run(args.out, None, settings.clickhouse.database)
     flow = build_replay_flow(
-        [args.input], settings, _outputs_factory(args.out, target, settings, time.monotonic())
+        [args.input], settings, _outputs_factory(args.out, target, settings, time.monotonic()),
+        partitions=args.partitions,
     )
     cluster_main(flow, args.addresses.split(","), args.proc_id)
 

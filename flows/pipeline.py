@@ -3,6 +3,8 @@
 Thin wiring only; every rule lives in `operators/` and `models/`:
 
     source -> validate_and_route -> (input counts, parser dead letters) ----------> outputs
+                                 -> input_clock (one key: at a replay's end, a tick
+                                                 to every shard at the last event time)
                                  -> player_shards -> (features, dead letters) -----> outputs
                                                   -> models (one key, ordered merge)
                                                          -> (scores, metrics) -> outputs
@@ -39,12 +41,13 @@ from pitboss.flows.step_logic import stateful_step
 from pitboss.models import model_step
 from pitboss.models.model_set import ModelSet
 from pitboss.models.model_step import ModelStep
-from pitboss.operators import player_shard, policy_shard
+from pitboss.operators import input_clock, player_shard, policy_shard
 from pitboss.operators.contract import EventParser, wall_clock_ms
-from pitboss.operators.ingest import IngestRouter, RawMessage, is_shard_work
+from pitboss.operators.ingest import IngestRouter, RawMessage, is_progress, is_shard_work
+from pitboss.operators.input_clock import InputClock
 from pitboss.operators.ordered_merge import ShardProgress, Stamped
 from pitboss.operators.out_of_rhythm import OutOfRhythm
-from pitboss.operators.outputs import ScoredPoint
+from pitboss.operators.outputs import ClockTick, ScoredPoint
 from pitboss.operators.player_shard import PlayerShard, ShardState
 from pitboss.operators.policy.compliance_facts import EMPTY_FACTS, ComplianceFacts
 from pitboss.operators.policy.engine import PolicyEngine
@@ -74,6 +77,7 @@ def build_flow(
     input_id: str,
     models: ModelSet | None = None,
     compliance: ComplianceFacts = EMPTY_FACTS,
+    partitions: int = 1,
 ) -> Dataflow:
     """Return the whole pipeline as a dataflow, from `source` to `sink`.
 
@@ -88,17 +92,26 @@ def build_flow(
         models: warm-started models, or None to start from scratch.
         compliance: the durable compliance facts read at start, which the compliance
             gate consults beside each player's state (replay and live alike).
+        partitions: how many partitions by player the source reads
+            (`pitboss.operators.partitioning`): each shard's clock then follows its own
+            partition's input.
     """
     flow = Dataflow(flow_id)
     raw = op.input(input_id, flow, source)
     features, shards = settings.features, settings.features.shards
     router = IngestRouter(EventParser(settings.contract, wall_clock_ms), shards,
-                          features.clock_tick_s * 1000)
+                          features.clock_tick_s * 1000, partitions=partitions,
+                          report_progress=finish_at_eof)
     routed = op.flat_map_batch("validate_and_route", raw, router.route_by_shard)
     ingest = op.branch("split_ingest_records", routed, is_shard_work)
+    reports = op.branch("split_progress", ingest.falses, is_progress)
+    end_ticks = stateful_step("input_clock", cast(KeyedStream[object], reports.trues),
+                              input_clock_step(shards), finish_at_eof)
+    shard_in = op.merge("shard_input", ingest.trues,
+                        op.map("key_end_ticks", end_ticks, _to_its_shard))
 
     policy_settings = load_policy(_policy_path(settings))
-    shard_out = stateful_step("player_shards", cast(KeyedStream[object], ingest.trues),
+    shard_out = stateful_step("player_shards", cast(KeyedStream[object], shard_in),
                               player_shards(settings, policy_settings), finish_at_eof,
                               grouped=True)
     split = op.branch("split_model_bound", shard_out, _is_model_bound)
@@ -116,10 +129,24 @@ def build_flow(
     engine = PolicyEngine(policy_settings, compliance)
     decisions = stateful_step("policy", cast(KeyedStream[object], to_policy),
                               policy_shards(engine), finish_at_eof)
-    outputs = op.merge("outputs", ingest.falses, split.falses, scored.falses, scored.trues,
+    outputs = op.merge("outputs", reports.falses, split.falses, scored.falses, scored.trues,
                        decisions)
     op.output("run_outputs", outputs, sink)
     return flow
+
+
+def _to_its_shard(item: tuple[str, object]) -> tuple[str, list[object]]:
+    tick = cast(ClockTick, item[1])
+    return tick.shard, [tick]  # the shards take lists of items (`route_by_shard`)
+
+
+def input_clock_step(shards: int) -> StepBuilder[InputClock]:
+    """Return the builder of the input clock (`pitboss.operators.input_clock`)."""
+
+    def start(clock: InputClock | None) -> InputClock:
+        return clock if clock is not None else InputClock(shards)
+
+    return resumable(start, input_clock.load_state)
 
 
 def player_shards(settings: Settings, policy: PolicySettings) -> StepBuilder[PlayerShard]:

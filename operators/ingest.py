@@ -28,7 +28,9 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from pitboss.operators.events import DeadLetter, Event
+from pitboss.operators.input_clock import INPUT_CLOCK, InputProgress
 from pitboss.operators.outputs import ClockTick, IngestCount
+from pitboss.operators.partitioning import check_partitions, shards_of_partition
 from pitboss.operators.player_state import NO_TIME
 from pitboss.operators.sharding import shard_index, shard_names
 
@@ -39,8 +41,13 @@ RECORDS = "ingest_records"
 
 
 def is_shard_work(item: tuple[str, object]) -> bool:
-    """Tell work for the player shards from records for the outputs (`route_by_shard`)."""
-    return item[0] != RECORDS
+    """Tell work for the player shards from records and progress reports (`route_by_shard`)."""
+    return item[0] != RECORDS and item[0] != INPUT_CLOCK
+
+
+def is_progress(item: tuple[str, object]) -> bool:
+    """Tell the routers' progress reports (for `InputClock`) from records for the outputs."""
+    return item[0] == INPUT_CLOCK
 
 
 class Parser(Protocol):
@@ -52,23 +59,28 @@ class Parser(Protocol):
 
 
 class _InputClock:
-    """Event-time progress of the input (all sources together), and what each shard was told.
+    """Event-time progress of one input partition, and what each of its shards was told.
 
-    After ticks are sent, `next_check` is above `max_ts` (every shard has then been
-    told something newer than `max_ts - tick_ms`), so ticks can only be due when
-    `max_ts` moves forward.
+    After ticks are sent, `next_check` is above `max_ts` (every shard of the partition
+    has then been told something newer than `max_ts - tick_ms`), so ticks can only be
+    due when `max_ts` moves forward.
     """
 
-    __slots__ = ("last_sent", "max_ts", "next_check")
+    __slots__ = ("last_sent", "max_ts", "next_check", "shards")
 
-    def __init__(self, shards: int) -> None:
+    def __init__(self, shards: int, own: list[int]) -> None:
         self.max_ts = NO_TIME
         self.last_sent = [NO_TIME] * shards
         self.next_check = NO_TIME
+        self.shards = own  # the shards whose players are in this partition
 
 
 class IngestRouter:
     """Validate raw messages and key them by player shard, adding clock ticks.
+
+    Each input partition (`pitboss.operators.partitioning`) has its own clock: a shard
+    is ticked only by the events of its own partition, so its clock follows its own
+    players' input, whichever other partitions are read faster or slower.
 
     Args:
         parser: the event contract parser.
@@ -76,38 +88,50 @@ class IngestRouter:
         tick_ms: a shard that has heard nothing for this much event time (> 0) gets a tick.
         max_players: how many players' shard numbers to remember; the memory is
             emptied when full (a shard number costs a CRC-32 to work out again).
+        partitions: input partitions by player (1: the whole input is one).
+        report_progress: end each batch that moved event time with an `InputProgress`
+            under `INPUT_CLOCK` (for a replay's end, `pitboss.operators.input_clock`).
     """
 
     def __init__(
-        self, parser: Parser, shards: int, tick_ms: int, max_players: int = 1 << 17
+        self, parser: Parser, shards: int, tick_ms: int, max_players: int = 1 << 17,
+        partitions: int = 1, report_progress: bool = False,
     ) -> None:
         if tick_ms <= 0:
             raise ValueError(f"tick_ms must be > 0, not {tick_ms}")
+        check_partitions(shards, partitions)
         self.parser = parser
         self.shards = shards
         self.tick_ms = tick_ms
         self.names = shard_names(shards)
-        self._clock = _InputClock(shards)
+        self.partitions = partitions
+        self._clocks = [_InputClock(shards, shards_of_partition(p, shards, partitions))
+                        for p in range(partitions)]
         self._shard_of: dict[str, int] = {}
         self._max_players = max_players
+        self._report_progress = report_progress
+        self._reported = NO_TIME
 
     def route(self, batch: Iterable[RawMessage]) -> list[tuple[str, object]]:
         """Return the keyed items for a batch of raw messages, in input order.
 
-        Shard work is keyed by shard name; counts and dead letters by `RECORDS`.
+        Shard work is keyed by shard name; counts and dead letters by `RECORDS`; with
+        `report_progress`, the batch ends with the latest event time so far under
+        `INPUT_CLOCK` when it moved.
         """
         out: list[tuple[str, object]] = []
         append = out.append
         counts: dict[str, IngestCount] = {}
         parse, names, shard_of = self.parser.parse, self.names, self._shard_of
         source_now: str | None = None  # the first message looks its source up
-        count, clock = IngestCount("", 0), self._clock
+        count = IngestCount("", 0)
+        clocks, partitions = self._clocks, self.partitions
+        clock = clocks[0]
         last = clock.last_sent
         for source, position, raw in batch:
             if source is not source_now:  # a batch usually comes from a single source
                 source_now = source
-                count, clock = self._source(source, counts, out)
-                last = clock.last_sent
+                count = self._source(source, counts, out)
             count.messages += 1
             item = parse(raw, source, position)
             if isinstance(item, DeadLetter):
@@ -120,6 +144,9 @@ class IngestRouter:
             if index is None:
                 index = self._shard_index(item.player_id)
             append((names[index], item))
+            if partitions > 1:
+                clock = clocks[index % partitions]
+                last = clock.last_sent
             ts = item.ts_ms
             if ts > last[index]:
                 last[index] = ts
@@ -127,6 +154,11 @@ class IngestRouter:
                 clock.max_ts = ts
                 if ts >= clock.next_check:
                     self._tick(clock, out)
+        if self._report_progress:
+            latest = max(clock.max_ts for clock in clocks)
+            if latest > self._reported:
+                self._reported = latest
+                append((INPUT_CLOCK, InputProgress(latest)))
         return out
 
     def route_by_shard(self, batch: Iterable[RawMessage]) -> list[tuple[str, object]]:
@@ -147,20 +179,23 @@ class IngestRouter:
             else:
                 group.append(item)
         records = groups.pop(RECORDS, None)
+        progress = groups.pop(INPUT_CLOCK, None)
         routed: list[tuple[str, object]] = list(groups.items())
         if records is not None:
             routed += [(RECORDS, record) for record in records]
+        if progress is not None:
+            routed += [(INPUT_CLOCK, report) for report in progress]
         return routed
 
     def _source(
         self, source: str, counts: dict[str, IngestCount], out: list[tuple[str, object]]
-    ) -> tuple[IngestCount, _InputClock]:
-        """Return the batch's message count of `source` and the input's event-time clock."""
+    ) -> IngestCount:
+        """Return the batch's message count of `source`."""
         count = counts.get(source)
         if count is None:
             count = counts[source] = IngestCount(source, 0)
             out.append((RECORDS, count))
-        return count, self._clock
+        return count
 
     def _shard_index(self, player_id: str) -> int:
         """Work out (and remember) the shard number of a player."""
@@ -170,12 +205,13 @@ class IngestRouter:
         return index
 
     def _tick(self, clock: _InputClock, out: list[tuple[str, object]]) -> None:
-        """Tick every shard told nothing for `tick_ms` of the source's event time."""
+        """Tick every shard of the partition told nothing for `tick_ms` of its event time."""
         last = clock.last_sent
         horizon = clock.max_ts - self.tick_ms
-        for shard, sent in enumerate(last):
-            if sent <= horizon:
+        for shard in clock.shards:
+            if last[shard] <= horizon:
                 name = self.names[shard]
                 out.append((name, ClockTick(clock.max_ts, name)))
                 last[shard] = clock.max_ts
-        clock.next_check = min(last) + self.tick_ms
+        own = last if self.partitions == 1 else [last[shard] for shard in clock.shards]
+        clock.next_check = min(own) + self.tick_ms

@@ -93,6 +93,7 @@ def build_replay_flow(
     models: ModelSet | None = None,
     progress: ProgressHook | None = None,
     compliance: ComplianceFacts = EMPTY_FACTS,
+    partitions: int = 1,
 ) -> Dataflow:
     """Return the replay dataflow over `inputs`, writing through `make_outputs()`.
 
@@ -104,12 +105,14 @@ def build_replay_flow(
         models: warm-started models, or None to learn from scratch.
         progress: optional hook told how much input was read.
         compliance: the durable compliance facts snapshot the gate consults.
+        partitions: input partitions by player, each a source partition of its own.
     """
     window_ms = settings.features.reorder_window_s * 1000
-    source = RecordedLogSource(inputs, batch_size, progress, window_ms)
+    source = RecordedLogSource(inputs, batch_size, progress, window_ms, partitions,
+                               settings.features.shards)
     return build_flow(source, settings, OutputsSink(lambda _resume: make_outputs()),
                       flow_id="pitboss_replay", input_id="recorded_logs", models=models,
-                      compliance=compliance)
+                      compliance=compliance, partitions=partitions)
 
 
 def _describe_store(out_dir: Path, target: ClickHouseTarget) -> None:
@@ -132,6 +135,7 @@ def run_replay(
     batch_size: int = 1000,
     progress: ProgressHook | None = None,
     models: ModelSet | None = None,
+    partitions: int = 1,
 ) -> dict[str, Any]:
     """Replay `inputs` through the dataflow; return the run summary.
 
@@ -144,6 +148,8 @@ def run_replay(
         batch_size: raw messages per input batch.
         progress: optional hook told how much input was read (a progress bar).
         models: warm-started models, or None to learn from scratch.
+        partitions: input partitions by player (`pitboss.operators.partitioning`); the
+            outputs are the same for any count that divides `features.shards`.
 
     Raises:
         ReplayError: when the dataflow stopped before writing its summary.
@@ -160,7 +166,7 @@ def run_replay(
     started = time.monotonic()
     flow = build_replay_flow(
         inputs, settings, _outputs_factory(out_dir, target, settings, started), batch_size,
-        models, progress, compliance,
+        models, progress, compliance, partitions,
     )
     with pipeline_gc():
         if workers == 1:

@@ -35,6 +35,10 @@ ClickHouseOption = Annotated[
     ),
 ]
 WorkersOption = Annotated[int, typer.Option("--workers", "-w", min=1, help="Worker threads.")]
+PartitionsOption = Annotated[int, typer.Option(
+    "--partitions", min=1, help="Read the logs as N partitions by player (a stable hash of "
+    "player_id, like the Kafka key), each ticking only its own shards; must divide "
+    "features.shards. The outputs are the same for any N.")]
 ModelsOption = Annotated[
     Path | None,
     typer.Option("--models", help="Warm-start the models from a `pitboss models export` DIR."),
@@ -49,8 +53,10 @@ def replay(
     config: ConfigOption = None,
     workers: WorkersOption = 1,
     models: ModelsOption = None,
+    partitions: PartitionsOption = 1,
 ) -> None:
     """Replay recorded event logs through the full dataflow and summarise the run."""
+    from pitboss.operators.partitioning import check_partitions
     from pitboss.replay.progress import replay_progress
     from pitboss.replay.runner import ClickHouseTarget, ReplayError, run_replay
 
@@ -59,6 +65,15 @@ def replay(
     preflight.recorded_logs(inputs)
     preflight.output_dir(out, "--out")
     preflight.clickhouse_server(clickhouse)
+    try:
+        check_partitions(settings.features.shards, partitions)
+    except ValueError as exc:
+        fail(str(exc))
+    if partitions > 1 and settings.features.reorder_window_s == 0:
+        console.print(
+            "note: --partitions > 1 with features.reorder_window_s 0: an event displaced "
+            "within its file may take another place among its player's events than with "
+            "one partition (docs/architecture.md, 'Input partitions by player')")
     warm = None
     if models is not None:
         from pitboss.operators.policy.settings import load_policy
@@ -69,7 +84,8 @@ def replay(
     try:
         with replay_progress(list(inputs), console) as progress:
             summary = run_replay(
-                list(inputs), out, settings, target, workers, progress=progress, models=warm
+                list(inputs), out, settings, target, workers, progress=progress, models=warm,
+                partitions=partitions,
             )
     except ReplayError as exc:
         fail(f"replay failed: {exc}")

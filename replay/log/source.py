@@ -1,6 +1,6 @@
 """Bytewax source over recorded logs: every file merged into the event-order key's order.
 
-All files are read by ONE source partition through an `EventAligner`
+All files are read by one source partition through an `EventAligner`
 (`pitboss.operators.alignment`), so the dataflow sees the same sequence that a live worker
 reading the same events from Kafka sees: events sorted by `(ts, player_id, event
 type)` whenever each file is in event-time order, whatever the number of files.
@@ -11,6 +11,12 @@ as the live source names topic, partition and offset, so dead letters say where
 they came from. The resume state is the aligner's: per file, the position of the
 first message not yet handed on and the later ones that were, so a restart
 neither skips nor repeats input.
+
+With `partitions` N > 1 the logs are read as N partitions by player
+(`pitboss.operators.partitioning`), each a source partition of its own that Bytewax may
+give to any worker or process: every partition reads every file and keeps its own
+players' lines (and partition 0 the lines naming no readable player), in the same
+aligned order. Reading is then repeated N times; the work after it is not.
 """
 
 from __future__ import annotations
@@ -22,8 +28,9 @@ from pathlib import Path
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
 from pitboss.operators.alignment import EventAligner, StreamResume
-from pitboss.operators.event_order import OrderKeyReader
+from pitboss.operators.event_order import UNKEYED, OrderKeyReader
 from pitboss.operators.ingest import RawMessage
+from pitboss.operators.partitioning import check_partitions, partition_of
 from pitboss.replay.log.recorded_log import read_log_messages
 
 ProgressHook = Callable[[int, int], None]
@@ -33,12 +40,38 @@ LogResume = dict[str, StreamResume]
 PARTITION = "recorded_logs"
 
 
+class _PlayersOf:
+    """Keeps the lines of one input partition's players, by their event-order key."""
+
+    def __init__(self, partition: int, shards: int, partitions: int) -> None:
+        self.partition = partition
+        self.shards = shards
+        self.partitions = partitions
+        self.key_of = OrderKeyReader()
+        self._of: dict[str, int] = {}
+
+    def __call__(self, message: RawMessage) -> bool:
+        """Return whether `message` belongs to this partition."""
+        key = self.key_of(message[2])
+        if key is UNKEYED:
+            return self.partition == 0
+        player = key[1]
+        of = self._of.get(player)
+        if of is None:
+            if len(self._of) > 1 << 17:
+                self._of.clear()
+            of = self._of[player] = partition_of(player, self.shards, self.partitions)
+        return of == self.partition
+
+
 class _AlignedLogPartition(StatefulSourcePartition[RawMessage, LogResume]):
     def __init__(
         self, paths: dict[str, Path], resume: LogResume | None, batch_size: int,
         progress: ProgressHook | None, reorder_window_ms: int,
+        keep: _PlayersOf | None = None,
     ) -> None:
         self._aligner = EventAligner(paths, OrderKeyReader(), resume, reorder_window_ms)
+        self._keep = keep
         self._progress = progress
         self._batches: dict[str, Iterator[list[RawMessage]]] = {
             name: read_log_messages(path, name, self._aligner.start_position(name) or 0,
@@ -58,6 +91,8 @@ class _AlignedLogPartition(StatefulSourcePartition[RawMessage, LogResume]):
                 released = aligner.end(stream)
             else:
                 self._report(batch)
+                if self._keep is not None:
+                    batch = [message for message in batch if self._keep(message)]
                 released = aligner.push(stream, batch)
             if released:
                 return released
@@ -73,31 +108,49 @@ class _AlignedLogPartition(StatefulSourcePartition[RawMessage, LogResume]):
 
 
 class RecordedLogSource(FixedPartitionedSource[RawMessage, LogResume]):
-    """Read recorded logs (JSONL or Parquet), all files merged by event time in one partition.
+    """Read recorded logs (JSONL or Parquet), all files merged by event time, by partition.
 
     Args:
         paths: the log files, in the order given on the command line.
         batch_size: messages read from a file at a time.
-        progress: optional hook told how much was read after each batch.
+        progress: optional hook told how much was read after each batch (by partition 0
+            alone when there are several: each partition reads every line).
         reorder_window_ms: the aligner's bounded out-of-orderness (`features.reorder_window_s`).
+        partitions: input partitions by player (`pitboss.operators.partitioning`).
+        shards: the player shard count (`features.shards`); `partitions` must divide it.
+
+    Raises:
+        ValueError: `partitions` does not divide `shards`.
+
     """
 
     def __init__(
         self, paths: list[Path], batch_size: int = 1000, progress: ProgressHook | None = None,
-        reorder_window_ms: int = 0,
+        reorder_window_ms: int = 0, partitions: int = 1, shards: int = 1,
     ) -> None:
+        check_partitions(shards, partitions)
         self._paths = {f"{i}:{path.name}": path for i, path in enumerate(paths)}
         self._batch_size = batch_size
         self._progress = progress
         self._window_ms = reorder_window_ms
+        self._partitions = partitions
+        self._shards = shards
 
     def list_parts(self) -> list[str]:
-        """Return the one partition that reads every file."""
-        return [PARTITION]
+        """Return the partitions: one that reads every file, or one per player partition."""
+        if self._partitions == 1:
+            return [PARTITION]
+        return [f"{PARTITION}/{p}" for p in range(self._partitions)]
 
     def build_part(
         self, step_id: str, for_part: str, resume_state: LogResume | None
     ) -> _AlignedLogPartition:
         """Open every file at its resume position."""
-        return _AlignedLogPartition(self._paths, resume_state, self._batch_size, self._progress,
-                                    self._window_ms)
+        if self._partitions == 1:
+            return _AlignedLogPartition(self._paths, resume_state, self._batch_size,
+                                        self._progress, self._window_ms)
+        partition = int(for_part.rpartition("/")[2])
+        return _AlignedLogPartition(
+            self._paths, resume_state, self._batch_size,
+            self._progress if partition == 0 else None, self._window_ms,
+            _PlayersOf(partition, self._shards, self._partitions))

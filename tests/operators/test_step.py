@@ -23,9 +23,11 @@ from pitboss.config.settings import load_settings
 from pitboss.models import model_step
 from pitboss.models.model_set import ModelSet
 from pitboss.models.model_step import ModelStep
+from pitboss.operators import input_clock as input_clock_module
 from pitboss.operators import player_shard, policy_shard
 from pitboss.operators.contract import EventParser
 from pitboss.operators.ingest import IngestRouter, is_shard_work
+from pitboss.operators.input_clock import INPUT_CLOCK, InputClock
 from pitboss.operators.ordered_merge import ShardProgress, Stamped
 from pitboss.operators.out_of_rhythm import OutOfRhythm
 from pitboss.operators.outputs import Ordered, ScoredPoint
@@ -105,6 +107,25 @@ def _routed() -> list[list[tuple[str, list[object]]]]:
     return batches
 
 
+def input_clock() -> Build:
+    def start(clock: InputClock | None) -> InputClock:
+        return clock or InputClock(SETTINGS.features.shards)
+
+    return resumable(start, input_clock_module.load_state)
+
+
+@cache
+def _progress() -> list[list[object]]:
+    """Return the routers' progress reports of the simulated population, batch by batch."""
+    router = IngestRouter(EventParser(SETTINGS.contract, lambda: 2**62),
+                          SETTINGS.features.shards, SETTINGS.features.clock_tick_s * 1000,
+                          report_progress=True)
+    messages = list(simulate(PLAYERS, DAYS, SEED))
+    return [[item for key, item in router.route_by_shard(
+                [("sim", start + i, m) for i, m in enumerate(messages[start:start + BATCH])])
+             if key == INPUT_CLOCK] for start in range(0, len(messages), BATCH)]
+
+
 @cache
 def cases() -> dict[str, StepCase]:
     """Return the three steps, each with the input the step before it hands on."""
@@ -129,15 +150,20 @@ def cases() -> dict[str, StepCase]:
         "player_shard": StepCase("player_shard", player_shards(), shard_input),
         "model_step": StepCase("model_step", models_step(), model_input),
         "policy_shard": StepCase("policy_shard", policy_shards(), policy_input),
+        "input_clock": StepCase("input_clock", input_clock(), _progress()),
     }
 
 
-CASES = ("player_shard", "model_step", "policy_shard")
+CASES = ("player_shard", "model_step", "policy_shard", "input_clock")
 
 
 def test_the_inputs_exercise_every_step() -> None:
     """A check over a step that emits nothing could not fail."""
-    shard, models, policy = (cases()[name] for name in CASES)
+    shard, models, policy, clock = (cases()[name] for name in CASES)
+    assert len(clock.items) > 20 and len(clock.build(None).finish()) == 0
+    ticks = clock.build(None)
+    ticks.process(clock.items)
+    assert len(ticks.finish()) == SETTINGS.features.shards
     assert len(shard.items) > 500 and len(models.items) > 100
     assert len(policy.items) > 30  # scored points
     decisions = [o for o in run_step(policy.build(None), policy.batches) if isinstance(o, Ordered)]
