@@ -49,6 +49,30 @@ def outputs(out: Path) -> dict[str, bytes]:
     return {name: (out / name).read_bytes() for name in ("actions.jsonl", "rejected.jsonl")}
 
 
+Run = tuple[dict, dict[str, bytes], dict[str, list[tuple[Any, ...]]]]
+
+
+def run_of(log: Path, out: Path, chdb_path: Path, database: str, workers: int = 1,
+           partitions: int = 1) -> Run:
+    """Replay `log`; return its summary (without timings), output files and tables."""
+    target = ClickHouseTarget(None, chdb_path, database)
+    summary = run_replay([log], out, load_settings(), target, workers=workers,
+                         partitions=partitions)
+    summary.pop("elapsed_s")
+    summary.pop("events_per_s")
+    return summary, outputs(out), {t: table_rows(chdb_path, database, t) for t in TABLES}
+
+
+def assert_all_equal(runs: list[Run]) -> None:
+    """Check every run gave the first run's summary, files and rows."""
+    first = runs[0]
+    for other in runs[1:]:
+        assert other[0] == first[0]
+        assert other[1] == first[1]
+        for table in TABLES:
+            assert other[2][table] == first[2][table], table
+
+
 def test_nothing_disappears_unaccounted(sim_log: Path, tmp_path: Path, chdb_path: Path,
                                        clickhouse_database: str) -> None:
     summary = replay(sim_log, tmp_path / "run", chdb_path, clickhouse_database)
@@ -78,20 +102,9 @@ def test_two_workers_and_a_second_run_give_identical_outputs(
 ) -> None:
     import os
 
-    runs = []
-    for name, workers in (("a", 1), ("b", 2), ("c", 1)):
-        database = f"det_{os.getpid()}_{name}"
-        summary = replay(sim_log, tmp_path / name, chdb_path, database, workers)
-        tables = {t: table_rows(chdb_path, database, t) for t in TABLES}
-        summary.pop("elapsed_s")
-        summary.pop("events_per_s")
-        runs.append((summary, outputs(tmp_path / name), tables))
-    first = runs[0]
-    for other in runs[1:]:
-        assert other[0] == first[0]
-        assert other[1] == first[1]
-        for table in TABLES:
-            assert other[2][table] == first[2][table], table
+    runs = [run_of(sim_log, tmp_path / name, chdb_path, f"det_{os.getpid()}_{name}", workers)
+            for name, workers in (("a", 1), ("b", 2), ("c", 1))]
+    assert_all_equal(runs)
 
 
 def test_partitions_by_player_give_the_outputs_of_one_partition(
@@ -108,19 +121,7 @@ def test_partitions_by_player_give_the_outputs_of_one_partition(
 
     monkeypatch.setenv("PITBOSS_FEATURES__REORDER_WINDOW_S", "14400")
 
-    runs = []
-    for name, partitions, workers in (("one", 1, 1), ("two", 2, 1), ("four", 4, 2)):
-        database = f"part_{os.getpid()}_{name}"
-        target = ClickHouseTarget(None, chdb_path, database)
-        summary = run_replay([sim_log], tmp_path / name, load_settings(), target,
-                             workers=workers, partitions=partitions)
-        summary.pop("elapsed_s")
-        summary.pop("events_per_s")
-        tables = {t: table_rows(chdb_path, database, t) for t in TABLES}
-        runs.append((summary, outputs(tmp_path / name), tables))
-    first = runs[0]
-    for other in runs[1:]:
-        assert other[0] == first[0]
-        assert other[1] == first[1]
-        for table in TABLES:
-            assert other[2][table] == first[2][table], table
+    runs = [run_of(sim_log, tmp_path / name, chdb_path, f"part_{os.getpid()}_{name}", workers,
+                   partitions)
+            for name, partitions, workers in (("one", 1, 1), ("two", 2, 1), ("four", 4, 2))]
+    assert_all_equal(runs)
