@@ -89,6 +89,11 @@ class Contender:
         self.positives = other.positives
         self.version = self._version()
 
+    def configured_as(self, digest: str) -> None:
+        """Take a new configuration hash (the rule changed, the learned state fits) and version."""
+        self.digest = digest
+        self.version = self._version()
+
     def learn(self, values: Sequence[float], label: int) -> None:
         """Learn one label and refresh the version."""
         self.learner.learn(values, label)
@@ -157,8 +162,7 @@ class KindModel:
                     "blend, seed or anomaly detector) changed since the recovery state was "
                     f"written ({contender.digest[:8]} then): restore them, or start the "
                     "worker on an empty recovery directory to learn afresh")
-            contender.digest = kind_config_hash(self.kind, settings, learner, rule)
-            contender.version = contender._version()
+            contender.configured_as(kind_config_hash(self.kind, settings, learner, rule))
         self.rule = rule
         self.max_reasons = settings.max_reasons
         if not settings.challengers or ks.challenger is None:

@@ -137,6 +137,11 @@ class EventAligner:
             sorted input whenever each stream is in order; with W it is also sorted when
             messages arrive up to W late within their stream, at the price of holding
             everything W of event time longer.
+        keep: which keys to hand on (an input partition's players,
+            `pitboss.operators.partitioning`); None keeps all. A message not kept is
+            never buffered or released, but its time still moves its stream's progress,
+            so the watermark, and with it the place of every kept message, is the same
+            as when every message is kept.
 
     """
 
@@ -146,8 +151,10 @@ class EventAligner:
         key_of: Callable[[bytes], OrderKey],
         resume: Mapping[str, StreamResume] | None = None,
         reorder_window_ms: int = 0,
+        keep: Callable[[OrderKey], bool] | None = None,
     ) -> None:
         names = sorted(set(streams))
+        self._keep = keep
         resume = resume or {}
         self._streams = {name: _Stream(name, rank, resume.get(name))
                          for rank, name in enumerate(names)}
@@ -196,7 +203,7 @@ class EventAligner:
                 return out
             self._idle.discard(stream)
             self._update_mark()
-        key_of, heads, skip, queue = self._key_of, self._heads, s.skip, s.queue
+        key_of, heads, skip, queue, keep = self._key_of, self._heads, s.skip, s.queue, self._keep
         for message in messages:
             position = message[1]
             s.next_position = position + 1
@@ -204,24 +211,27 @@ class EventAligner:
                 skip.discard(position)  # released before the snapshot we resumed from
                 s.mark_skipped(position)
                 continue
-            ts, player_id, rank = key_of(message[2])
-            entry = (ts, player_id, rank, s.rank, position, message)
-            if len(queue) == s.head or entry > queue[-1]:
-                queue.append(entry)
-            else:  # disorder within the stream
-                bisect.insort(queue, entry, lo=s.head)
-            if s.listed is None or entry < s.listed:
-                s.listed = entry  # a new head (an older listing, if any, is now stale)
-                heapq.heappush(heads, entry)
-            s.inflight.append(position)
-            s.buffered += 1
-            self._pending += 1
+            key = key_of(message[2])
+            ts, player_id, rank = key
+            if keep is None or keep(key):
+                entry = (ts, player_id, rank, s.rank, position, message)
+                if len(queue) == s.head or entry > queue[-1]:
+                    queue.append(entry)
+                else:  # disorder within the stream
+                    bisect.insort(queue, entry, lo=s.head)
+                if s.listed is None or entry < s.listed:
+                    s.listed = entry  # a new head (an older listing, if any, is now stale)
+                    heapq.heappush(heads, entry)
+                s.inflight.append(position)
+                s.buffered += 1
+                self._pending += 1
+            # A message not kept (another partition's) still moves its stream's progress.
             if ts > s.max_ts:
                 held = s.max_ts == self._least
                 s.max_ts = ts
                 if held:
                     self._update_mark()
-            if heads[0][0] < self._mark or self._draining:
+            if heads and (heads[0][0] < self._mark or self._draining):
                 self._release_into(out)
         return out
 

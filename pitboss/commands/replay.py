@@ -69,11 +69,6 @@ def replay(
         check_partitions(settings.features.shards, partitions)
     except ValueError as exc:
         fail(str(exc))
-    if partitions > 1 and settings.features.reorder_window_s == 0:
-        console.print(
-            "note: --partitions > 1 with features.reorder_window_s 0: an event displaced "
-            "within its file may take another place among its player's events than with "
-            "one partition (docs/architecture.md, 'Input partitions by player')")
     warm = None
     if models is not None:
         from pitboss.operators.policy.settings import load_policy

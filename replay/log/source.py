@@ -14,9 +14,11 @@ neither skips nor repeats input.
 
 With `partitions` N > 1 the logs are read as N partitions by player
 (`pitboss.operators.partitioning`), each a source partition of its own that Bytewax may
-give to any worker or process: every partition reads every file and keeps its own
-players' lines (and partition 0 the lines naming no readable player), in the same
-aligned order. Reading is then repeated N times; the work after it is not.
+give to any worker or process: every partition reads every file and hands on its own
+players' lines (and partition 0 the lines naming no readable player). The other lines
+still move their file's progress in the aligner, so each partition's lines come out in
+the very order one partition gives them. Reading is repeated N times; the work after
+it is not.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from pathlib import Path
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
 from pitboss.operators.alignment import EventAligner, StreamResume
-from pitboss.operators.event_order import UNKEYED, OrderKeyReader
+from pitboss.operators.event_order import UNKEYED, OrderKey, OrderKeyReader
 from pitboss.operators.ingest import RawMessage
 from pitboss.operators.partitioning import check_partitions, partition_of
 from pitboss.replay.log.recorded_log import read_log_messages
@@ -41,18 +43,16 @@ PARTITION = "recorded_logs"
 
 
 class _PlayersOf:
-    """Keeps the lines of one input partition's players, by their event-order key."""
+    """Keeps the keys of one input partition's players (partition 0: unkeyed lines too)."""
 
     def __init__(self, partition: int, shards: int, partitions: int) -> None:
         self.partition = partition
         self.shards = shards
         self.partitions = partitions
-        self.key_of = OrderKeyReader()
         self._of: dict[str, int] = {}
 
-    def __call__(self, message: RawMessage) -> bool:
-        """Return whether `message` belongs to this partition."""
-        key = self.key_of(message[2])
+    def __call__(self, key: OrderKey) -> bool:
+        """Return whether the message of `key` belongs to this partition."""
         if key is UNKEYED:
             return self.partition == 0
         player = key[1]
@@ -70,8 +70,7 @@ class _AlignedLogPartition(StatefulSourcePartition[RawMessage, LogResume]):
         progress: ProgressHook | None, reorder_window_ms: int,
         keep: _PlayersOf | None = None,
     ) -> None:
-        self._aligner = EventAligner(paths, OrderKeyReader(), resume, reorder_window_ms)
-        self._keep = keep
+        self._aligner = EventAligner(paths, OrderKeyReader(), resume, reorder_window_ms, keep)
         self._progress = progress
         self._batches: dict[str, Iterator[list[RawMessage]]] = {
             name: read_log_messages(path, name, self._aligner.start_position(name) or 0,
@@ -91,8 +90,6 @@ class _AlignedLogPartition(StatefulSourcePartition[RawMessage, LogResume]):
                 released = aligner.end(stream)
             else:
                 self._report(batch)
-                if self._keep is not None:
-                    batch = [message for message in batch if self._keep(message)]
                 released = aligner.push(stream, batch)
             if released:
                 return released

@@ -108,18 +108,15 @@ def test_two_workers_and_a_second_run_give_identical_outputs(
 
 
 def test_partitions_by_player_give_the_outputs_of_one_partition(
-    sim_log: Path, tmp_path: Path, chdb_path: Path, monkeypatch: pytest.MonkeyPatch
+    sim_log: Path, tmp_path: Path, chdb_path: Path
 ) -> None:
     """Each partition ticks only its own shards; nothing a player sees depends on the others.
 
-    With a reorder window that covers the log's disorder (as live tests use), a displaced
-    event takes its sorted place whatever the other players around it. With none, its
-    place among its player's events depends on the watermark, so on the players sharing
-    its partition: docs/architecture.md ("What is identical").
+    The log has displaced events (late ones included) and no reorder window: a partition's
+    aligner still counts the other partitions' lines as progress, so a displaced event
+    takes the place among its player's events that one partition gives it.
     """
     import os
-
-    monkeypatch.setenv("PITBOSS_FEATURES__REORDER_WINDOW_S", "14400")
 
     runs = [run_of(sim_log, tmp_path / name, chdb_path, f"part_{os.getpid()}_{name}", workers,
                    partitions)

@@ -615,3 +615,26 @@ def test_without_the_window_a_displaced_message_comes_out_where_it_arrives() -> 
         out += aligner.push("a", [("a", 2, late)])
         out += aligner.end("a") + aligner.end("b")
         assert [raw for _, _, raw in out] == expected, window_ms
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_a_partition_releases_its_players_as_the_whole_input_orders_them(
+    data: st.DataObject,
+) -> None:
+    """An input partition's messages come out as keeping everything orders them, step by step.
+
+    Kept or not, a message moves its stream's progress, so displaced messages too.
+    """
+    feed = data.draw(any_feeds())
+    ops = data.draw(schedules(feed, idle=True))
+    players = data.draw(st.sets(st.sampled_from(PLAYERS)), label="kept players")
+
+    def kept(key: OrderKey) -> bool:
+        return key[1] in players
+
+    whole, part = Reader(feed, _aligner(feed)), Reader(feed, EventAligner(feed.names, READ,
+                                                                          keep=kept))
+    for op in ops:
+        expected = [m for m in whole.apply(op) if kept(READ(m[2]))]
+        assert part.apply(op) == expected
