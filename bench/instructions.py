@@ -4,10 +4,11 @@ On shared cores a timing moves by 10-15% from one run to the next, more than mos
 single changes gain. Valgrind's callgrind counts the instructions a run executes, the
 same count for the same code and input whatever else the machine does. This runs the
 pipeline's Python stages in order on the first `--events` messages of a recorded log:
-decode, validate and route (gathered by shard), player shards, models (merge, score,
-learn) and policy; no engine, no sink. It counts a run on no events too and reports the
-difference per event, so start-up and imports cancel out (both with a fixed hash seed;
-what remains varies by well under 1% on 100,000 events).
+decode, validate and route (gathered by shard), player shards, models (merge, learn,
+release) and scoring shards (score, policy); no engine, no sink (`bench.step_chain`). It
+counts a run on no events too and reports the difference per event, so start-up and
+imports cancel out (both with a fixed hash seed; what remains varies by well under 1% on
+100,000 events).
 
 Run it for two checkouts on the same log and compare (about 7 minutes for 100,000
 events; valgrind must be installed):
@@ -31,19 +32,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.step_chain import StepChain
 from pitboss.config.settings import load_settings
-from pitboss.models.model_set import ModelSet
-from pitboss.models.model_step import ModelStep
 from pitboss.operators.contract import EventParser
-from pitboss.operators.ingest import IngestRouter, is_shard_work
-from pitboss.operators.ordered_merge import ShardProgress, Stamped
-from pitboss.operators.out_of_rhythm import OutOfRhythm
-from pitboss.operators.outputs import ScoredPoint
-from pitboss.operators.player_shard import PlayerShard
-from pitboss.operators.policy.engine import PolicyEngine
+from pitboss.operators.ingest import IngestRouter
 from pitboss.operators.policy.settings import load_policy
-from pitboss.operators.policy_shard import PolicyShard
-from pitboss.operators.sharding import shard_names
 from pitboss.replay.log.recorded_log import read_log_messages
 
 _COLLECTED = re.compile(rb"Collected : (\d+)")
@@ -137,31 +130,15 @@ def run_stages(log: Path, events: int, config: Path | None = None) -> StagesRun:
     features = settings.features
     router = IngestRouter(EventParser(settings.contract, lambda: 2**62), features.shards,
                           features.clock_tick_s * 1000)
-    models = ModelStep(ModelSet(settings.models), shard_names(features.shards))
-    policy_settings = load_policy(None)
-    out_of_rhythm = OutOfRhythm.of_policy(policy_settings)
-    policy = PolicyShard(PolicyEngine(policy_settings), None)
-    shards: dict[str, PlayerShard] = {}
+    chain = StepChain(settings, load_policy(None))
     seen = points = 0
     for raw in read_log_messages(log, "log", 0, 1000):
         raw = raw[: events - seen]
         if not raw:
             break
         seen += len(raw)
-        out: list[object] = []
-        for routed in router.route_by_shard(raw):
-            if not is_shard_work(routed):  # the dataflow's branch: records go to the outputs
-                continue
-            key, items = routed
-            shard = shards.get(key)
-            if shard is None:
-                shard = shards[key] = PlayerShard.from_settings(
-                    features, settings.labels, out_of_rhythm=out_of_rhythm)
-            out.extend(shard.process(items))  # type: ignore[arg-type]  # a list of items
-        scored = models.process([o for o in out if isinstance(o, (Stamped, ShardProgress))])
-        ready: list[object] = [o for o in scored if isinstance(o, ScoredPoint)]
-        points += len(ready)
-        policy.process(ready)
+        shard_out = chain.player_shards(router.route_by_shard(raw))
+        points += chain.scored(chain.scoring_shards(shard_out, chain.model_step(shard_out)))
     return StagesRun(seen, points)
 
 

@@ -2,8 +2,9 @@
 
 The input is fed in batches of 1,000 through plain-Python stages exactly as the
 dataflow chains them (no engine): decode and validate (contract parser, timed alone),
-routing, features (player shards), scoring (ordered merge, models: score and learn),
-policy (engine and gate) and sink (ClickHouse writes through the run outputs, with
+routing, features (player shards), learning (the models step: ordered merge, learn,
+release), scoring and policy (scoring shards: score with the release, engine and gate)
+and sink (ClickHouse writes through the run outputs, with
 the part spent inside `client.insert`, serialization and chDB's engine, shown on its
 own: the rest is building rows, buffering and deduplication tokens). Each
 stage's output for a batch is handed to the next and then dropped, so object lifetimes
@@ -19,20 +20,12 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
+from bench.step_chain import StepChain
 from pitboss.config.settings import load_settings
 from pitboss.flows.gc_tuning import pipeline_gc
-from pitboss.models.model_set import ModelSet
-from pitboss.models.model_step import ModelStep
 from pitboss.operators.contract import EventParser, wall_clock_ms
 from pitboss.operators.ingest import IngestRouter, is_shard_work
-from pitboss.operators.ordered_merge import ShardProgress, Stamped
-from pitboss.operators.out_of_rhythm import OutOfRhythm
-from pitboss.operators.outputs import ScoredPoint
-from pitboss.operators.player_shard import PlayerShard
-from pitboss.operators.policy.engine import PolicyEngine
 from pitboss.operators.policy.settings import load_policy
-from pitboss.operators.policy_shard import PolicyShard
-from pitboss.operators.sharding import shard_names
 from pitboss.replay.log.recorded_log import read_log_messages
 from pitboss.sinks.clickhouse_client import open_client
 from pitboss.sinks.clickhouse_writer import ClickHouseWriter
@@ -41,7 +34,7 @@ from pitboss.sinks.run_outputs import RunOutputs
 
 STAGES = ("decode, validate and route", "of which decode and validate alone",
           "features (player shards)",
-          "scoring (merge, score, learn)", "policy (engine and gate)",
+          "learning (merge, learn, release)", "scoring and policy (scoring shards)",
           "sink (ClickHouse writes)", "of which client.insert (serialize, engine)")
 
 
@@ -83,11 +76,7 @@ def measure(log: Path, events: int, chdb_dir: Path) -> dict[str, Any]:
     settings = load_settings()
     parser = EventParser(settings.contract, wall_clock_ms)
     router = IngestRouter(parser, settings.features.shards, settings.features.clock_tick_s * 1000)
-    shards: dict[str, PlayerShard] = {}
-    step = ModelStep(ModelSet(settings.models), shard_names(settings.features.shards))
-    policy_settings = load_policy(None)
-    out_of_rhythm = OutOfRhythm.of_policy(policy_settings)
-    policy = PolicyShard(PolicyEngine(policy_settings))
+    chain = StepChain(settings, load_policy(None))
     client = open_client(None, chdb_dir, "bench_stages")
     apply_migrations(client, "bench_stages")
     sink_dir = chdb_dir.parent / "stages-run"
@@ -97,31 +86,22 @@ def measure(log: Path, events: int, chdb_dir: Path) -> dict[str, Any]:
     clock = _Clock()
     n = scored_points = decisions = 0
 
-    def features(routed: list[tuple[str, object]]) -> list[object]:
-        out: list[object] = []
-        for key, items in filter(is_shard_work, routed):
-            shard = shards.get(key)
-            if shard is None:
-                shard = shards[key] = PlayerShard.from_settings(
-                    settings.features, settings.labels, True, out_of_rhythm=out_of_rhythm)
-            out.extend(shard.process(items))  # type: ignore[arg-type]  # a list of items
-        return out
-
     with pipeline_gc():  # the collector's settings of a pipeline run
         for raw in read_log_messages(log, "log", 0, 1000):
             n += len(raw)
             clock.run("of which decode and validate alone", _parse_all, parser, raw)
             routed = clock.run("decode, validate and route", router.route_by_shard, raw)
-            shard_out = clock.run("features (player shards)", features, routed)
-            model_in = [o for o in shard_out if isinstance(o, (Stamped, ShardProgress))]
-            model_out = clock.run("scoring (merge, score, learn)", step.process, model_in)
-            scored = [o for o in model_out if isinstance(o, ScoredPoint)]
-            decided = clock.run("policy (engine and gate)", policy.process, scored)
-            scored_points += len(scored)
-            decisions += len(decided)
+            shard_out = clock.run("features (player shards)", chain.player_shards, routed)
+            model_out = clock.run("learning (merge, learn, release)", chain.model_step,
+                                  shard_out)
+            decided = clock.run("scoring and policy (scoring shards)", chain.scoring_shards,
+                                shard_out, model_out)
+            scored_points += chain.scored(decided)
+            decisions += len(decided) - chain.scored(decided)
             sink_in = [kv[1] for kv in routed if not is_shard_work(kv)]
-            sink_in += [o for o in shard_out if not isinstance(o, (Stamped, ShardProgress))]
-            clock.run("sink (ClickHouse writes)", outputs.write, sink_in + model_out + decided)
+            sink_in += [o for _, o in shard_out if not chain.is_internal(o)]
+            sink_in += [o for o in model_out if not chain.is_internal(o)]
+            clock.run("sink (ClickHouse writes)", outputs.write, sink_in + decided)
             if n >= events:
                 break
         clock.run("sink (ClickHouse writes)", outputs.close)

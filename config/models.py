@@ -273,6 +273,11 @@ class ModelSettings(Section):
         0.002, gt=0, lt=1,
         description="ADWIN's confidence on each model's error stream: smaller detects fewer, "
         "surer drifts.")
+    release_every_s: int = Field(
+        900, ge=1, le=86_400,
+        description="Event time between model releases: a point is scored with the models "
+        "as learned before the last multiple of this time at or before it "
+        "(`pitboss.models.release`), whatever the worker or process count.")
 
     def kind(self, kind: str) -> KindSettings:
         """Return the settings of model kind `kind` (`churn`, `risk` or `fraud`)."""

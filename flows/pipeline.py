@@ -6,9 +6,17 @@ Thin wiring only; every rule lives in `operators/` and `models/`:
                                  -> input_clock (one key: at a replay's end, a tick
                                                  to every shard at the last event time)
                                  -> player_shards -> (features, dead letters) -----> outputs
-                                                  -> models (one key, ordered merge)
-                                                         -> (scores, metrics) -> outputs
-                                                         -> policy (by shard) -> outputs
+                                      | labels, wallet points, progress
+                                      v
+                                    models (one key: ordered merge, learning) -> metrics -> outputs
+                                      | a release at each event-time boundary, to every shard
+                                      v
+                  points, progress -> policy (by shard: scoring, then policy)
+                                                 -> (scores, decisions) -> outputs
+
+Scoring is off the models step's path: each shard scores its points with the models
+released at their boundary (`pitboss.models.release`), so no point waits for other
+shards unless the models step is behind.
 
 `build_flow` takes any Bytewax source of raw messages and any sink; the replay
 (`pitboss.replay.runner`) and the live worker (`pitboss.flows.live`) differ only in
@@ -38,10 +46,12 @@ from bytewax.outputs import Sink
 
 from pitboss.config.settings import Settings
 from pitboss.flows.step_logic import stateful_step
-from pitboss.models import model_step
+from pitboss.models import model_step, scoring_shard
 from pitboss.models.model_set import ModelSet
 from pitboss.models.model_step import ModelStep
-from pitboss.operators import input_clock, player_shard, policy_shard
+from pitboss.models.release import ModelRelease, ModelReplica, is_scoring_input
+from pitboss.models.scoring_shard import ScoringShard
+from pitboss.operators import input_clock, player_shard
 from pitboss.operators.contract import EventParser, wall_clock_ms
 from pitboss.operators.ingest import IngestRouter, RawMessage, is_progress, is_shard_work
 from pitboss.operators.input_clock import InputClock
@@ -61,10 +71,6 @@ MODELS_KEY = "models"
 
 def _is_model_bound(item: tuple[str, object]) -> bool:
     return isinstance(item[1], (Stamped, ShardProgress))
-
-
-def _is_scored(item: tuple[str, object]) -> bool:
-    return isinstance(item[1], ScoredPoint)
 
 
 def build_flow(
@@ -116,23 +122,35 @@ def build_flow(
                               grouped=True)
     split = op.branch("split_model_bound", shard_out, _is_model_bound)
 
-    to_models = op.map("key_models", split.trues, lambda kv: (MODELS_KEY, kv[1]))
+    learned = model_step.learns_from(settings.models.anomaly_triggers)
+    to_models = op.filter_map("key_models", split.trues,
+                              lambda kv: (MODELS_KEY, kv[1]) if learned(kv[1]) else None)
     model_out = stateful_step("models", cast(KeyedStream[object], to_models),
                               models_step(settings, policy_settings, models), finish_at_eof)
-    scored = op.branch("split_scored", model_out, _is_scored)
+    released = op.branch("split_released", model_out, _is_for_scoring)
+    names = shard_names(shards)
 
-    def key_policy(item: tuple[str, ScoredPoint]) -> tuple[str, ScoredPoint]:
-        return shard_key(item[1].point.player_id, shards), item[1]
+    def key_released(item: tuple[str, object]) -> list[tuple[str, object]]:
+        released = item[1]
+        if isinstance(released, ScoredPoint):  # held from before releases: to its own shard
+            return [(shard_key(released.point.player_id, shards), released)]
+        return [(name, released) for name in names]  # a release: to every scoring shard
 
-    to_policy = op.map("key_policy", cast(Stream[tuple[str, ScoredPoint]], scored.trues),
-                       key_policy)
+    to_scoring = op.merge(
+        "scoring_input", op.filter("points_and_progress", split.trues,
+                                   lambda kv: is_scoring_input(kv[1])),
+        op.flat_map("key_releases", cast(Stream[tuple[str, object]], released.trues),
+                    key_released))
     engine = PolicyEngine(policy_settings, compliance)
-    decisions = stateful_step("policy", cast(KeyedStream[object], to_policy),
-                              policy_shards(engine), finish_at_eof)
-    outputs = op.merge("outputs", reports.falses, split.falses, scored.falses, scored.trues,
-                       decisions)
+    decisions = stateful_step("policy", cast(KeyedStream[object], to_scoring),
+                              scoring_shards(settings, engine), finish_at_eof)
+    outputs = op.merge("outputs", reports.falses, split.falses, released.falses, decisions)
     op.output("run_outputs", outputs, sink)
     return flow
+
+
+def _is_for_scoring(item: tuple[str, object]) -> bool:
+    return isinstance(item[1], (ModelRelease, ScoredPoint))
 
 
 def _to_its_shard(item: tuple[str, object]) -> tuple[str, list[object]]:
@@ -170,24 +188,31 @@ def models_step(
     """Return the builder of the models step: from `models` (a copy) or new, or resumed."""
     names = shard_names(settings.features.shards)
     markers = policy.marker_book()  # one table for the risk rule and the policy
+    every_ms = settings.models.release_every_s * 1000
 
     def start(step: ModelStep | None) -> ModelStep:
         if step is not None:  # resumed: its rules follow the current configuration
             step.models.follow(settings.models, markers)
+            step.every_ms = every_ms
             return step
         initial = models or ModelSet(settings.models, markers)
-        return ModelStep(pickle.loads(pickle.dumps(initial)), names)  # a copy of its own
+        return ModelStep(pickle.loads(pickle.dumps(initial)), names, every_ms)  # its own copy
 
     return resumable(start, model_step.load_state)
 
 
-def policy_shards(engine: PolicyEngine) -> StepBuilder[PolicyShard]:
-    """Return the builder of a policy shard around `engine`, fresh or resumed."""
+def scoring_shards(settings: Settings, engine: PolicyEngine) -> StepBuilder[ScoringShard]:
+    """Return the builder of a scoring shard around `engine`, fresh or resumed."""
+    every_ms = settings.models.release_every_s * 1000
 
-    def start(state: PolicyShardState | None) -> PolicyShard:
-        return PolicyShard(engine, state)
+    def start(state: tuple[ModelReplica | None, PolicyShardState] | None) -> ScoringShard:
+        replica, policy = (None, None) if state is None else state
+        if replica is None:
+            replica = ModelReplica(every_ms)
+        replica.every_ms = every_ms
+        return ScoringShard(replica, PolicyShard(engine, policy))
 
-    return resumable(start, policy_shard.load_state)
+    return resumable(start, scoring_shard.load_state)
 
 
 def _policy_path(settings: Settings) -> Path | None:

@@ -35,6 +35,37 @@ from pitboss.models.half_space import FlatForest
 from pitboss.models.inputs import WALLET_INPUTS, limits
 
 
+class FrozenAnomaly:
+    """The wallet anomaly detector's scoring as it stood at one moment; never changes.
+
+    What a model release carries (`pitboss.models.release`): a copy of the flat forest
+    and the two numbers a score needs, not River's trees.
+
+    Args:
+        forest: the flat forest (a copy of its own), or None before the first window.
+        max_score: River's `_max_score` of the detector.
+
+    """
+
+    __slots__ = ("forest", "max_score")
+
+    def __init__(self, forest: FlatForest | None, max_score: float) -> None:
+        self.forest = forest
+        self.max_score = max_score
+
+    def __getstate__(self) -> tuple[FlatForest | None, float]:
+        return self.forest, self.max_score
+
+    def __setstate__(self, state: tuple[FlatForest | None, float]) -> None:
+        self.forest, self.max_score = state
+
+    def score(self, values: Sequence[float]) -> float:
+        """Return the anomaly score in [0, 1]; 0 before the first window is complete."""
+        if self.forest is None:
+            return 0.0
+        return min(1.0, max(0.0, float(self.forest.score_with(values, self.max_score))))
+
+
 class WalletAnomaly:
     """HalfSpaceTrees over the wallet inputs, with their fixed ranges as limits.
 
@@ -57,30 +88,48 @@ class WalletAnomaly:
                                             limits=limits(WALLET_INPUTS), seed=seed)
         self.n_learned = 0
         self._forest: FlatForest | None = None
+        self._frozen: FrozenAnomaly | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         del state["_forest"]
+        state.pop("_frozen", None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._forest = None
+        self._frozen = None
 
     def _flat(self) -> FlatForest:
         if self._forest is None:
             self._forest = FlatForest(self.model, self.names)
         return self._forest
 
-    def learn(self, values: Sequence[float]) -> None:
-        """Learn one point's wallet inputs (in `WALLET_INPUTS` order)."""
+    def learn(self, values: Sequence[float]) -> bool:
+        """Learn one point's wallet inputs (in `WALLET_INPUTS` order).
+
+        Returns:
+            Whether scores changed: the reference window pivoted (scores change only then).
+
+        """
         self.model.learn_one(dict(zip(self.names, values, strict=True)))
         self.n_learned += 1
-        if self._forest is not None and self.model.counter == 0:  # the window pivoted
+        if self.model.counter != 0:
+            return False
+        if self._forest is not None:  # the window pivoted
             self._forest.refresh(self.model)
+        self._frozen = None
+        return True
+
+    def frozen(self) -> FrozenAnomaly:
+        """Return the detector's scoring as it stands now, unchanged by later learning."""
+        if self._frozen is None:
+            active = self.n_learned >= self.window_size and not self.model._first_window
+            self._frozen = FrozenAnomaly(self._flat().copy() if active else None,
+                                         float(self.model._max_score))
+        return self._frozen
 
     def score(self, values: Sequence[float]) -> float:
         """Return the anomaly score in [0, 1]; 0 before the first window is complete."""
-        if self.n_learned < self.window_size:
-            return 0.0
-        return min(1.0, max(0.0, float(self._flat().score(self.model, values))))
+        return self.frozen().score(values)

@@ -63,10 +63,32 @@ class FlatForest:
         size_limit = 0.1 * model.window_size
         self.stops = [_stops(nodes, self.height, size_limit) for nodes in self.nodes]
 
+    def copy(self) -> FlatForest:
+        """Return a copy that later `refresh`es of this one leave as it is.
+
+        The lists are shared: splits never change, and `refresh` replaces `stops` whole.
+        """
+        twin = FlatForest.__new__(FlatForest)
+        twin.height, twin.nodes = self.height, self.nodes
+        twin.features, twin.thresholds, twin.stops = self.features, self.thresholds, self.stops
+        return twin
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        """Pickle the splits and stops only: the nodes are River's, needed by `refresh` alone."""
+        return self.height, self.features, self.thresholds, self.stops
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        self.height, self.features, self.thresholds, self.stops = state
+        self.nodes = []
+
     def score(self, model: Any, values: Sequence[float]) -> float:
         """Return `model.score_one` of the point `values` (in `names` order), bit for bit."""
         if model._first_window:
             return 0.0
+        return self.score_with(values, model._max_score)
+
+    def score_with(self, values: Sequence[float], max_score: float) -> float:
+        """Return the score of `values` past the first window, given the model's `_max_score`."""
         total = 0.0
         for stops, features, thresholds in zip(self.stops, self.features, self.thresholds,
                                                strict=True):
@@ -74,7 +96,7 @@ class FlatForest:
             while (stop := stops[i]) is None:
                 i = 2 * i + 1 if values[features[i]] < thresholds[i] else 2 * i + 2
             total += stop
-        return 1 - total / model._max_score
+        return 1 - total / max_score
 
 
 def _heap_order(root: Any, height: int) -> list[Any]:

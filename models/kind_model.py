@@ -21,6 +21,7 @@ is scored and validated but never drives a decision.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 from pitboss.config.models import KindSettings, LearnerSettings, ModelSettings
@@ -82,6 +83,13 @@ class Contender:
 
     def _version(self) -> str:
         return version_string(self.kind, self.role, self.digest, self.warm, self.n_learned)
+
+    def frozen(self) -> Contender:
+        """Return a copy for scoring only: the learner as it is now, no validation."""
+        twin = copy.copy(self)
+        twin.learner = self.learner.frozen()
+        twin.validation = None  # type: ignore[assignment]  # scoring never reads it
+        return twin
 
     def adopt(self, other: Contender) -> None:
         """Take over the learned state of `other` (same configuration), e.g. from an export."""
@@ -171,6 +179,13 @@ class KindModel:
             self.challenger = Contender(self.kind, CHALLENGER, ks.challenger, settings,
                                         kind_config_hash(self.kind, settings, ks.challenger,
                                                          rule))
+
+    def frozen(self) -> KindModel:
+        """Return a copy that scores as this model does now, unchanged by later learning."""
+        twin = copy.copy(self)
+        twin.champion = self.champion.frozen()
+        twin.challenger = None if self.challenger is None else self.challenger.frozen()
+        return twin
 
     def contenders(self) -> list[Contender]:
         """Return the champion, then the challenger if there is one."""

@@ -34,7 +34,9 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import math
+import pickle
 from collections.abc import Sequence
 from typing import Any
 
@@ -230,6 +232,20 @@ class Learner:
             names = self.names
             return p, tuple([names[j] for _, j in up[:max_reasons]])
         return self.river_proba(values), ()
+
+    def frozen(self) -> Learner:
+        """Return a copy that scores as this learner does now, unchanged by later learning.
+
+        A logistic learner's copy shares the coefficients (each `learn` makes new ones)
+        and leaves out the River model and scaling, which only learning reads; a tree
+        is copied whole.
+        """
+        if not self.linear or (self.coefficients is None and self.n_learned):
+            twin: Learner = pickle.loads(pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL))
+            return twin
+        twin = copy.copy(self)
+        twin.model, twin.scaling = None, None
+        return twin
 
     def river_proba(self, values: Sequence[float]) -> float:
         """Return River's own `predict_proba_one` (for checking the fast path; slower)."""

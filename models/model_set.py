@@ -22,8 +22,11 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 from pitboss.config.models import KINDS, ModelSettings
-from pitboss.models.anomaly import WalletAnomaly
+from pitboss.models.anomaly import FrozenAnomaly, WalletAnomaly
 from pitboss.models.inputs import WALLET_INPUTS
 from pitboss.models.kind_model import KindModel
 from pitboss.models.validation import MetricRow, hour_of
@@ -55,6 +58,12 @@ class ModelSet:
                                      settings.anomaly_window, settings.seed)
         self.anomaly_triggers = frozenset(settings.anomaly_triggers)
         self.hour_ms: int | None = None
+        self.revision = 0
+        """Counts the changes to how the models score (a label learned, a window pivoted)."""
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        """Load a pickle; one written before `revision` counted from 0 then."""
+        self.__dict__.update({"revision": 0, **state})
 
     def follow(self, settings: ModelSettings, markers: MarkerBook | None = None) -> None:
         """Take the current configuration after a resume (`KindModel.follow`, every kind).
@@ -67,6 +76,7 @@ class ModelSet:
             model.follow(settings, markers)
         self.settings = settings
         self.markers = markers
+        self.revision += 1
 
     def score(self, point: ScoringPoint) -> ScoredPoint:
         """Score a point with every kind's champion and challenger; changes no model.
@@ -79,30 +89,22 @@ class ModelSet:
             ValueError: the point's features are not a full `FEATURE_NAMES` row.
 
         """
-        features = _checked(point.features)
-        anomaly = self.anomaly_score(features)
-        scores: dict[str, Score] = {}
-        challengers: dict[str, Score] = {}
-        for kind, model in self.models.items():
-            champion, challenger = model.score(features, point.trigger,
-                                               anomaly if kind == "fraud" else 0.0,
-                                               point.jurisdiction)
-            scores[kind] = champion
-            if challenger is not None:
-                challengers[kind] = challenger
-        return ScoredPoint(point, scores, challengers)
+        return _score(self.models, self.anomaly, point)
 
     def anomaly_score(self, features: tuple[float, ...]) -> float:
         """Return the wallet anomaly score of a feature row (0 without recent wallet activity)."""
-        for i in _WALLET_ACTIVITY:
-            if features[i] > 0.0:
-                return self.anomaly.score(WALLET_INPUTS.extract(features))
-        return 0.0
+        return _anomaly_score(self.anomaly, features)
 
     def observe(self, point: ScoringPoint) -> None:
         """Let the wallet anomaly detector learn from a point triggered by a wallet event."""
-        if point.trigger in self.anomaly_triggers:
-            self.anomaly.learn(WALLET_INPUTS.extract(_checked(point.features)))
+        if point.trigger in self.anomaly_triggers and self.anomaly.learn(
+                WALLET_INPUTS.extract(_checked(point.features))):
+            self.revision += 1  # the reference window pivoted: scores change
+
+    def release(self) -> ReleasedModels:
+        """Return the models as they score now, a copy later learning leaves unchanged."""
+        return ReleasedModels({kind: model.frozen() for kind, model in self.models.items()},
+                              self.anomaly.frozen(), self.revision)
 
     def learn(self, example: LabelledExample) -> list[MetricRow]:
         """Score a label with the models as they are, then learn it.
@@ -126,6 +128,7 @@ class ModelSet:
         hour = self.hour_ms if self.hour_ms is not None else hour_of(example.label_ts_ms)
         anomaly = self.anomaly_score(features) if example.kind == "fraud" else 0.0
         rows += model.learn(example, hour, anomaly)
+        self.revision += 1
         return rows
 
     def advance(self, ts_ms: int) -> list[MetricRow]:
@@ -151,6 +154,67 @@ class ModelSet:
         """Return each kind's current model version per role."""
         return {kind: {c.role: c.version for c in model.contenders()}
                 for kind, model in self.models.items()}
+
+
+class ReleasedModels:
+    """The models of a `ModelSet` as they scored at one moment: scoring only, never changed.
+
+    What the models step releases to the scoring shards (`pitboss.models.release`). It
+    scores exactly as its `ModelSet` did when released (`ModelSet.score`'s own code).
+
+    Args:
+        models: a frozen copy of each kind's model (`KindModel.frozen`).
+        anomaly: the wallet anomaly detector's frozen scoring.
+        revision: the `ModelSet.revision` it was released at.
+
+    """
+
+    __slots__ = ("anomaly", "models", "revision")
+
+    def __init__(self, models: dict[str, KindModel], anomaly: FrozenAnomaly,
+                 revision: int) -> None:
+        self.models = models
+        self.anomaly = anomaly
+        self.revision = revision
+
+    def __getstate__(self) -> tuple[dict[str, KindModel], FrozenAnomaly, int]:
+        return self.models, self.anomaly, self.revision
+
+    def __setstate__(self, state: tuple[dict[str, KindModel], FrozenAnomaly, int]) -> None:
+        self.models, self.anomaly, self.revision = state
+
+    def score(self, point: ScoringPoint) -> ScoredPoint:
+        """Score a point as `ModelSet.score` did at release."""
+        return _score(self.models, self.anomaly, point)
+
+
+class _AnomalyScorer(Protocol):
+    def score(self, values: Sequence[float]) -> float: ...
+
+
+def _score(models: dict[str, KindModel], anomaly: _AnomalyScorer,
+           point: ScoringPoint) -> ScoredPoint:
+    """Score a point with every kind's champion and challenger (`ModelSet.score`)."""
+    features = _checked(point.features)
+    anomaly_score = _anomaly_score(anomaly, features)
+    scores: dict[str, Score] = {}
+    challengers: dict[str, Score] = {}
+    for kind, model in models.items():
+        champion, challenger = model.score(features, point.trigger,
+                                           anomaly_score if kind == "fraud" else 0.0,
+                                           point.jurisdiction)
+        scores[kind] = champion
+        if challenger is not None:
+            challengers[kind] = challenger
+    return ScoredPoint(point, scores, challengers)
+
+
+def _anomaly_score(anomaly: _AnomalyScorer, features: tuple[float, ...]) -> float:
+    """Return the wallet anomaly score of a feature row (0 without recent wallet activity)."""
+    for i in _WALLET_ACTIVITY:
+        if features[i] > 0.0:
+            return anomaly.score(WALLET_INPUTS.extract(features))
+    return 0.0
 
 
 def _checked(features: tuple[float, ...]) -> tuple[float, ...]:

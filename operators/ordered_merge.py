@@ -14,10 +14,12 @@ Example:
     []
     >>> merge.push(Stamped("s0", 7, 1, "c"))
     >>> merge.ready()          # s0 is past 5; s1 may still send at clock 5..7, so "c" waits
-    ['b']
+    [(5, 'b')]
+    >>> merge.slowest()        # every item stamped earlier has been released
+    5
     >>> merge.done("s1")
     >>> merge.ready()
-    ['c']
+    [(7, 'c')]
 """
 
 from __future__ import annotations
@@ -77,8 +79,8 @@ class OrderedMerge:
         """Record that `shard` will send nothing more."""
         self._clock[shard] = DONE
 
-    def ready(self) -> list[object]:
-        """Return, in merge order, every item no shard can still precede.
+    def ready(self) -> list[tuple[int, object]]:
+        """Return, in merge order, every item no shard can still precede, with its clock.
 
         An item of `shard` stamped `clock` is safe once no other shard's
         `(reached, name)` sorts before `(clock, shard)`. Its own shard's never
@@ -86,7 +88,7 @@ class OrderedMerge:
         the case once the slowest shard's does not; and the clocks do not move
         while items are released, so the slowest shard is found once per call.
         """
-        out: list[object] = []
+        out: list[tuple[int, object]] = []
         heap = self._heap
         if not heap:
             return out
@@ -96,13 +98,20 @@ class OrderedMerge:
             if slowest < (clock, shard):
                 break
             heapq.heappop(heap)
-            out.append(item)
+            out.append((clock, item))
         return out
 
-    def drain(self) -> list[object]:
-        """Return everything left, in merge order (the input has ended)."""
+    def slowest(self) -> int:
+        """Return the slowest shard's clock: every item stamped before it has been released."""
+        return min(self._clock.values(), default=DONE)
+
+    def drain(self) -> list[tuple[int, object]]:
+        """Return everything left, in merge order, with its clock (the input has ended)."""
         heap = self._heap
-        out = [heapq.heappop(heap)[3] for _ in range(len(heap))]
+        out = []
+        for _ in range(len(heap)):
+            clock, _shard, _seq, item = heapq.heappop(heap)
+            out.append((clock, item))
         return out
 
     def pending(self) -> int:

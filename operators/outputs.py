@@ -93,7 +93,10 @@ class ScoredPoint(PickledByFields):
     point: ScoringPoint
     scores: dict[str, Score]
     challengers: dict[str, Score]
-    order: int = 0  # position in the models step's deterministic order, set by that step
+    order: tuple[int, str, int] = (0, "", 0)
+    """Its place in the run's order: the (clock, shard, sequence) its shard stamped it with."""
+    waited: bool = False
+    """Whether it waited for the models' release of its time (the models step was behind)."""
 
 
 @dataclass(slots=True)
@@ -107,7 +110,7 @@ class FinalModels(PickledByFields):
 class Ordered(PickledByFields):
     """An output with its place in the run's deterministic order (`order`, then `sub`)."""
 
-    order: int
+    order: tuple[int, str, int]
     sub: int
     item: object
 

@@ -183,6 +183,8 @@ class LiveOutputs:
 
     def _output_delay(self, scored: ScoredPoint) -> None:
         point = scored.point
+        if self.metrics is not None and scored.waited:
+            self.metrics.scored_after_waiting.inc()
         if self.metrics is not None and point.trigger_event_id:
             delay_s = self.wall_clock_s() - point.ts_ms / 1000
             self.metrics.output_delay.observe(max(delay_s, 0.0))

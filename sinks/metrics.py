@@ -153,6 +153,10 @@ class LiveMetrics:
             "pitboss_output_delay_seconds", "Wall-clock time at the sink minus the event time "
             "of each event-triggered scoring point: how far the outputs trail live play.",
             buckets=_LATENCY_BUCKETS, registry=registry)
+        self.scored_after_waiting = Counter(
+            "pitboss_scored_after_waiting", "Scoring points that waited for the models' "
+            "release of their event-time boundary (the models step was behind).",
+            registry=registry)
         self._writer_seen = WriterStats()
         self._producer_seen = DeliveryCounters(0, 0, 0, None)
 

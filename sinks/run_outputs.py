@@ -41,6 +41,12 @@ class RowWriter(Protocol):
         """Flush everything; raise if anything could not be delivered."""
 
 
+TIMING_FIELDS = ("elapsed_s", "events_per_s", "scored_after_waiting")
+"""The summary's figures that depend on timing, not on the input: left out when runs are
+compared. `scored_after_waiting` counts the points that waited for the models' release
+of their boundary (docs/architecture.md): how often the models step was behind."""
+
+
 @dataclass
 class RunCounts:
     """The run's accounting: every input message ends up in exactly one bucket."""
@@ -53,6 +59,7 @@ class RunCounts:
     players: int = 0
     feature_rows: int = 0
     scored_points: int = 0
+    scored_after_waiting: int = 0
     metric_rows: int = 0
     decisions: Counter[str] = field(default_factory=Counter)
     decisions_by_status: Counter[str] = field(default_factory=Counter)
@@ -82,6 +89,7 @@ class RunCounts:
             "suppressed_by": dict(sorted(self.suppressed_by.items())),
             "elapsed_s": round(elapsed_s, 3),
             "events_per_s": round(self.events_in / elapsed_s, 1) if elapsed_s > 0 else 0.0,
+            "scored_after_waiting": self.scored_after_waiting,
         }
 
 
@@ -108,7 +116,7 @@ class RunOutputs:
         self.monotonic = monotonic
         self.counts = RunCounts()
         self._dead: list[DeadLetter] = []
-        self._actions: list[tuple[int, int, bytes]] = []
+        self._actions: list[tuple[tuple[int, str, int], int, bytes]] = []
         self._final_models: object | None = None
 
     def write(self, items: Iterable[object]) -> None:
@@ -129,6 +137,7 @@ class RunOutputs:
                 self._final_models = item.models
         counts.feature_rows += len(batch.features)
         counts.scored_points += len(batch.scored)
+        counts.scored_after_waiting += sum(scored.waited for scored in batch.scored)
         counts.metric_rows += len(batch.metrics)
         if self.writer is not None:
             for table, rows in batch.table_rows():

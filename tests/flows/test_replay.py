@@ -17,6 +17,7 @@ from pitboss.operators.events import Event
 from pitboss.replay.runner import ClickHouseTarget, run_replay
 from pitboss.replay.simulator.simulate import simulate_to
 from pitboss.sinks.clickhouse_client import open_client
+from pitboss.sinks.run_outputs import TIMING_FIELDS
 
 TABLES = {
     "player_features": "player_id, as_of, trigger",
@@ -58,8 +59,8 @@ def run_of(log: Path, out: Path, chdb_path: Path, database: str, workers: int = 
     target = ClickHouseTarget(None, chdb_path, database)
     summary = run_replay([log], out, load_settings(), target, workers=workers,
                          partitions=partitions)
-    summary.pop("elapsed_s")
-    summary.pop("events_per_s")
+    for timing in TIMING_FIELDS:
+        summary.pop(timing)
     return summary, outputs(out), {t: table_rows(chdb_path, database, t) for t in TABLES}
 
 

@@ -57,13 +57,15 @@ def test_ready_releases_what_the_definition_allows(
                 merge.progress(shard, clocks[shard])
         if n % release_every == 0:
             expected = released_by_definition(model_clocks, pending)
-            assert merge.ready() == expected
+            assert merge.ready() == [(p[0], p) for p in expected]
+            assert merge.slowest() == min(model_clocks.values())
             pending = [p for p in pending if p not in expected]
-    assert merge.drain() == sorted(pending)
+            assert all(p[0] >= merge.slowest() for p in pending)
+    assert merge.drain() == [(p[0], p) for p in sorted(pending)]
 
 
 def test_a_single_shard_releases_everything_it_sent() -> None:
     merge = OrderedMerge(["only"])
     merge.push(Stamped("only", 5, 1, "a"))
     merge.push(Stamped("only", 9, 2, "b"))
-    assert merge.ready() == ["a", "b"]
+    assert merge.ready() == [(5, "a"), (9, "b")]

@@ -1,8 +1,9 @@
 """Every stateful step passes the step contract (`pitboss.operators.step_checks`).
 
-The player shards, the models step and the policy shards, each fed what it is fed in
-the dataflow: a small simulated population routed and sharded, the shards' stamped
-points and progress for the models, the models' scored points for the policy.
+The player shards, the models step and the scoring shards, each fed what it is fed in
+the dataflow: a small simulated population routed and sharded, the shards' labels,
+wallet points and progress for the models, and one shard's points and progress with
+the models' releases for a scoring shard (either first in turn).
 Hypothesis cuts each input into batches and picks where to snapshot and resume.
 """
 
@@ -20,15 +21,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pitboss.config.settings import load_settings
-from pitboss.models import model_step
+from pitboss.models import model_step, scoring_shard
 from pitboss.models.model_set import ModelSet
-from pitboss.models.model_step import ModelStep
+from pitboss.models.model_step import ModelStep, learns_from
+from pitboss.models.release import ModelRelease, ModelReplica, is_scoring_input
+from pitboss.models.scoring_shard import ScoringShard
 from pitboss.operators import input_clock as input_clock_module
-from pitboss.operators import player_shard, policy_shard
+from pitboss.operators import player_shard
 from pitboss.operators.contract import EventParser
 from pitboss.operators.ingest import IngestRouter, is_shard_work
 from pitboss.operators.input_clock import INPUT_CLOCK, InputClock
-from pitboss.operators.ordered_merge import ShardProgress, Stamped
 from pitboss.operators.out_of_rhythm import OutOfRhythm
 from pitboss.operators.outputs import Ordered, ScoredPoint
 from pitboss.operators.player_shard import PlayerShard, ShardState
@@ -49,7 +51,9 @@ from pitboss.operators.step_checks import (
 )
 from pitboss.replay.simulator.simulate import simulate
 
-SETTINGS = load_settings()
+_DEFAULTS = load_settings()
+SETTINGS = _DEFAULTS.model_copy(update={  # two shards: a scoring shard sees many points
+    "features": _DEFAULTS.features.model_copy(update={"shards": 2})})
 POLICY = load_policy(None)
 PLAYERS, DAYS, SEED, BATCH = 12, 10, 7, 100
 
@@ -75,22 +79,27 @@ def player_shards() -> Build:
     return resumable(start, player_shard.load_state)
 
 
+EVERY_MS = SETTINGS.models.release_every_s * 1000
+
+
 def models_step() -> Build:
     names = shard_names(SETTINGS.features.shards)
 
     def start(step: ModelStep | None) -> ModelStep:
-        return step or ModelStep(ModelSet(SETTINGS.models, POLICY.marker_book()), names)
+        return step or ModelStep(ModelSet(SETTINGS.models, POLICY.marker_book()), names,
+                                 EVERY_MS)
 
     return resumable(start, model_step.load_state)
 
 
-def policy_shards() -> Build:
+def scoring_shards() -> Build:
     engine = PolicyEngine(POLICY)
 
-    def start(state: PolicyShardState | None) -> PolicyShard:
-        return PolicyShard(engine, state)
+    def start(state: tuple[ModelReplica | None, PolicyShardState] | None) -> ScoringShard:
+        replica, policy = (None, None) if state is None else state
+        return ScoringShard(replica or ModelReplica(EVERY_MS), PolicyShard(engine, policy))
 
-    return resumable(start, policy_shard.load_state)
+    return resumable(start, scoring_shard.load_state)
 
 
 @cache
@@ -134,40 +143,60 @@ def cases() -> dict[str, StepCase]:
     ]
     shards: dict[str, Step] = {}
     model_input: list[list[object]] = []
+    shard_outputs: list[list[tuple[str, object]]] = []
     for batch in _routed():
-        out: list[object] = []
+        out: list[tuple[str, object]] = []
         for key, items in batch:
             if key not in shards:
                 shards[key] = player_shards()(None)
-            out += shards[key].process(list(items))
-        model_input.append([o for o in out if isinstance(o, Stamped | ShardProgress)])
-    model_input.append([o for shard in shards.values() for o in shard.finish()
-                        if isinstance(o, Stamped | ShardProgress)])
+            out += [(key, o) for o in shards[key].process(list(items))]
+        shard_outputs.append(out)
+    shard_outputs.append([(key, o) for key, shard in shards.items() for o in shard.finish()])
+    learned = learns_from(SETTINGS.models.anomaly_triggers)
+    model_input = [[o for _, o in out if learned(o)] for out in shard_outputs]
     models = models_step()(None)
-    policy_input = [[o for o in models.process(batch) if isinstance(o, ScoredPoint)]
-                    for batch in model_input]
+    releases = [[o for o in models.process(learnt) if isinstance(o, ModelRelease)]
+                for learnt in model_input]
+    releases.append([o for o in models.finish() if isinstance(o, ModelRelease)])
+
+    def scoring_input(shard: str) -> list[list[object]]:
+        """Return a scoring shard's input: its own points and progress, and every release."""
+        batches: list[list[object]] = []
+        for out, released in zip([*shard_outputs, []], releases, strict=True):
+            points = [o for key, o in out if key == shard and is_scoring_input(o)]
+            batches.append([*points, *released] if len(batches) % 2 else [*released, *points])
+        return batches  # either may come first
+
+    def decisions(shard: str) -> int:
+        outputs = run_step(scoring_shards()(None), scoring_input(shard))
+        return sum(isinstance(o, Ordered) for o in outputs)
+
+    busiest = max(sorted(shards), key=decisions)
     return {
         "player_shard": StepCase("player_shard", player_shards(), shard_input),
         "model_step": StepCase("model_step", models_step(), model_input),
-        "policy_shard": StepCase("policy_shard", policy_shards(), policy_input),
+        "scoring_shard": StepCase("scoring_shard", scoring_shards(), scoring_input(busiest)),
         "input_clock": StepCase("input_clock", input_clock(), _progress()),
     }
 
 
-CASES = ("player_shard", "model_step", "policy_shard", "input_clock")
+CASES = ("player_shard", "model_step", "scoring_shard", "input_clock")
 
 
 def test_the_inputs_exercise_every_step() -> None:
     """A check over a step that emits nothing could not fail."""
-    shard, models, policy, clock = (cases()[name] for name in CASES)
+    shard, models, scoring, clock = (cases()[name] for name in CASES)
     assert len(clock.items) > 20 and len(clock.build(None).finish()) == 0
     ticks = clock.build(None)
     ticks.process(clock.items)
     assert len(ticks.finish()) == SETTINGS.features.shards
     assert len(shard.items) > 500 and len(models.items) > 100
-    assert len(policy.items) > 30  # scored points
-    decisions = [o for o in run_step(policy.build(None), policy.batches) if isinstance(o, Ordered)]
-    assert decisions
+    released = [o for o in scoring.items if isinstance(o, ModelRelease)]
+    assert len(released) > 40 and sum(r.models is not None for r in released) > 10
+    outputs = run_step(scoring.build(None), scoring.batches)
+    scored = [o for o in outputs if isinstance(o, ScoredPoint)]
+    assert len(scored) > 30 and any(s.waited for s in scored) and not all(s.waited for s in scored)
+    assert [o for o in outputs if isinstance(o, Ordered)]  # decisions
 
 
 @pytest.mark.parametrize("name", CASES)
