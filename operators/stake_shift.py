@@ -70,9 +70,9 @@ class StakeShift:
 
     def __init__(
         self,
-        k: float = 0.5,
-        h: float = 8.0,
-        baseline_bets: int = 200,
+        k: float = 0.25,
+        h: float = 14.4,
+        baseline_bets: int = 1000,
         warmup_bets: int = 20,
         min_spread: float = 0.1,
         z_cap: float = 3.0,
