@@ -25,7 +25,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 PLAYERS, DAYS, SEED = 150, 6, 5
-GOLDEN_DIGEST = "58ecf1fb59f5cfa35d60b580facc934c7c737f816582f0ca608b25b13c1c6d9d"
+GOLDEN_DIGEST = "6f1ccc5ca53bd151a8e23bb64e8efd07d8db27edf1ebf78433d0b1f16eb0aea7"
 TIMINGS = ("elapsed_s", "events_per_s")
 
 _DUMP = r"""
