@@ -195,11 +195,11 @@ HARM_MARKERS = MarkerTable((
         why="The last 24 hours' mean stake against the player's earlier mean: a doubling of the "
         "usual stake is the common flag of escalating spend."),
     HarmMarker(
-        "stake_shift", "stake_shift", 4.0, 8.0, 0.35, 8.0,
+        "stake_shift", "stake_shift", 7.2, 14.4, 0.35, 14.4,
         why="A sustained rise of the player's stakes beyond their own spread: Page's CUSUM of "
-        "their log-stakes (reference 0.5 spread, decision interval 8 spreads: an in-control "
-        "run of about 19,000 bets) is met when the chart signals and rises from half the "
-        "interval."),
+        "their log-stakes (reference 0.25 spread, for a rise of half a spread; decision "
+        "interval 14.4 spreads: an in-control run of about 19,000 bets) is met when the chart "
+        "signals and rises from half the interval."),
     HarmMarker(
         "loss_chasing", "chase_share_24h", 0.1, 0.35, 0.4, 0.2, "bets_24h", 10.0,
         why="Share of the day's bets that raise the stake after a loss by more than the "

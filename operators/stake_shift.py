@@ -8,19 +8,23 @@ player's stakes moved up, and stayed up, by more than their own spread explains?
 Each bet's log-stake `x` is standardised by the player's own in-control mean `mu` and
 spread `sigma` of log-stakes, `z = (x - mu) / sigma`, and accumulated by Page's (1954)
 one-sided CUSUM, `S = max(0, S + z - k)`. The chart signals at `S >= h`. The reference
-value is the textbook `k = 0.5` (Montgomery, Introduction to Statistical Quality Control,
-9.1: tuned to detect a shift of one spread). The decision interval is chosen, as the
-method says, for the in-control average run length (ARL0) the application can afford.
-Montgomery's `h = 5` is for a process sampled a few times a shift (ARL0 about 940 samples
-one-sided, Siegmund's approximation): charted bet by bet, a regular player makes that
-many bets in days, and every false signal here is an intervention. `h = 8` gives ARL0
-about 19,000 bets, years of a regular player's play, and still finds a shift of one
-spread in about 16 bets (ARL1, the same approximation). Log stakes, because stakes are
-multiplicative (a doubling is a doubling whatever the unit).
+value is half the shift the chart should find fastest (Montgomery, Introduction to
+Statistical Quality Control, 9.1). The textbook `k = 0.5` is for a shift of one spread;
+the markers of harm look for less: a rise of half the player's own spread, kept for
+hours, is already a change of habit, so `k = 0.25`. The decision interval is then chosen,
+as the method says, for the in-control average run length (ARL0) the application can
+afford. Charted bet by bet, every false signal is an intervention, so ARL0 is about
+19,000 bets (Siegmund's approximation; years of a regular player's play), which gives
+`h = 14.4`: the chart finds a shift of half a spread in about 54 bets, a third of a
+spread in about 120 and one spread in about 20 (ARL1, the same approximation; the
+textbook `k = 0.5` with the same ARL0, `h = 8`, needs about 84, 310 and 16). Log
+stakes, because stakes are multiplicative (a doubling is a doubling whatever the unit).
 
 The baseline must not follow the shift it is meant to find. It is a running mean and
 variance of log-stakes that learns slowly (weight `max(1 / n, 2 / (baseline_bets + 1))`:
-the first bets averaged equally, then about `baseline_bets` bets remembered), and only
+the first bets averaged equally, then about `baseline_bets` bets remembered: a thousand,
+several times the run the chart needs to find a small shift, so that a rise built up
+over days is compared with the player's habit before it rather than learnt), and only
 from bets the chart sees in control (`S` below `h` before the bet): once the chart
 signals the baseline is frozen until the statistic falls back. Before `warmup_bets`
 bets (Montgomery's 20-25 phase-I samples) there is no chart, only the baseline. The
@@ -70,9 +74,9 @@ class StakeShift:
 
     def __init__(
         self,
-        k: float = 0.5,
-        h: float = 8.0,
-        baseline_bets: int = 200,
+        k: float = 0.25,
+        h: float = 14.4,
+        baseline_bets: int = 1000,
         warmup_bets: int = 20,
         min_spread: float = 0.1,
         z_cap: float = 3.0,

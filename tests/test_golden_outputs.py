@@ -25,7 +25,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 PLAYERS, DAYS, SEED = 150, 6, 5
-GOLDEN_DIGEST = "fff8441107e921e62eb19a1086c6cac4ca394382801730dc504996888a7f11e3"
+GOLDEN_DIGEST = "68d0fe866ea1ce832773082c978fe2d614e26c5a2a74714bf29cdf679435927b"
 TIMINGS = ("elapsed_s", "events_per_s", "scored_after_waiting")  # as `TIMING_FIELDS` (sinks)
 
 _DUMP = r"""

@@ -70,7 +70,7 @@ def stake_shift() -> list[Event]:
                     for i in range(30)),
                   f.session_end(ts=start + 30 * MINUTE, session="a")]
     return [*day_before, f.session_start(ts=T0, session="b"),
-            *(_won(T0 + i * MINUTE, stake=12.0, session="b") for i in range(10))]
+            *(_won(T0 + i * MINUTE, stake=12.0, session="b") for i in range(14))]
 
 
 def loss_chasing() -> list[Event]:

@@ -30,18 +30,18 @@ def lognormal(rng: random.Random, median: float, sigma: float, n: int) -> list[f
 
 def test_the_cusum_is_pages_recursion_written_out() -> None:
     chart = StakeShift(warmup_bets=3)
-    stakes = [*[10.0, 12.0, 8.0] * 5, *[30.0] * 6, 5.0, 30.0]  # signals, then frozen
+    stakes = [*[10.0, 12.0, 8.0] * 5, *[30.0] * 10, 5.0, 30.0]  # signals, then frozen
     mean = var = n = s = 0.0
     for stake in stakes:
         x = math.log(stake)
         if n >= 3:
             z = min((x - mean) / max(math.sqrt(var), 0.1), 3.0)
-            s_before, s = s, max(0.0, s + z - 0.5)
+            s_before, s = s, max(0.0, s + z - 0.25)
         else:
             s_before = 0.0
-        if s_before < 8.0:
+        if s_before < 14.4:
             n += 1
-            a = max(1 / n, 2 / 201)
+            a = max(1 / n, 2 / 1001)
             d = x - mean
             mean += a * d
             var = (1 - a) * (var + a * d * d)
@@ -80,8 +80,24 @@ def test_a_sustained_shift_of_one_spread_signals_within_tens_of_bets(sigma: floa
         chart.add_stake(amounts, stake)
         if signalled_at is None and chart.shift(amounts) >= chart.h:
             signalled_at = bet
-    # ARL for a one-spread shift at k 0.5, h 8: about 16 bets (Siegmund)
-    assert signalled_at is not None and signalled_at < 40
+    # ARL for a one-spread shift at k 0.25, h 14.4: about 20 bets (Siegmund)
+    assert signalled_at is not None and signalled_at < 50
+
+
+@pytest.mark.parametrize("sigma", [0.1, 0.3, 0.8])
+def test_a_sustained_shift_of_half_a_spread_signals_within_a_few_hundred_bets(
+    sigma: float,
+) -> None:
+    """The shift the reference value is set for: ARL about 54 bets (Siegmund)."""
+    rng = random.Random(17)
+    chart = StakeShift()
+    amounts = charted(lognormal(rng, 10.0, sigma, 300), chart)
+    signalled_at = None
+    for bet, stake in enumerate(lognormal(rng, 10.0 * math.exp(sigma / 2), sigma, 400)):
+        chart.add_stake(amounts, stake)
+        if signalled_at is None and chart.shift(amounts) >= chart.h:
+            signalled_at = bet
+    assert signalled_at is not None and signalled_at < 200
 
 
 def test_one_outlying_bet_does_not_signal_alone() -> None:
