@@ -9,6 +9,8 @@ interruption falls in the middle of the stream.
 
 from __future__ import annotations
 
+import signal
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from tests.flows.conftest import (
     Reference,
     Worker,
     dump_tables,
+    free_port,
     produce,
 )
 from tests.flows.test_live import assert_same_as_reference, read_everything, wait_for
@@ -116,3 +119,70 @@ def test_a_restart_with_other_learner_settings_stops_with_one_line_naming_them(
     log = restarted.log()
     assert "[models.risk] settings of the champion" in log, log
     assert "Traceback" not in log, log
+
+
+def start_cluster(start_worker: Callable[..., Worker], bootstrap: str,
+                  recovery: Path) -> list[Worker]:
+    """Start a 2-process Bytewax cluster on this machine sharing one recovery directory."""
+    addresses = f"127.0.0.1:{free_port()},127.0.0.1:{free_port()}"
+    return [
+        start_worker(bootstrap, "cluster", env=SINGLE_TOPIC_ENV,
+                     args=["--process-id", str(i), "--addresses", addresses,
+                           "--recovery-dir", str(recovery)])
+        for i in range(2)
+    ]
+
+
+def reading(workers: list[Worker]) -> int:
+    """Return the next offset the cluster reads (the input partition is in one process)."""
+    return max(w.position(SINGLE_TOPIC) for w in workers)
+
+
+@pytest.mark.slow
+def test_kill_9_of_one_process_of_two_loses_nothing(
+    kafka: DevKafka, start_worker: Callable[..., Worker], action_log: ActionLog,
+    reference: Reference, sim_messages: list[bytes], tmp_path: Path,
+) -> None:
+    """SIGKILL one process of a 2-process cluster mid-stream, each in turn; restart both.
+
+    The process that survives a dead peer stops too (Bytewax's cluster cannot go on
+    without it; the operator or the supervisor restarts the cluster). Every restart
+    resumes from the last epoch all processes committed: the same decision set and
+    rows as an uninterrupted run, repeats only under the same ids.
+    """
+    recovery = tmp_path / "recovery"
+    parts = chunks(sim_messages, 3)
+    consumed = 0
+    for victim, part in enumerate(parts[:-1]):
+        workers = start_cluster(start_worker, kafka.bootstrap, recovery)
+        produce(kafka.bootstrap, part, lambda _: SINGLE_TOPIC)
+        consumed += len(part)
+        wait_for(lambda: reading(workers) >= consumed, WORKER_TIMEOUT_S,  # noqa: B023
+                 *workers)
+        time.sleep(1.5)  # a few epochs of 0.5 s: both processes hold state by now
+        workers[victim].kill()
+        survivor = workers[1 - victim]
+        code = survivor.process.wait(WORKER_TIMEOUT_S)  # it must not hang on a dead peer
+        assert code != 0, survivor.log()
+        survivor.kill()  # closes its log
+    read_everything(action_log)
+    decided_before = action_log.ids()
+    assert decided_before, "nothing decided before the kills: the test proves nothing"
+    workers = start_cluster(start_worker, kafka.bootstrap, recovery)
+    produce(kafka.bootstrap, parts[-1], lambda _: SINGLE_TOPIC)
+
+    def all_alive() -> None:
+        for worker in workers:
+            worker.alive()
+
+    action_log.read_until(lambda log: log.ids() >= set(reference.actions), WORKER_TIMEOUT_S,
+                          all_alive)
+    wait_for(lambda: reading(workers) == len(sim_messages), 20, *workers)
+    for worker in workers:
+        worker.process.send_signal(signal.SIGTERM)
+    for worker in workers:
+        assert worker.process.wait(10) == 0, worker.log()
+    read_everything(action_log)
+    assert_same_as_reference(action_log, reference, workers[0].data_dir / "clickhouse")
+    # Restarted from nothing, the cluster would send every earlier decision again.
+    assert len(action_log.records) - len(action_log.ids()) < len(decided_before)
