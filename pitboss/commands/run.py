@@ -451,7 +451,8 @@ def _run_dataflow(
     except BaseException as exc:
         known = _cause(exc, (ActionDeliveryError, SinkDeliveryError, LiveInputError,
                              ClickHouseConfigError, ClickHouseUnavailableError,
-                             IncompatibleStateError, LearnedStateMismatchError))  # fmt: skip
+                             IncompatibleStateError, LearnedStateMismatchError,
+                             ClusterStoreError))  # fmt: skip
         log.error("worker stopped on an error", error=str(known or exc),
                   kind=type(known or exc).__name__)
         return EXIT_FAILED
@@ -489,6 +490,10 @@ def _shared_facts_path(target: ClickHouseTarget) -> Path:
     return target.embedded_path.parent / "compliance-facts.pickle"
 
 
+class ClusterStoreError(RuntimeError):
+    """A process of a cluster found no copy of process 0's compliance facts (`--data-dir`)."""
+
+
 def _share_facts(facts: ComplianceFacts, target: ClickHouseTarget) -> None:
     """Write the facts for the cluster's other processes (atomically: they may be reading)."""
     import pickle
@@ -522,9 +527,22 @@ def _facts_of_process_0(
     def from_process_0() -> ComplianceFacts:
         import pickle
 
+        import structlog
+
         from pitboss.operators.policy.compliance_facts import ComplianceFacts
 
-        facts = pickle.loads(_shared_facts_path(target).read_bytes())
+        path = _shared_facts_path(target)
+        if not path.is_file():
+            problem = ClusterStoreError(
+                f"{path} not found: process 0 leaves the compliance facts there for the other "
+                "processes of the cluster. Give every process of a cluster on one machine the "
+                "same --data-dir (the embedded store belongs to process 0), or, across "
+                "machines, a ClickHouse server (PITBOSS_CLICKHOUSE__DSN)")
+            # Said here: in a cluster the engine reports its own teardown, not this error.
+            structlog.get_logger("pitboss.run").error("cannot read the durable compliance facts",
+                                                      error=str(problem))
+            raise problem
+        facts = pickle.loads(path.read_bytes())
         if not isinstance(facts, ComplianceFacts):
             raise TypeError(f"{_shared_facts_path(target)} holds no compliance facts")
         return facts

@@ -68,6 +68,8 @@ class WorkerProcess:
         extra_env: more environment variables for the worker.
         config: a TOML file overriding config/defaults.toml (`--config`), or None.
         extra_args: more options for `pitboss run` (the demo's `--console ...`).
+        log_name: the log's file name in `run_dir` (the processes of one cluster on one
+            machine share the run directory, so each needs its own).
 
     """
 
@@ -80,6 +82,7 @@ class WorkerProcess:
         extra_env: Mapping[str, str] | None = None,
         config: Path | None = None,
         extra_args: Sequence[str] = (),
+        log_name: str = "worker.log",
     ) -> None:
         self.bootstrap = bootstrap
         self.extra_args = tuple(extra_args)
@@ -87,7 +90,7 @@ class WorkerProcess:
         self.run_dir = run_dir
         self.data_dir = run_dir / "data"
         self.recovery_dir = run_dir / "recovery"
-        self.log_path = run_dir / "worker.log"
+        self.log_path = run_dir / log_name
         self.metrics_port = metrics_port or free_port()
         self.epoch_interval_s = epoch_interval_s
         self.extra_env = dict(extra_env or {})

@@ -248,3 +248,16 @@ def test_a_cluster_s_other_processes_see_the_facts_process_0_read(tmp_path: Path
     _share_facts(read_by_0, target)  # before the cluster forms, so before any lookup
     assert later.for_player("p1") == read_by_0.for_player("p1")
     assert later.for_player("p1").excluded_at(2_000) and len(later) == 1
+
+
+def test_a_process_given_a_data_dir_of_its_own_says_which_flag(tmp_path: Path) -> None:
+    """Process 0 left its copy of the facts in another --data-dir: one line says so."""
+    from pitboss.commands.run import ClusterStoreError, _facts_of_process_0
+    from pitboss.config.settings import Settings
+    from pitboss.operators.policy.compliance_facts import DeferredFacts
+    from pitboss.replay.runner import ClickHouseTarget
+
+    own = ClickHouseTarget(None, tmp_path / "process-1" / "clickhouse", "pitboss")
+    facts = DeferredFacts(_facts_of_process_0(own, Settings()))
+    with pytest.raises(ClusterStoreError, match="same --data-dir"):
+        facts.for_player("p1")
