@@ -180,6 +180,17 @@ def test_two_processes_decide_what_one_process_decides(
         for i in range(2)
     ]
     produce(kafka.bootstrap, sim_messages, lambda _: SINGLE_TOPIC)
+    finish_cluster(workers, action_log, reference, len(sim_messages))
+    assert_same_as_reference(action_log, reference, workers[0].data_dir / "clickhouse")
+
+
+def finish_cluster(workers: list[Worker], action_log: ActionLog, reference: Reference,
+                   total: int) -> None:
+    """Wait for the reference's decisions and the end of input, then stop the cluster.
+
+    Every process gets SIGTERM and must exit 0; then the action topics are read to
+    their end.
+    """
 
     def all_alive() -> None:
         for worker in workers:
@@ -187,11 +198,9 @@ def test_two_processes_decide_what_one_process_decides(
 
     action_log.read_until(lambda log: log.ids() >= set(reference.actions), WORKER_TIMEOUT_S,
                           all_alive)
-    wait_for(lambda: max(w.position(SINGLE_TOPIC) for w in workers) == len(sim_messages), 20,
-             *workers)
+    wait_for(lambda: max(w.position(SINGLE_TOPIC) for w in workers) == total, 20, *workers)
     for worker in workers:
         worker.process.send_signal(signal.SIGTERM)
     for worker in workers:
         assert worker.process.wait(10) == 0, worker.log()
     read_everything(action_log)
-    assert_same_as_reference(action_log, reference, workers[0].data_dir / "clickhouse")

@@ -9,7 +9,6 @@ interruption falls in the middle of the stream.
 
 from __future__ import annotations
 
-import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +28,12 @@ from tests.flows.conftest import (
     free_port,
     produce,
 )
-from tests.flows.test_live import assert_same_as_reference, read_everything, wait_for
+from tests.flows.test_live import (
+    assert_same_as_reference,
+    finish_cluster,
+    read_everything,
+    wait_for,
+)
 
 
 def chunks(messages: list[bytes], count: int) -> list[list[bytes]]:
@@ -170,19 +174,7 @@ def test_kill_9_of_one_process_of_two_loses_nothing(
     assert decided_before, "nothing decided before the kills: the test proves nothing"
     workers = start_cluster(start_worker, kafka.bootstrap, recovery)
     produce(kafka.bootstrap, parts[-1], lambda _: SINGLE_TOPIC)
-
-    def all_alive() -> None:
-        for worker in workers:
-            worker.alive()
-
-    action_log.read_until(lambda log: log.ids() >= set(reference.actions), WORKER_TIMEOUT_S,
-                          all_alive)
-    wait_for(lambda: reading(workers) == len(sim_messages), 20, *workers)
-    for worker in workers:
-        worker.process.send_signal(signal.SIGTERM)
-    for worker in workers:
-        assert worker.process.wait(10) == 0, worker.log()
-    read_everything(action_log)
+    finish_cluster(workers, action_log, reference, len(sim_messages))
     assert_same_as_reference(action_log, reference, workers[0].data_dir / "clickhouse")
     # Restarted from nothing, the cluster would send every earlier decision again.
     assert len(action_log.records) - len(action_log.ids()) < len(decided_before)
