@@ -194,8 +194,8 @@ def partition_set(paths: list[Path]) -> PartitionSet | None:
         by_partition[part.partition] = part.path
     missing = [p for p in range(first.partitions) if p not in by_partition]
     if missing:
-        names = ", ".join(partition_path(first.path, p, first.partitions).name
-                          for p in missing)
+        log = first.path.with_name(first.log)
+        names = ", ".join(partition_path(log, p, first.partitions).name for p in missing)
         raise RecordedLogError(
             f"{first.path}: {len(found)} of the {first.partitions} files of the partitioned "
             f"log {first.log} given; missing: {names}")
@@ -237,6 +237,11 @@ class _PartitionWriter:
                                             use_dictionary=False)
         return self._writer
 
+    def abandon(self) -> None:
+        """Close the file as it stands, without the metadata of a partition file."""
+        if self._writer is not None:
+            self._writer.close()
+
     def close(self, metadata: dict[str, object]) -> None:
         """Write what is left, then the metadata, known only now, into the footer."""
         self.flush()
@@ -266,6 +271,7 @@ class PartitionedLogWriter:
         self.log = log
         self.format = "parquet"
         self.paths = [partition_path(log, p, partitions) for p in range(partitions)]
+        log.parent.mkdir(parents=True, exist_ok=True)
         self._files = [_PartitionWriter(path, row_group_rows) for path in self.paths]
         self._key_of = OrderKeyReader()
         self._partition: dict[str, int] = {}
@@ -281,7 +287,12 @@ class PartitionedLogWriter:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self.close()
+        if exc_type is None:
+            self.close()
+            return
+        for file in self._files:  # unfinished: no metadata, so no reader takes it for a set
+            file.abandon()
+        self._files = []
 
     def write_many(self, values: Iterable[bytes]) -> None:
         """Append raw message values in log order, each to its player's partition file."""
@@ -327,7 +338,9 @@ def partition_log(source: Path, partitions: int, log: Path | None = None) -> lis
     return writer.paths
 
 
-def _file_rows(path: Path, start: int, batch_size: int) -> Iterator[tuple[list[int], ...]]:
+def _file_rows(
+    path: Path, start: int, batch_size: int
+) -> Iterator[tuple[list[int], list[int], list[bytes]]]:
     """Yield a file's (positions, progress, values) in column batches, from `start` on."""
     file = pq.ParquetFile(path)
     try:

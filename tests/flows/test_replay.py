@@ -56,8 +56,10 @@ Run = tuple[dict, dict[str, bytes], dict[str, list[tuple[Any, ...]]]]
 
 def run_of(log: Path | list[Path], out: Path, chdb_path: Path, database: str,
            workers: int = 1, partitions: int = 1) -> Run:
-    """Replay `log` (or a partitioned log's files); return its summary without timings,
-    output files and tables."""
+    """Replay `log` (or a partitioned log's files); return summary, output files and tables.
+
+    The summary without its timings.
+    """
     target = ClickHouseTarget(None, chdb_path, database)
     inputs = log if isinstance(log, list) else [log]
     summary = run_replay(inputs, out, load_settings(), target, workers=workers,
@@ -130,7 +132,7 @@ def test_partitions_by_player_give_the_outputs_of_one_partition(
 
 @pytest.fixture(scope="module")
 def partitioned_logs(sim_log: Path) -> dict[int, list[Path]]:
-    """The simulated log written as 2 and as 4 partition files (named after the log)."""
+    """Return the simulated log written as 2 and as 4 partition files (named after it)."""
     return {n: partition_log(sim_log, n) for n in (2, 4)}
 
 
