@@ -17,6 +17,7 @@ from pathlib import Path
 from bytewax.testing import cluster_main
 
 from pitboss.config.settings import load_settings
+from pitboss.flows.gc_tuning import pipeline_gc
 from pitboss.replay.runner import ClickHouseTarget, _outputs_factory, build_replay_flow
 
 
@@ -37,7 +38,8 @@ def main() -> None:
         args.input, settings, _outputs_factory(args.out, target, settings, time.monotonic()),
         partitions=args.partitions,
     )
-    cluster_main(flow, args.addresses.split(","), args.proc_id)
+    with pipeline_gc():  # as `pitboss replay` runs it (`pitboss.replay.runner.run_replay`)
+        cluster_main(flow, args.addresses.split(","), args.proc_id)
 
 
 if __name__ == "__main__":

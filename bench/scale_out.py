@@ -51,6 +51,7 @@ class Measured:
     wall_s: list[float] = field(default_factory=list)
     cpu_s: list[float] = field(default_factory=list)
     identical: list[bool] = field(default_factory=list)
+    load: list[float] = field(default_factory=list)
 
 
 def partition_files(log: Path, partitions: int, work: Path) -> list[Path]:
@@ -73,8 +74,8 @@ def _free_ports(n: int) -> list[int]:
     return ports
 
 
-def run(setup: Setup, out: Path) -> tuple[float, float]:
-    """Run `setup` into `out`; return its wall seconds and its processes' CPU seconds."""
+def run(setup: Setup, out: Path) -> tuple[float, float, list[int]]:
+    """Run `setup` into `out`; return wall seconds, CPU seconds and each process's peak MiB."""
     shutil.rmtree(out, ignore_errors=True)
     addresses = ",".join(f"127.0.0.1:{port}" for port in _free_ports(setup.processes))
     inputs = [arg for path in setup.inputs for arg in ("--input", str(path))]
@@ -83,13 +84,14 @@ def run(setup: Setup, out: Path) -> tuple[float, float]:
                               "--addresses", addresses, *inputs, "--out", str(out),
                               "--partitions", str(setup.partitions)], cwd=ROOT).pid
             for i in range(setup.processes)]
-    cpu = 0.0
+    cpu, peaks = 0.0, []
     for pid in pids:
         _, status, usage = os.wait4(pid, 0)
         if status:
             raise RuntimeError(f"{setup.name}: a process exited with status {status}")
         cpu += usage.ru_utime + usage.ru_stime
-    return time.perf_counter() - started, cpu
+        peaks.append(usage.ru_maxrss // 1024)  # Linux: KiB
+    return time.perf_counter() - started, cpu, peaks
 
 
 def outputs(out: Path) -> dict[str, bytes]:
@@ -108,15 +110,19 @@ def measure(setups: list[Setup], rounds: int, work: Path) -> dict[str, Measured]
     for round_ in range(rounds):
         for setup in setups:
             out = work / f"scale-{setup.name.replace(' ', '-')}"
-            wall, cpu = run(setup, out)
+            wall, cpu, peaks = run(setup, out)
             got = outputs(out)
             reference = reference or got
             measured = results[setup.name]
             measured.wall_s.append(round(wall, 1))
             measured.cpu_s.append(round(cpu, 1))
             measured.identical.append(got == reference)
+            load = os.getloadavg()[0]
+            measured.load.append(round(load, 2))
             print(f"round {round_ + 1} {setup.name}: {wall:.1f} s wall, {cpu:.1f} s CPU, "
-                  f"identical: {got == reference}", flush=True)
+                  f"identical: {got == reference}, peak MiB {peaks}, "
+                  f"load average (1 min) after: {load:.2f}",
+                  flush=True)
     return results
 
 
@@ -128,7 +134,7 @@ def report(results: dict[str, Measured], events: int) -> dict[str, Any]:
         median = statistics.median(m.wall_s)
         rows[name] = {"median_s": median, "events_per_s": round(events / median),
                       "speed_up": round(first / median, 2), "rounds_s": m.wall_s,
-                      "cpu_s": m.cpu_s, "identical": all(m.identical)}
+                      "cpu_s": m.cpu_s, "load_after": m.load, "identical": all(m.identical)}
     return rows
 
 
