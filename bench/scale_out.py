@@ -27,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from pitboss.config.settings import load_settings
 from pitboss.replay.log.partitioned import partition_log, partition_path
 from pitboss.sinks.run_outputs import TIMING_FIELDS
 
@@ -59,7 +60,7 @@ def partition_files(log: Path, partitions: int, work: Path) -> list[Path]:
     named = work / log.name
     paths = [partition_path(named, p, partitions) for p in range(partitions)]
     if not all(p.exists() for p in paths):
-        paths = partition_log(log, partitions, named)
+        paths = partition_log(log, partitions, load_settings().features.shards, named)
     return paths
 
 

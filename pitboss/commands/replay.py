@@ -57,6 +57,7 @@ def replay(
 ) -> None:
     """Replay recorded event logs through the full dataflow and summarise the run."""
     from pitboss.operators.partitioning import check_partitions
+    from pitboss.replay.log.partitioned import partition_set
     from pitboss.replay.progress import replay_progress
     from pitboss.replay.runner import ClickHouseTarget, ReplayError, run_replay
 
@@ -67,7 +68,10 @@ def replay(
     preflight.clickhouse_server(clickhouse)
     try:
         check_partitions(settings.features.shards, partitions)
-    except ValueError as exc:
+        log_set = partition_set(list(inputs))
+        if log_set is not None:
+            log_set.check_shards(settings.features.shards)
+    except ValueError as exc:  # RecordedLogError included
         fail(str(exc))
     warm = None
     if models is not None:

@@ -49,7 +49,7 @@ def simulate(
     partitions: Annotated[
         int, typer.Option(min=1, help="Write the log as N Parquet files by player partition "
                           "(OUT's name with .part-P-of-N.parquet), for `pitboss replay "
-                          "--partitions`; 1: one file.")
+                          "--partitions` with the configured features.shards; 1: one file.")
     ] = 1,
 ) -> None:
     """Simulate players (recreational, VIP, harmed, churning, fraud, self-excluding) into a log."""
@@ -66,10 +66,16 @@ def simulate(
         log_format(out)
     except ValueError as exc:
         raise InputError(f"--out {exc}") from exc
-    written = [out]
+    written, shards = [out], 1
     if partitions > 1:
+        from pitboss.operators.partitioning import check_partitions
         from pitboss.replay.log.partitioned import partition_path
 
+        shards = preflight.configuration(None).features.shards  # the replays' shard count
+        try:
+            check_partitions(shards, partitions)
+        except ValueError as exc:
+            raise InputError(str(exc)) from exc
         written = [partition_path(out, p, partitions) for p in range(partitions)]
     for path in written:
         preflight.output_file(path, "--out")
@@ -87,7 +93,7 @@ def simulate(
                       "parser will reject those events as future_timestamp")
     began = time.perf_counter()
     summary = simulate_to(out, players, days, seed, truth_path=truth, start_ms=start_ms,
-                          population=shapes, partitions=partitions)
+                          population=shapes, partitions=partitions, shards=shards)
     _report(console, summary, time.perf_counter() - began, written, truth)
 
 

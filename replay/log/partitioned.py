@@ -7,21 +7,22 @@ place of a displaced event (`pitboss.operators.alignment`). A partition file
 carries that progress with it, so a partition reads only its own lines.
 
 File `log.part-P-of-N.parquet` holds, in log order, the lines of the players of
-partition P (a player's partition is `crc32(player_id) % N`, which is their shard
-number modulo N for any shard count N divides; lines naming no readable player go to
-partition 0), one row each:
+partition P (`pitboss.operators.partitioning.partition_of` for the shard count the
+files are written for; lines naming no readable player go to partition 0), one row
+each:
 
 - `value`: the raw message, byte for byte;
 - `position`: its line (or row) in the whole log;
 - `progress`: the log's progress just before it: the greatest event time of the
   lines before it, its partition's or not (`NOT_STARTED` before any).
 
-The schema's metadata (`pitboss.partition`) names the log, the partition and the
-partition count, and the whole log's message count and final progress, so that
-files of different logs or sets are not mixed. A reader that moves the aligner to
-each line's `progress` before handing the line on releases the very sequence the
-whole log read with that partition's filter releases: every message a partition
-of the whole log hands on, at the same place (`EventAligner.push`, `before`).
+The file's metadata (`pitboss.partition`) names the log, the partition, the partition
+and shard counts, and the whole log's message count and final progress, so that files
+of different logs or sets are not mixed, nor read for another shard count. A reader
+that moves the aligner to each line's `progress` before handing the line on releases
+the very sequence the whole log read with that partition's filter releases: every
+message a partition of the whole log hands on, at the same place
+(`EventAligner.push`, `before`).
 Read together (merged by `position`), the files are the whole log again. Any
 Parquet reader sees a plain recorded log of the partition's players in the
 `value` column.
@@ -29,7 +30,7 @@ Parquet reader sees a plain recorded log of the partition's players in the
 Example:
     >>> import tempfile
     >>> log = Path(tempfile.mkdtemp()) / "log.parquet"
-    >>> with PartitionedLogWriter(log, partitions=2) as writer:
+    >>> with PartitionedLogWriter(log, partitions=2, shards=16) as writer:
     ...     writer.write_many([b'{"ts": 5, "player_id": "a"}', b'{"ts": 3, "player_id": "b"}',
     ...                        b"not json"])
     >>> [p.name for p in writer.paths]
@@ -40,11 +41,11 @@ Example:
     >>> [([position for _, position, _ in messages], before)
     ...  for messages, before in read_partition_files(writer.paths, "log")]
     [([0, 1, 2], [-4611686018427387904, 5, 5])]
-    >>> player_partition("a", 2), player_partition("b", 2)  # the unkeyed line: partition 0
-    (1, 1)
-    >>> [([position for _, position, _ in messages], before)
-    ...  for messages, before in read_partition_files(writer.paths[1:], "log")]
-    [([0, 1], [-4611686018427387904, 5])]
+    >>> partition_of("a", 16, 2), partition_of("b", 16, 2)  # the unkeyed line: partition 0
+    (1, 0)
+    >>> [([position for _, position, _ in messages], before)  # line 1: after a's 5
+    ...  for messages, before in read_partition_files(writer.paths[:1], "log")]
+    [([1, 2], [5, 5])]
 """
 
 from __future__ import annotations
@@ -56,13 +57,18 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from zlib import crc32
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pitboss.operators.alignment import NOT_STARTED, RawMessage
 from pitboss.operators.event_order import UNKEYED, OrderKeyReader
+from pitboss.operators.partitioning import (
+    check_partitions,
+    partition_of,
+    shard_partitions,
+    shards_of_partition,
+)
 from pitboss.replay.log.recorded_log import (
     DEFAULT_BATCH_SIZE,
     PARQUET_ROW_GROUP_ROWS,
@@ -93,11 +99,6 @@ def partition_path(log: Path, partition: int, partitions: int) -> Path:
     return log.with_name(f"{log.stem}.part-{partition}-of-{partitions}.parquet")
 
 
-def player_partition(player_id: str, partitions: int) -> int:
-    """Return a player's partition: their shard number modulo N for any shard count N divides."""
-    return crc32(player_id.encode("utf-8", "surrogatepass")) % partitions
-
-
 @dataclass(frozen=True)
 class PartitionFile:
     """One file of a partitioned log, as its metadata describes it."""
@@ -106,6 +107,7 @@ class PartitionFile:
     log: str
     partition: int
     partitions: int
+    shards: int
     messages: int
     final_progress: int
 
@@ -123,12 +125,13 @@ class PartitionFile:
             return None
         fields = json.loads(raw)
         return cls(path, fields["log"], fields["partition"], fields["partitions"],
-                   fields["messages"], fields["final_progress"])
+                   fields["shards"], fields["messages"], fields["final_progress"])
 
     def same_set(self, other: PartitionFile) -> bool:
         """Tell whether `other` is a file of the same log split the same way."""
-        return (self.log, self.partitions, self.messages, self.final_progress) == (
-            other.log, other.partitions, other.messages, other.final_progress)
+        return (self.log, self.partitions, self.shards, self.messages,
+                self.final_progress) == (other.log, other.partitions, other.shards,
+                                         other.messages, other.final_progress)
 
 
 @dataclass(frozen=True)
@@ -137,28 +140,37 @@ class PartitionSet:
 
     log: str
     files: tuple[Path, ...]
+    shards: int
 
     @property
     def partitions(self) -> int:
         """Return how many partitions the log was written as."""
         return len(self.files)
 
+    def check_shards(self, shards: int) -> None:
+        """Refuse a replay with another shard count than the files were written for.
+
+        Raises:
+            RecordedLogError: naming the files, both counts, and what to do.
+
+        """
+        if shards != self.shards:
+            raise RecordedLogError(
+                f"{self.files[0]}: the partitioned log {self.log} is written for "
+                f"{self.shards} shards, and features.shards is {shards}: replay it with "
+                f"features.shards = {self.shards}, or write it again for {shards}")
+
     def files_of(self, partition: int, partitions: int) -> tuple[list[Path], bool]:
         """Return the files input partition `partition` of `partitions` reads, and if all is its.
 
-        A player of file q is in partition p when q and p are equal modulo the greatest
-        common divisor of the two counts; when `partitions` divides the file count, every
-        line of those files is the partition's.
+        Those holding any of its shards; every line in them is the partition's when
+        they hold no other shard (always with as many partitions as files, or one).
         """
-        common = _gcd(partitions, self.partitions)
-        files = [f for q, f in enumerate(self.files) if q % common == partition % common]
-        return files, self.partitions % partitions == 0
-
-
-def _gcd(a: int, b: int) -> int:
-    while b:
-        a, b = b, a % b
-    return a
+        written = shard_partitions(self.shards, self.partitions)
+        own = set(shards_of_partition(partition, self.shards, partitions))
+        files = sorted({written[shard] for shard in own})
+        others = [s for s in range(self.shards) if written[s] in files and s not in own]
+        return [self.files[q] for q in files], not others
 
 
 def partition_set(paths: list[Path]) -> PartitionSet | None:
@@ -199,7 +211,8 @@ def partition_set(paths: list[Path]) -> PartitionSet | None:
         raise RecordedLogError(
             f"{first.path}: {len(found)} of the {first.partitions} files of the partitioned "
             f"log {first.log} given; missing: {names}")
-    return PartitionSet(first.log, tuple(by_partition[p] for p in range(first.partitions)))
+    return PartitionSet(first.log, tuple(by_partition[p] for p in range(first.partitions)),
+                        first.shards)
 
 
 class _PartitionWriter:
@@ -259,15 +272,21 @@ class PartitionedLogWriter:
         log: the whole log's path; its name is the log's name (the source named by
             dead letters), the files are written beside it.
         partitions: how many partitions (files).
+        shards: the player shard count of the replays to come (`features.shards`);
+            a partition holds whole shards.
         row_group_rows: rows per Parquet row group.
+
+    Raises:
+        ValueError: `partitions` does not divide `shards`.
 
     """
 
     def __init__(
-        self, log: Path, partitions: int, row_group_rows: int = PARQUET_ROW_GROUP_ROWS
+        self, log: Path, partitions: int, shards: int,
+        row_group_rows: int = PARQUET_ROW_GROUP_ROWS,
     ) -> None:
-        if partitions < 1:
-            raise ValueError(f"partitions must be >= 1, not {partitions}")
+        check_partitions(shards, partitions)
+        self.shards = shards
         self.log = log
         self.format = "parquet"
         self.paths = [partition_path(log, p, partitions) for p in range(partitions)]
@@ -304,7 +323,7 @@ class PartitionedLogWriter:
             else:
                 partition = of.get(key[1], -1)
                 if partition < 0:
-                    partition = of[key[1]] = player_partition(key[1], partitions)
+                    partition = of[key[1]] = partition_of(key[1], self.shards, partitions)
             files[partition].add(value, self.count, self._progress)
             self._progress = max(self._progress, key[0])
             self.count += 1
@@ -318,21 +337,24 @@ class PartitionedLogWriter:
         files, self._files = self._files, []
         for partition, file in enumerate(files):
             file.close({"log": self.log.name, "partition": partition,
-                        "partitions": len(files), "messages": self.count,
+                        "partitions": len(files), "shards": self.shards, "messages": self.count,
                         "final_progress": self._progress, "format": FORMAT_VERSION})
 
 
-def partition_log(source: Path, partitions: int, log: Path | None = None) -> list[Path]:
+def partition_log(
+    source: Path, partitions: int, shards: int, log: Path | None = None
+) -> list[Path]:
     """Write the recorded log `source` as a partitioned log; return its files.
 
     Args:
         source: a JSONL or Parquet recorded log.
         partitions: how many partition files.
+        shards: the shard count of the replays to come (`features.shards`).
         log: where the files go and the log's name in them; default `source` itself,
             so that dead letters name the source as replaying it does.
 
     """
-    with PartitionedLogWriter(log or source, partitions) as writer:
+    with PartitionedLogWriter(log or source, partitions, shards) as writer:
         for batch in read_log_batches(source, batch_size=DEFAULT_BATCH_SIZE * 10):
             writer.write_many([value for _, value in batch])
     return writer.paths

@@ -157,6 +157,8 @@ class RecordedLogSource(FixedPartitionedSource[RawMessage, LogResume]):
     ) -> None:
         check_partitions(shards, partitions)
         self._set = partition_set(paths)
+        if self._set is not None:
+            self._set.check_shards(shards)
         self._paths = {f"{i}:{path.name}": path for i, path in enumerate(paths)}
         self._batch_size = batch_size
         self._progress = progress

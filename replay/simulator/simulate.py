@@ -168,6 +168,7 @@ def simulate_to(
     start_ms: int = DEFAULT_START_MS,
     population: Population = DEFAULT,
     partitions: int = 1,
+    shards: int = 16,
 ) -> SimulationSummary:
     """Simulate into a recorded log, and optionally write the ground truth.
 
@@ -182,6 +183,7 @@ def simulate_to(
         population: the archetypes' shapes (`pitboss.replay.simulator.population`).
         partitions: above 1, write the log as that many partition files beside `path`
             instead (`pitboss.replay.log.partitioned`); their lines are `path`'s.
+        shards: the shard count the partition files are written for (`features.shards`).
 
     Returns:
         The counts of the run.
@@ -189,7 +191,7 @@ def simulate_to(
     """
     simulation = Simulation(players, days, seed, start_ms, population)
     written = 0
-    writer = LogWriter(path) if partitions == 1 else PartitionedLogWriter(path, partitions)
+    writer = LogWriter(path) if partitions == 1 else PartitionedLogWriter(path, partitions, shards)
     with writer as log:
         batch: list[bytes] = []
         for message in simulation.messages():

@@ -133,7 +133,7 @@ def test_partitions_by_player_give_the_outputs_of_one_partition(
 @pytest.fixture(scope="module")
 def partitioned_logs(sim_log: Path) -> dict[int, list[Path]]:
     """Return the simulated log written as 2 and as 4 partition files (named after it)."""
-    return {n: partition_log(sim_log, n) for n in (2, 4)}
+    return {n: partition_log(sim_log, n, load_settings().features.shards) for n in (2, 4)}
 
 
 def test_partition_files_give_the_outputs_of_the_whole_log(

@@ -51,7 +51,7 @@ class Workspace:
 
     def partitioned(self, name: str, partitions: int) -> list[str]:
         """Write a partitioned log of a few players; return its files."""
-        with PartitionedLogWriter(self.root / name, partitions) as writer:
+        with PartitionedLogWriter(self.root / name, partitions, shards=16) as writer:
             writer.write_many([f'{{"event_id": "e{i}", "player_id": "p{i}", "ts": {i}}}'.encode()
                                for i in range(8)])
         return [str(path) for path in writer.paths]
