@@ -53,6 +53,7 @@ class Measured:
     cpu_s: list[float] = field(default_factory=list)
     identical: list[bool] = field(default_factory=list)
     load: list[float] = field(default_factory=list)
+    cpu_by_process: list[list[float]] = field(default_factory=list)
 
 
 def partition_files(log: Path, partitions: int, work: Path) -> list[Path]:
@@ -75,8 +76,8 @@ def _free_ports(n: int) -> list[int]:
     return ports
 
 
-def run(setup: Setup, out: Path) -> tuple[float, float, list[int]]:
-    """Run `setup` into `out`; return wall seconds, CPU seconds and each process's peak MiB."""
+def run(setup: Setup, out: Path) -> tuple[float, list[float], list[int]]:
+    """Run `setup` into `out`; return wall seconds, and each process's CPU seconds and peak MiB."""
     shutil.rmtree(out, ignore_errors=True)
     addresses = ",".join(f"127.0.0.1:{port}" for port in _free_ports(setup.processes))
     inputs = [arg for path in setup.inputs for arg in ("--input", str(path))]
@@ -85,12 +86,13 @@ def run(setup: Setup, out: Path) -> tuple[float, float, list[int]]:
                               "--addresses", addresses, *inputs, "--out", str(out),
                               "--partitions", str(setup.partitions)], cwd=ROOT).pid
             for i in range(setup.processes)]
-    cpu, peaks = 0.0, []
+    cpu: list[float] = []
+    peaks: list[int] = []
     for pid in pids:
         _, status, usage = os.wait4(pid, 0)
         if status:
             raise RuntimeError(f"{setup.name}: a process exited with status {status}")
-        cpu += usage.ru_utime + usage.ru_stime
+        cpu.append(round(usage.ru_utime + usage.ru_stime, 1))
         peaks.append(usage.ru_maxrss // 1024)  # Linux: KiB
     return time.perf_counter() - started, cpu, peaks
 
@@ -116,11 +118,13 @@ def measure(setups: list[Setup], rounds: int, work: Path) -> dict[str, Measured]
             reference = reference or got
             measured = results[setup.name]
             measured.wall_s.append(round(wall, 1))
-            measured.cpu_s.append(round(cpu, 1))
+            measured.cpu_s.append(round(sum(cpu), 1))
+            measured.cpu_by_process.append(cpu)
             measured.identical.append(got == reference)
             load = os.getloadavg()[0]
             measured.load.append(round(load, 2))
-            print(f"round {round_ + 1} {setup.name}: {wall:.1f} s wall, {cpu:.1f} s CPU, "
+            print(f"round {round_ + 1} {setup.name}: {wall:.1f} s wall, {sum(cpu):.1f} s CPU "
+                  f"{cpu}, "
                   f"identical: {got == reference}, peak MiB {peaks}, "
                   f"load average (1 min) after: {load:.2f}",
                   flush=True)
@@ -135,7 +139,8 @@ def report(results: dict[str, Measured], events: int) -> dict[str, Any]:
         median = statistics.median(m.wall_s)
         rows[name] = {"median_s": median, "events_per_s": round(events / median),
                       "speed_up": round(first / median, 2), "rounds_s": m.wall_s,
-                      "cpu_s": m.cpu_s, "load_after": m.load, "identical": all(m.identical)}
+                      "cpu_s": m.cpu_s, "cpu_s_by_process": m.cpu_by_process,
+                      "load_after": m.load, "identical": all(m.identical)}
     return rows
 
 

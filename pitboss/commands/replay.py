@@ -36,9 +36,10 @@ ClickHouseOption = Annotated[
 ]
 WorkersOption = Annotated[int, typer.Option("--workers", "-w", min=1, help="Worker threads.")]
 PartitionsOption = Annotated[int, typer.Option(
-    "--partitions", min=1, help="Read the logs as N partitions by player (a stable hash of "
-    "player_id, like the Kafka key), each ticking only its own shards; must divide "
-    "features.shards. The outputs are the same for any N.")]
+    "--partitions", min=1, help="Read the logs as N partitions by player (whole player "
+    "shards, those Bytewax keeps on worker p of N), each ticking only its own shards; must "
+    "divide features.shards. Given a partitioned log's files (`pitboss simulate "
+    "--partitions`), each partition reads only its own. The outputs are the same for any N.")]
 ModelsOption = Annotated[
     Path | None,
     typer.Option("--models", help="Warm-start the models from a `pitboss models export` DIR."),
