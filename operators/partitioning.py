@@ -20,6 +20,8 @@ Example:
     [0, 3, 4, 5, 10, 11, 14]
     >>> partition_of("player-1", shards=16, partitions=1)
     0
+    >>> quietest_partition(shards=16, partitions=2), quietest_partition(shards=16, partitions=1)
+    (1, 0)
     >>> check_partitions(16, 3)
     Traceback (most recent call last):
     ValueError: --partitions 3 must divide features.shards (16): every shard's players ...
@@ -63,3 +65,9 @@ def shards_of_partition(partition: int, shards: int, partitions: int) -> list[in
     """Return the shard numbers whose players are in `partition`, in order."""
     table = shard_partitions(shards, partitions)
     return [shard for shard in range(shards) if table[shard] == partition]
+
+
+def quietest_partition(shards: int, partitions: int) -> int:
+    """Return the partition holding the fewest shards (the last of those tied)."""
+    table = shard_partitions(shards, partitions)
+    return min(range(partitions), key=lambda p: (table.count(p), -p))

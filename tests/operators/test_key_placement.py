@@ -1,4 +1,7 @@
-"""Bytewax's placement of keys and input partitions, as `key_placement` and partitioning say.
+"""Bytewax's placement of keys and partitions, as `key_placement` and partitioning say.
+
+Each shard's key lives on the worker that reads the shard's input partition, and the
+outputs partition on the worker of the partition with the fewest shards.
 
 If a Bytewax upgrade placed them otherwise, no output would change (tests/flows/test_replay.py
 still compares them), but events would cross between processes again: this test says so.
@@ -14,8 +17,9 @@ from bytewax.dataflow import Dataflow
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 from bytewax.testing import cluster_main
 
+from pitboss.flows.outputs_sink import OutputsSink
 from pitboss.operators.key_placement import siphash13
-from pitboss.operators.partitioning import shard_partitions
+from pitboss.operators.partitioning import quietest_partition, shard_partitions
 from pitboss.operators.sharding import shard_names
 
 SHARDS = 16
@@ -30,13 +34,15 @@ class _Once(StatefulSourcePartition[tuple[str, str], None]):
             raise StopIteration
         self._done = True
         self._seen[self._name] = threading.get_ident()
-        return []
+        return [(self._name, self._name)]
 
     def snapshot(self) -> None:
         return None
 
 
 class _Partitions(FixedPartitionedSource[tuple[str, str], None]):
+    """N input partitions named as the recorded-log source names them; each reads nothing."""
+
     def __init__(self, count: int, seen: dict[str, int]) -> None:
         self._count, self._seen = count, seen
 
@@ -65,11 +71,30 @@ def test_each_shard_lives_on_the_worker_that_reads_its_partition(workers: int) -
         return None, key
 
     op.stateful_map("shards", keys, host)
-    op.inspect("parts_done", parts)
+    quietest = quietest_partition(SHARDS, workers)
+    writers: list[int] = []
+
+    def outputs(_resume: object) -> _Outputs:
+        writers.append(threading.get_ident())
+        return _Outputs()
+
+    op.output("outputs", parts, OutputsSink(outputs, quietest))
     cluster_main(flow, [], 0, worker_count_per_proc=workers)
     table = shard_partitions(SHARDS, workers)
     for shard, name in enumerate(shard_names(SHARDS)):
         assert hosts[name] == readers[f"recorded_logs/{table[shard]}"], name
+    assert writers == [readers[f"recorded_logs/{quietest}"]]  # beside the fewest shards
+
+
+class _Outputs:
+    def write(self, items: list[object]) -> None:
+        pass
+
+    def checkpoint(self) -> None:
+        return None
+
+    def close(self) -> None:
+        pass
 
 
 class _Keys(FixedPartitionedSource[str, None]):
