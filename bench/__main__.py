@@ -21,7 +21,6 @@ import json
 import os
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -35,6 +34,7 @@ from bench import (
     machine,
     memory,
     partition_headroom,
+    scale_out,
     session_scoring,
     stages,
 )
@@ -101,42 +101,19 @@ def soak(log: Path) -> dict[str, Any]:
     return {"events": summary["events_in"], "rss_mib_by_events": samples}
 
 
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 def scaling(log: Path, events: int) -> dict[str, Any]:
     """Replay the same log with 1 and with 2 Bytewax processes on this machine.
 
-    Two processes run twice: on the log read by one source partition, and read as two
-    input partitions by player (`--partitions 2`), one per process.
+    Two processes run on the log read as two input partitions by player (each reading
+    every line), and on the log's two partition files (each reading its own); every
+    run's summary and files are compared with the one-process run's (`bench.scale_out`).
     """
-    results = {}
-    for procs, partitions in ((1, 1), (2, 1), (2, 2)):
-        out = WORK / f"scale-{procs}-{partitions}"
-        shutil.rmtree(out, ignore_errors=True)
-        addresses = ",".join(f"127.0.0.1:{p}" for p in _free_ports(procs))
-        started = time.perf_counter()
-        workers = [
-            subprocess.Popen([sys.executable, "-m", "bench.cluster_replay", "--proc-id", str(i),
-                              "--addresses", addresses, "--input", str(log), "--out", str(out),
-                              "--partitions", str(partitions)],
-                             cwd=ROOT)
-            for i in range(procs)
-        ]
-        codes = [w.wait() for w in workers]
-        elapsed = time.perf_counter() - started
-        name = f"{procs} process(es)" + (f", {partitions} input partitions" if partitions > 1
-                                         else "")
-        results[name] = {"exit_codes": codes, "elapsed_s": round(elapsed, 1),
-                         "events_per_s": round(events / elapsed)}
-    return results
+    setups = scale_out.standard_setups(log, WORK / "scale-out")
+    setups.insert(1, scale_out.Setup("2 processes, whole log, 2 partitions", 2, [log], 2))
+    measured = scale_out.measure(setups, 1, WORK / "scale-out")
+    return {name: {"elapsed_s": row["median_s"], "events_per_s": row["events_per_s"],
+                   "identical": row["identical"]}
+            for name, row in scale_out.report(measured, events).items()}
 
 
 def counted(log: Path, events: int) -> dict[str, Any]:
@@ -198,6 +175,7 @@ def write_report(results: dict[str, Any]) -> Path:
         _table({f"{n:,} events": f"{rss} MiB" for n, rss in results["soak"]["rss_mib_by_events"]}),
         "", "## Scaling: Bytewax processes on one machine", "",
         _table({k: f"{v['events_per_s']:,} events/s ({v['elapsed_s']} s)"
+                + ("" if v.get("identical", True) else "; OUTPUTS DIFFER")
                 for k, v in results["scaling"].items()}),
         "",
         "The last row is an upper bound for an input partitioned by player, not a way to run",

@@ -53,28 +53,49 @@ class _OutputsPartition(StatefulSinkPartition[object, object]):
         self._outputs.close()
 
 
+class _SparePartition(StatefulSinkPartition[object, object]):
+    """A partition that is never written: it only moves the outputs to another worker."""
+
+    def write_batch(self, items: list[object]) -> None:
+        """Take nothing: no item is routed here."""
+
+    def snapshot(self) -> object:
+        """Keep nothing."""
+        return None
+
+
 class OutputsSink(FixedPartitionedSink[object, object]):
-    """A single partition, so one outputs object sees the whole run.
+    """A single outputs partition, so one outputs object sees the whole run.
+
+    Bytewax gives a sink's partitions to workers in name order, each to the worker with
+    the fewest so far (`calc_primaries`), so `worker` empty partitions named before
+    "outputs" put the outputs on worker `worker` when every worker lists them all: a
+    replay puts them beside the fewest player shards (`pitboss.operators.partitioning`).
+    Which worker writes changes no output.
 
     Args:
         make_outputs: builds the outputs on the worker that owns the partition
             (clients are opened there, never in the driver), given the partition's
             recovery state: what the last `checkpoint()` returned, or None.
+        worker: the worker the outputs should go to (0: the first).
     """
 
-    def __init__(self, make_outputs: Callable[[object], Outputs]) -> None:
+    def __init__(self, make_outputs: Callable[[object], Outputs], worker: int = 0) -> None:
         self._make_outputs = make_outputs
+        self._spares = [f"idle-{i:03d}" for i in range(worker)]  # sort before "outputs"
 
     def list_parts(self) -> list[str]:
-        """Return the single outputs partition."""
-        return ["outputs"]
+        """Return the outputs partition, after the spare ones."""
+        return [*self._spares, "outputs"]
 
     def part_fn(self, item_key: str) -> int:
-        """Route every item to the single partition."""
-        return 0
+        """Route every item to the outputs partition (last in name order)."""
+        return len(self._spares)
 
     def build_part(
         self, step_id: str, for_part: str, resume_state: object
-    ) -> _OutputsPartition:
+    ) -> StatefulSinkPartition[object, object]:
         """Build the outputs on the worker that owns the partition."""
+        if for_part != "outputs":
+            return _SparePartition()
         return _OutputsPartition(self._make_outputs(resume_state))

@@ -44,7 +44,7 @@ from __future__ import annotations
 import bisect
 import heapq
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from pitboss.operators.event_order import OrderKey
 
@@ -189,11 +189,18 @@ class EventAligner:
         position = self._streams[stream].next_position
         return position if position >= 0 else None
 
-    def push(self, stream: str, messages: Iterable[RawMessage]) -> list[RawMessage]:
+    def push(
+        self, stream: str, messages: Iterable[RawMessage], before: Sequence[int] | None = None,
+    ) -> list[RawMessage]:
         """Buffer messages `(stream, position, value)` read from `stream`; return the released.
 
         A stream that sends a message becomes active again if it was idle (an empty
         push leaves it idle). Released messages are the very tuples pushed.
+
+        `before`, when given, holds for each message the progress its stream had made
+        just before it, counting messages read elsewhere (a partition file's record of
+        the whole log, `pitboss.replay.log.partitioned`): the stream moves there first,
+        exactly as if those other messages had been read and not kept.
         """
         out: list[RawMessage] = []
         s = self._streams[stream]
@@ -204,13 +211,17 @@ class EventAligner:
             self._idle.discard(stream)
             self._update_mark()
         key_of, heads, skip, queue, keep = self._key_of, self._heads, s.skip, s.queue, self._keep
-        for message in messages:
+        for index, message in enumerate(messages):
             position = message[1]
             s.next_position = position + 1
             if skip and position in skip:
                 skip.discard(position)  # released before the snapshot we resumed from
                 s.mark_skipped(position)
                 continue
+            if before is not None and before[index] > s.max_ts:
+                self._advance(s, before[index])
+                if heads and (heads[0][0] < self._mark or self._draining):
+                    self._release_into(out)
             key = key_of(message[2])
             ts, player_id, rank = key
             if keep is None or keep(key):
@@ -234,6 +245,13 @@ class EventAligner:
             if heads and (heads[0][0] < self._mark or self._draining):
                 self._release_into(out)
         return out
+
+    def _advance(self, s: _Stream, ts: int) -> None:
+        """Move stream `s`'s progress up to `ts` (above its own), and the watermark with it."""
+        held = s.max_ts == self._least
+        s.max_ts = ts
+        if held:
+            self._update_mark()
 
     def set_idle(self, stream: str, idle: bool) -> list[RawMessage]:
         """Say whether `stream` holds the watermark (not when idle); return what is released."""

@@ -30,7 +30,11 @@ from typing import Protocol
 from pitboss.operators.events import DeadLetter, Event
 from pitboss.operators.input_clock import INPUT_CLOCK, InputProgress
 from pitboss.operators.outputs import ClockTick, IngestCount
-from pitboss.operators.partitioning import check_partitions, shards_of_partition
+from pitboss.operators.partitioning import (
+    check_partitions,
+    shard_partitions,
+    shards_of_partition,
+)
 from pitboss.operators.player_state import NO_TIME
 from pitboss.operators.sharding import shard_index, shard_names
 
@@ -107,6 +111,7 @@ class IngestRouter:
         self.partitions = partitions
         self._clocks = [_InputClock(shards, shards_of_partition(p, shards, partitions))
                         for p in range(partitions)]
+        self._partition_of = shard_partitions(shards, partitions)
         self._shard_of: dict[str, int] = {}
         self._max_players = max_players
         self._report_progress = report_progress
@@ -125,7 +130,7 @@ class IngestRouter:
         parse, names, shard_of = self.parser.parse, self.names, self._shard_of
         source_now: str | None = None  # the first message looks its source up
         count = IngestCount("", 0)
-        clocks, partitions = self._clocks, self.partitions
+        clocks, partitions, partition_of_shard = self._clocks, self.partitions, self._partition_of
         clock = clocks[0]
         last = clock.last_sent
         for source, position, raw in batch:
@@ -145,7 +150,7 @@ class IngestRouter:
                 index = self._shard_index(item.player_id)
             append((names[index], item))
             if partitions > 1:
-                clock = clocks[index % partitions]
+                clock = clocks[partition_of_shard[index]]
                 last = clock.last_sent
             ts = item.ts_ms
             if ts > last[index]:

@@ -1,18 +1,27 @@
 """Input partitions by player: which partition holds a player, which shards a partition feeds.
 
 A log or a set of topics split into N partitions by player is read by N source
-partitions, each on whichever worker or process Bytewax gives it. A player's
-partition is their shard number modulo N (`pitboss.operators.sharding`): so every
-shard's players come from exactly one partition, which alone moves that shard's
-clock (`pitboss.operators.ingest.IngestRouter`), and the shard count must be a
-multiple of N. Like the shard, the partition depends only on the player id and the
-counts, never on Python's salted `hash`.
+partitions, each on whichever worker or process Bytewax gives it (input partition p
+on worker p when there are N workers). A partition holds whole shards
+(`pitboss.operators.sharding`): every shard's players come from exactly one
+partition, which alone moves that shard's clock
+(`pitboss.operators.ingest.IngestRouter`). Shard s is in the partition numbered like
+the worker that Bytewax gives the shard's key in a cluster of N workers
+(`pitboss.operators.key_placement`), so on N workers every event reaches its shard on
+the worker that read it, without crossing to another process. Any assignment of whole
+shards gives the same outputs; this one saves the exchange. Like the shard, the
+partition depends only on the player id and the counts, never on Python's salted
+`hash`; the shard count must be a multiple of N.
 
 Example:
-    >>> shards_of_partition(1, shards=8, partitions=4)
-    [1, 5]
-    >>> partition_of("player-1", shards=16, partitions=4) == shard_index("player-1", 16) % 4
-    True
+    >>> shard_partitions(shards=16, partitions=2)
+    (1, 0, 0, 1, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0, 1, 0)
+    >>> shards_of_partition(1, shards=16, partitions=2)
+    [0, 3, 4, 5, 10, 11, 14]
+    >>> partition_of("player-1", shards=16, partitions=1)
+    0
+    >>> quietest_partition(shards=16, partitions=2), quietest_partition(shards=16, partitions=1)
+    (1, 0)
     >>> check_partitions(16, 3)
     Traceback (most recent call last):
     ValueError: --partitions 3 must divide features.shards (16): every shard's players ...
@@ -20,7 +29,10 @@ Example:
 
 from __future__ import annotations
 
-from pitboss.operators.sharding import shard_index
+from functools import lru_cache
+
+from pitboss.operators.key_placement import worker_of
+from pitboss.operators.sharding import shard_index, shard_names
 
 
 def check_partitions(shards: int, partitions: int) -> None:
@@ -36,11 +48,26 @@ def check_partitions(shards: int, partitions: int) -> None:
             "shard's players must come from one partition")
 
 
+@lru_cache(maxsize=256)
+def shard_partitions(shards: int, partitions: int) -> tuple[int, ...]:
+    """Return each shard's partition: the worker its key lands on among `partitions`."""
+    if partitions == 1:
+        return (0,) * shards
+    return tuple(worker_of(name, partitions) for name in shard_names(shards))
+
+
 def partition_of(player_id: str, shards: int, partitions: int) -> int:
     """Return the input partition (0..partitions-1) of a player."""
-    return shard_index(player_id, shards) % partitions
+    return shard_partitions(shards, partitions)[shard_index(player_id, shards)]
 
 
 def shards_of_partition(partition: int, shards: int, partitions: int) -> list[int]:
     """Return the shard numbers whose players are in `partition`, in order."""
-    return list(range(partition, shards, partitions))
+    table = shard_partitions(shards, partitions)
+    return [shard for shard in range(shards) if table[shard] == partition]
+
+
+def quietest_partition(shards: int, partitions: int) -> int:
+    """Return the partition holding the fewest shards (the last of those tied)."""
+    table = shard_partitions(shards, partitions)
+    return min(range(partitions), key=lambda p: (table.count(p), -p))

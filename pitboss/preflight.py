@@ -62,17 +62,23 @@ def configuration(config: Path | None) -> Settings:
 def recorded_logs(paths: Iterable[Path], flag: str = "--input") -> None:
     """Check that every path is a recorded log the replay can read (JSONL or Parquet).
 
+    The files of a partitioned log (`pitboss.replay.log.partitioned`) must all be given,
+    and nothing else with them.
+
     Raises:
         InputError: naming the flag, the file and what is wrong with it.
 
     """
+    from pitboss.replay.log.partitioned import partition_set
     from pitboss.replay.log.recorded_log import RecordedLogError, check_log
 
-    for path in paths:
-        try:
+    paths = list(paths)
+    try:
+        for path in paths:
             check_log(path)
-        except RecordedLogError as exc:
-            raise InputError(f"{flag} {exc}") from exc
+        partition_set(paths)  # a partitioned log's files: all of them, and nothing else
+    except RecordedLogError as exc:
+        raise InputError(f"{flag} {exc}") from exc
 
 
 def readable_file(path: Path, flag: str) -> None:

@@ -29,6 +29,7 @@ from pitboss.flows.gc_tuning import pipeline_gc
 from pitboss.flows.outputs_sink import OutputsSink
 from pitboss.flows.pipeline import build_flow
 from pitboss.models.model_set import ModelSet
+from pitboss.operators.partitioning import quietest_partition
 from pitboss.operators.policy.compliance_facts import EMPTY_FACTS, ComplianceFacts
 from pitboss.replay.log.source import ProgressHook, RecordedLogSource
 from pitboss.sinks.clickhouse_client import open_client
@@ -110,7 +111,10 @@ def build_replay_flow(
     window_ms = settings.features.reorder_window_s * 1000
     source = RecordedLogSource(inputs, batch_size, progress, window_ms, partitions,
                                settings.features.shards)
-    return build_flow(source, settings, OutputsSink(lambda _resume: make_outputs()),
+    # The outputs beside the fewest shards: on N workers, the worker of that partition.
+    outputs_worker = quietest_partition(settings.features.shards, partitions)
+    return build_flow(source, settings,
+                      OutputsSink(lambda _resume: make_outputs(), outputs_worker),
                       flow_id="pitboss_replay", input_id="recorded_logs", models=models,
                       compliance=compliance, partitions=partitions)
 

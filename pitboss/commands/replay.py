@@ -36,9 +36,10 @@ ClickHouseOption = Annotated[
 ]
 WorkersOption = Annotated[int, typer.Option("--workers", "-w", min=1, help="Worker threads.")]
 PartitionsOption = Annotated[int, typer.Option(
-    "--partitions", min=1, help="Read the logs as N partitions by player (a stable hash of "
-    "player_id, like the Kafka key), each ticking only its own shards; must divide "
-    "features.shards. The outputs are the same for any N.")]
+    "--partitions", min=1, help="Read the logs as N partitions by player (whole player "
+    "shards, those Bytewax keeps on worker p of N), each ticking only its own shards; must "
+    "divide features.shards. Given a partitioned log's files (`pitboss simulate "
+    "--partitions`), each partition reads only its own. The outputs are the same for any N.")]
 ModelsOption = Annotated[
     Path | None,
     typer.Option("--models", help="Warm-start the models from a `pitboss models export` DIR."),
@@ -57,6 +58,7 @@ def replay(
 ) -> None:
     """Replay recorded event logs through the full dataflow and summarise the run."""
     from pitboss.operators.partitioning import check_partitions
+    from pitboss.replay.log.partitioned import partition_set
     from pitboss.replay.progress import replay_progress
     from pitboss.replay.runner import ClickHouseTarget, ReplayError, run_replay
 
@@ -67,7 +69,10 @@ def replay(
     preflight.clickhouse_server(clickhouse)
     try:
         check_partitions(settings.features.shards, partitions)
-    except ValueError as exc:
+        log_set = partition_set(list(inputs))
+        if log_set is not None:
+            log_set.check_shards(settings.features.shards)
+    except ValueError as exc:  # RecordedLogError included
         fail(str(exc))
     warm = None
     if models is not None:

@@ -46,6 +46,11 @@ def simulate(
         typer.Option(help="Population file (replay/simulator/populations/*.toml): the archetypes' "
                      "shapes; default: the default population."),
     ] = None,
+    partitions: Annotated[
+        int, typer.Option(min=1, help="Write the log as N Parquet files by player partition "
+                          "(OUT's name with .part-P-of-N.parquet), for `pitboss replay "
+                          "--partitions` with the configured features.shards; 1: one file.")
+    ] = 1,
 ) -> None:
     """Simulate players (recreational, VIP, harmed, churning, fraud, self-excluding) into a log."""
     from pitboss.replay.log.recorded_log import log_format
@@ -61,7 +66,19 @@ def simulate(
         log_format(out)
     except ValueError as exc:
         raise InputError(f"--out {exc}") from exc
-    preflight.output_file(out, "--out")
+    written, shards = [out], 1
+    if partitions > 1:
+        from pitboss.operators.partitioning import check_partitions
+        from pitboss.replay.log.partitioned import partition_path
+
+        shards = preflight.configuration(None).features.shards  # the replays' shard count
+        try:
+            check_partitions(shards, partitions)
+        except ValueError as exc:
+            raise InputError(str(exc)) from exc
+        written = [partition_path(out, p, partitions) for p in range(partitions)]
+    for path in written:
+        preflight.output_file(path, "--out")
     shapes = DEFAULT
     if population is not None:
         preflight.readable_file(population, "--population")
@@ -76,19 +93,23 @@ def simulate(
                       "parser will reject those events as future_timestamp")
     began = time.perf_counter()
     summary = simulate_to(out, players, days, seed, truth_path=truth, start_ms=start_ms,
-                          population=shapes)
-    _report(console, summary, time.perf_counter() - began, out, truth)
+                          population=shapes, partitions=partitions, shards=shards)
+    _report(console, summary, time.perf_counter() - began, written, truth)
 
 
 def _report(
-    console: Console, summary: SimulationSummary, seconds: float, out: Path, truth: Path | None
+    console: Console, summary: SimulationSummary, seconds: float, written: list[Path],
+    truth: Path | None,
 ) -> None:
     """Print the run's counts: archetypes, event types, faults injected, throughput."""
     rate = summary.messages / seconds if seconds > 0 else float("inf")
+    on_disk = sum(path.stat().st_size for path in written)
+    where = str(written[0]) if len(written) == 1 else (
+        f"{len(written)} partition files {written[0].parent / written[0].name}, ...")
     console.print(
         f"wrote {summary.messages:,} messages ({summary.events:,} events, "
-        f"{summary.bytes / 1e6:,.1f} MB of messages, {out.stat().st_size / 1e6:,.1f} MB on disk) "
-        f"for {summary.players:,} players over {summary.days} days to {out} "
+        f"{summary.bytes / 1e6:,.1f} MB of messages, {on_disk / 1e6:,.1f} MB on disk) "
+        f"for {summary.players:,} players over {summary.days} days to {where} "
         f"in {seconds:.1f}s ({rate:,.0f} events/s)"
     )
     console.print(

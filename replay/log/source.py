@@ -19,6 +19,14 @@ players' lines (and partition 0 the lines naming no readable player). The other 
 still move their file's progress in the aligner, so each partition's lines come out in
 the very order one partition gives them. Reading is repeated N times; the work after
 it is not.
+
+A partitioned log (`pitboss.replay.log.partitioned`: one Parquet file per player
+partition, each line with its place in the whole log and the log's progress before
+it) is read without that repetition: a partition reads only the files holding its
+players, and moves the aligner to each line's recorded progress before handing it
+on, which releases the same lines in the same order as reading the whole log with
+the partition's filter. Its messages are named after the whole log, so dead letters
+name the same source and line as a replay of the whole log does.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from pitboss.operators.alignment import EventAligner, StreamResume
 from pitboss.operators.event_order import UNKEYED, OrderKey, OrderKeyReader
 from pitboss.operators.ingest import RawMessage
 from pitboss.operators.partitioning import check_partitions, partition_of
+from pitboss.replay.log.partitioned import partition_set, read_partition_files
 from pitboss.replay.log.recorded_log import read_log_messages
 
 ProgressHook = Callable[[int, int], None]
@@ -64,19 +73,36 @@ class _PlayersOf:
         return of == self.partition
 
 
+Reader = Callable[[int], Iterator[tuple[list[RawMessage], list[int] | None]]]
+"""Opens a stream at a position: batches of messages, each with the progress before its
+messages when the stream records it (a partitioned log), else None."""
+
+
+def _plain_reader(path: Path, name: str, batch_size: int) -> Reader:
+    def read(start: int) -> Iterator[tuple[list[RawMessage], list[int] | None]]:
+        for batch in read_log_messages(path, name, start, batch_size):
+            yield batch, None
+
+    return read
+
+
+def _partitioned_reader(files: list[Path], name: str, batch_size: int) -> Reader:
+    def read(start: int) -> Iterator[tuple[list[RawMessage], list[int] | None]]:
+        yield from read_partition_files(files, name, start, batch_size)
+
+    return read
+
+
 class _AlignedLogPartition(StatefulSourcePartition[RawMessage, LogResume]):
     def __init__(
-        self, paths: dict[str, Path], resume: LogResume | None, batch_size: int,
+        self, readers: dict[str, Reader], resume: LogResume | None,
         progress: ProgressHook | None, reorder_window_ms: int,
         keep: _PlayersOf | None = None,
     ) -> None:
-        self._aligner = EventAligner(paths, OrderKeyReader(), resume, reorder_window_ms, keep)
+        self._aligner = EventAligner(readers, OrderKeyReader(), resume, reorder_window_ms, keep)
         self._progress = progress
-        self._batches: dict[str, Iterator[list[RawMessage]]] = {
-            name: read_log_messages(path, name, self._aligner.start_position(name) or 0,
-                                    batch_size)
-            for name, path in paths.items()
-        }
+        self._batches = {name: read(self._aligner.start_position(name) or 0)
+                         for name, read in readers.items()}
 
     def next_batch(self) -> list[RawMessage]:
         """Return the next messages in aligned order; StopIteration once every file is done."""
@@ -85,12 +111,13 @@ class _AlignedLogPartition(StatefulSourcePartition[RawMessage, LogResume]):
             stream = aligner.lagging()
             if stream is None:
                 raise StopIteration
-            batch = next(self._batches[stream], None)
-            if batch is None:
+            read = next(self._batches[stream], None)
+            if read is None:
                 released = aligner.end(stream)
             else:
+                batch, before = read
                 self._report(batch)
-                released = aligner.push(stream, batch)
+                released = aligner.push(stream, batch, before)
             if released:
                 return released
 
@@ -108,16 +135,19 @@ class RecordedLogSource(FixedPartitionedSource[RawMessage, LogResume]):
     """Read recorded logs (JSONL or Parquet), all files merged by event time, by partition.
 
     Args:
-        paths: the log files, in the order given on the command line.
+        paths: the log files, in the order given on the command line; or every file of
+            one partitioned log (`pitboss.replay.log.partitioned`), in any order.
         batch_size: messages read from a file at a time.
         progress: optional hook told how much was read after each batch (by partition 0
-            alone when there are several: each partition reads every line).
+            alone when every partition reads every line).
         reorder_window_ms: the aligner's bounded out-of-orderness (`features.reorder_window_s`).
         partitions: input partitions by player (`pitboss.operators.partitioning`).
         shards: the player shard count (`features.shards`); `partitions` must divide it.
 
     Raises:
         ValueError: `partitions` does not divide `shards`.
+        RecordedLogError: files of a partitioned log mixed with other logs, or a set
+            with a file missing (`pitboss.replay.log.partitioned.partition_set`).
 
     """
 
@@ -126,6 +156,9 @@ class RecordedLogSource(FixedPartitionedSource[RawMessage, LogResume]):
         reorder_window_ms: int = 0, partitions: int = 1, shards: int = 1,
     ) -> None:
         check_partitions(shards, partitions)
+        self._set = partition_set(paths)
+        if self._set is not None:
+            self._set.check_shards(shards)
         self._paths = {f"{i}:{path.name}": path for i, path in enumerate(paths)}
         self._batch_size = batch_size
         self._progress = progress
@@ -142,12 +175,19 @@ class RecordedLogSource(FixedPartitionedSource[RawMessage, LogResume]):
     def build_part(
         self, step_id: str, for_part: str, resume_state: LogResume | None
     ) -> _AlignedLogPartition:
-        """Open every file at its resume position."""
-        if self._partitions == 1:
-            return _AlignedLogPartition(self._paths, resume_state, self._batch_size,
-                                        self._progress, self._window_ms)
-        partition = int(for_part.rpartition("/")[2])
-        return _AlignedLogPartition(
-            self._paths, resume_state, self._batch_size,
-            self._progress if partition == 0 else None, self._window_ms,
-            _PlayersOf(partition, self._shards, self._partitions))
+        """Open every file the partition reads at its resume position."""
+        partition = 0 if self._partitions == 1 else int(for_part.rpartition("/")[2])
+        keep = None
+        if self._partitions > 1:
+            keep = _PlayersOf(partition, self._shards, self._partitions)
+        if self._set is not None:
+            files, all_its_own = self._set.files_of(partition, self._partitions)
+            name = f"0:{self._set.log}"
+            readers = {name: _partitioned_reader(files, name, self._batch_size)}
+            return _AlignedLogPartition(readers, resume_state, self._progress, self._window_ms,
+                                        None if all_its_own else keep)
+        readers = {name: _plain_reader(path, name, self._batch_size)
+                   for name, path in self._paths.items()}
+        return _AlignedLogPartition(readers, resume_state,
+                                    self._progress if partition == 0 else None,
+                                    self._window_ms, keep)

@@ -32,6 +32,7 @@ from typing import Any
 
 import orjson
 
+from pitboss.replay.log.partitioned import PartitionedLogWriter
 from pitboss.replay.log.recorded_log import LogWriter
 from pitboss.replay.simulator.archetypes import DAY_MS, player_rng
 from pitboss.replay.simulator.delivery import Delivery, DeliveryCounts
@@ -166,6 +167,8 @@ def simulate_to(
     truth_path: Path | None = None,
     start_ms: int = DEFAULT_START_MS,
     population: Population = DEFAULT,
+    partitions: int = 1,
+    shards: int = 16,
 ) -> SimulationSummary:
     """Simulate into a recorded log, and optionally write the ground truth.
 
@@ -178,6 +181,9 @@ def simulate_to(
             `.jsonl` (one player per line); None to skip.
         start_ms: start of the window (epoch ms).
         population: the archetypes' shapes (`pitboss.replay.simulator.population`).
+        partitions: above 1, write the log as that many partition files beside `path`
+            instead (`pitboss.replay.log.partitioned`); their lines are `path`'s.
+        shards: the shard count the partition files are written for (`features.shards`).
 
     Returns:
         The counts of the run.
@@ -185,7 +191,8 @@ def simulate_to(
     """
     simulation = Simulation(players, days, seed, start_ms, population)
     written = 0
-    with LogWriter(path) as log:
+    writer = LogWriter(path) if partitions == 1 else PartitionedLogWriter(path, partitions, shards)
+    with writer as log:
         batch: list[bytes] = []
         for message in simulation.messages():
             batch.append(message)
@@ -199,7 +206,7 @@ def simulate_to(
     return summary
 
 
-def _write(log: LogWriter, batch: list[bytes]) -> int:
+def _write(log: LogWriter | PartitionedLogWriter, batch: list[bytes]) -> int:
     """Write a batch and return its size in bytes (newlines of JSONL included)."""
     log.write_many(batch)
     return sum(map(len, batch)) + (len(batch) if log.format == "jsonl" else 0)

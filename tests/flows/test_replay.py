@@ -14,6 +14,7 @@ import pytest
 from pitboss.config.settings import load_settings
 from pitboss.operators.contract import EventParser, wall_clock_ms
 from pitboss.operators.events import Event
+from pitboss.replay.log.partitioned import partition_log
 from pitboss.replay.runner import ClickHouseTarget, run_replay
 from pitboss.replay.simulator.simulate import simulate_to
 from pitboss.sinks.clickhouse_client import open_client
@@ -53,11 +54,15 @@ def outputs(out: Path) -> dict[str, bytes]:
 Run = tuple[dict, dict[str, bytes], dict[str, list[tuple[Any, ...]]]]
 
 
-def run_of(log: Path, out: Path, chdb_path: Path, database: str, workers: int = 1,
-           partitions: int = 1) -> Run:
-    """Replay `log`; return its summary (without timings), output files and tables."""
+def run_of(log: Path | list[Path], out: Path, chdb_path: Path, database: str,
+           workers: int = 1, partitions: int = 1) -> Run:
+    """Replay `log` (or a partitioned log's files); return summary, output files and tables.
+
+    The summary without its timings.
+    """
     target = ClickHouseTarget(None, chdb_path, database)
-    summary = run_replay([log], out, load_settings(), target, workers=workers,
+    inputs = log if isinstance(log, list) else [log]
+    summary = run_replay(inputs, out, load_settings(), target, workers=workers,
                          partitions=partitions)
     for timing in TIMING_FIELDS:
         summary.pop(timing)
@@ -122,4 +127,34 @@ def test_partitions_by_player_give_the_outputs_of_one_partition(
     runs = [run_of(sim_log, tmp_path / name, chdb_path, f"part_{os.getpid()}_{name}", workers,
                    partitions)
             for name, partitions, workers in (("one", 1, 1), ("two", 2, 1), ("four", 4, 2))]
+    assert_all_equal(runs)
+
+
+@pytest.fixture(scope="module")
+def partitioned_logs(sim_log: Path) -> dict[int, list[Path]]:
+    """Return the simulated log written as 2 and as 4 partition files (named after it)."""
+    return {n: partition_log(sim_log, n, load_settings().features.shards) for n in (2, 4)}
+
+
+def test_partition_files_give_the_outputs_of_the_whole_log(
+    sim_log: Path, partitioned_logs: dict[int, list[Path]], tmp_path: Path, chdb_path: Path
+) -> None:
+    """Each partition reads only its own files, moved by the whole log's recorded progress.
+
+    Same displaced and late events as above, no reorder window: every line comes out in
+    the place the whole log gives it, whichever files a partition reads (its own; several
+    merged; or one with a filter, when the files are fewer than the partitions).
+    """
+    import os
+
+    runs = [run_of(log, tmp_path / name, chdb_path,
+                   f"files_{os.getpid()}_{name.replace('-', '_')}", workers,
+                   partitions)
+            for name, log, partitions, workers in (
+                ("whole", sim_log, 1, 1),
+                ("two-files-one-partition", partitioned_logs[2], 1, 1),
+                ("two-files-two-partitions", partitioned_logs[2], 2, 2),
+                ("four-files-two-partitions", partitioned_logs[4], 2, 1),
+                ("four-files-four-partitions", partitioned_logs[4], 4, 2),
+                ("two-files-four-partitions", partitioned_logs[2], 4, 1))]
     assert_all_equal(runs)

@@ -638,3 +638,42 @@ def test_a_partition_releases_its_players_as_the_whole_input_orders_them(
     for op in ops:
         expected = [m for m in whole.apply(op) if kept(READ(m[2]))]
         assert part.apply(op) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_a_stream_told_the_whole_progress_releases_what_the_whole_stream_does(
+    data: st.DataObject,
+) -> None:
+    """A partition's messages with the whole stream's progress: as the whole stream, filtered.
+
+    Pushed with the whole stream's progress before each (`before`), only a partition's
+    messages come out as the whole stream with that partition's filter releases them,
+    however batched.
+
+    One stream (a partitioned log is read alone), in any order, unkeyed messages included.
+    """
+    feed = data.draw(any_feeds(max_streams=1))
+    (name, messages), = feed.streams.items()
+    players = data.draw(st.sets(st.sampled_from(PLAYERS)), label="kept players")
+    with_unkeyed = data.draw(st.booleans(), label="unkeyed kept")
+    window_ms = data.draw(st.sampled_from([0, 2_000]), label="reorder window")
+
+    def kept(key: OrderKey) -> bool:
+        return with_unkeyed if key == UNKEYED else key[1] in players
+
+    whole = Reader(feed, EventAligner([name], READ, reorder_window_ms=window_ms, keep=kept))
+    expected = whole.run(data.draw(schedules(feed)))
+    progress, own, before = NOT_STARTED, [], []
+    for message in messages:
+        key = READ(message[2])
+        if kept(key):
+            own.append(message)
+            before.append(progress)
+        progress = max(progress, key[0])
+    part = EventAligner([name], READ, reorder_window_ms=window_ms)
+    cuts = sorted(data.draw(st.sets(st.integers(0, len(own))), label="batch ends"))
+    out: list[RawMessage] = []
+    for start, end in itertools.pairwise([0, *cuts, len(own)]):
+        out += part.push(name, own[start:end], before[start:end])
+    assert out + part.end(name) == expected

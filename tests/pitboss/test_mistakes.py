@@ -18,6 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pitboss.cli import app
+from pitboss.replay.log.partitioned import PartitionedLogWriter
 
 UNREACHABLE_DSN = "http://user:s3cret@127.0.0.1:1/pitboss"
 UNREACHABLE_BROKER = "127.0.0.1:1"
@@ -47,6 +48,13 @@ class Workspace:
         path = self.root / name
         pq.write_table(pa.table(columns), path)
         return path
+
+    def partitioned(self, name: str, partitions: int) -> list[str]:
+        """Write a partitioned log of a few players; return its files."""
+        with PartitionedLogWriter(self.root / name, partitions, shards=16) as writer:
+            writer.write_many([f'{{"event_id": "e{i}", "player_id": "p{i}", "ts": {i}}}'.encode()
+                               for i in range(8)])
+        return [str(path) for path in writer.paths]
 
     def good_log(self) -> str:
         return str(self.text("good.jsonl", '{"event_id": "e1"}\n'))
@@ -101,6 +109,19 @@ CASES: dict[str, Case] = {
         lambda ws: ["replay", "-i", str(ws.parquet("log.parquet", value=[1, 2])),
                     "-o", str(ws.path("o"))],
         lambda ws: ["--input", "log.parquet", "'value' is int64"]),
+    "replay-partition-file-missing": Case(
+        lambda ws: ["replay", "-i", ws.partitioned("log.parquet", 2)[1], "-o", str(ws.path("o")),
+                    "--partitions", "2"],
+        lambda ws: ["--input", "1 of the 2 files", "missing: log.part-0-of-2.parquet"]),
+    "replay-partition-files-with-another-log": Case(
+        lambda ws: ["replay", *[a for f in ws.partitioned("log.jsonl", 2) for a in ("-i", f)],
+                    "-i", ws.good_log(), "-o", str(ws.path("o"))],
+        lambda ws: ["--input", "good.jsonl", "not a file of the partitioned log log.jsonl",
+                    "give only its files"]),
+    "replay-partition-files-of-two-sets": Case(
+        lambda ws: ["replay", "-i", ws.partitioned("a.jsonl", 2)[0],
+                    "-i", ws.partitioned("b.jsonl", 2)[1], "-o", str(ws.path("o"))],
+        lambda ws: ["--input", "b.part-1-of-2.parquet", "another partitioned log"]),
     "replay-out-is-a-file": Case(
         lambda ws: ["replay", "-i", ws.good_log(), "-o", str(ws.text("out.txt", "x"))],
         lambda ws: ["--out", "out.txt", "not a directory"]),
