@@ -8,7 +8,6 @@ releases exactly what it releases reading the whole log (displaced lines include
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -26,23 +25,15 @@ from pitboss.replay.log.partitioned import (
     partition_set,
     read_partition_files,
 )
-from pitboss.replay.log.recorded_log import LogWriter, RecordedLogError, read_log
+from pitboss.replay.log.recorded_log import RecordedLogError, read_log
 from pitboss.replay.log.source import PARTITION, RecordedLogSource
-from pitboss.replay.simulator.simulate import DEFAULT_START_MS, simulate, simulate_to
+from pitboss.replay.simulator.simulate import simulate, simulate_to
+from tests.replay.log.factories import bet, log_file
 
 READ = OrderKeyReader()
 SHARDS = 16
 
 
-def _event(second: int, player: str, n: int) -> bytes:
-    return json.dumps({"event_id": f"e{n}", "event_type": "bet", "player_id": player,
-                       "ts": DEFAULT_START_MS + second * 1_000}).encode()
-
-
-def _whole_log(path: Path, values: list[bytes]) -> Path:
-    with LogWriter(path) as writer:
-        writer.write_many(values)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +42,7 @@ def simulated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     values = list(simulate(40, 2, 5))
     for at in (0, 7, len(values) // 2):
         values.insert(at, b"not json")
-    return _whole_log(tmp_path_factory.mktemp("log") / "log.jsonl", values)
+    return log_file(tmp_path_factory.mktemp("log") / "log.jsonl", values)
 
 
 def _merged(paths: list[Path], source: str = "s", start: int = 0,
@@ -185,8 +176,8 @@ def test_without_the_recorded_progress_a_displaced_line_would_move(tmp_path: Pat
     a = "pa"
     b = next(p for p in ("pb", "pc", "pd", "pe") if partition_of(p, SHARDS, 2) != partition_of(
         a, SHARDS, 2))
-    early, mid, displaced = _event(5, a, 0), _event(7, a, 1), _event(6, a, 3)
-    log = _whole_log(tmp_path / "log.jsonl", [early, mid, _event(8, b, 2), displaced])
+    early, mid, displaced = bet(5, a, 0), bet(7, a, 1), bet(6, a, 3)
+    log = log_file(tmp_path / "log.jsonl", [early, mid, bet(8, b, 2), displaced])
     paths = partition_log(log, 2, SHARDS)
     part = f"{PARTITION}/{partition_of(a, SHARDS, 2)}"
     got = [m[2] for m in _drain(
@@ -215,7 +206,7 @@ def test_a_snapshot_resumes_a_partition_where_the_uninterrupted_run_goes_on(
 def test_an_unfinished_writer_leaves_no_partition_file(tmp_path: Path) -> None:
     log = tmp_path / "log.parquet"
     with pytest.raises(RuntimeError), PartitionedLogWriter(log, 2, SHARDS) as writer:
-        writer.write_many([_event(1, "pa", 0)] * 3)
-        writer.write_many([_event(1, "pb", 1)])  # flushed as a row group below
+        writer.write_many([bet(1, "pa", 0)] * 3)
+        writer.write_many([bet(1, "pb", 1)])  # flushed as a row group below
         raise RuntimeError("interrupted")
     assert all(PartitionFile.read(p) is None for p in writer.paths)

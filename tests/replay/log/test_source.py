@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import pickle
 import zlib
 from collections import Counter
@@ -17,22 +16,13 @@ from bytewax.testing import TestingSink, cluster_main, run_main
 
 from pitboss.operators.alignment import RawMessage
 from pitboss.operators.event_order import UNKEYED, OrderKeyReader
-from pitboss.replay.log.recorded_log import LogWriter
 from pitboss.replay.log.source import PARTITION, RecordedLogSource
-from pitboss.replay.simulator.simulate import DEFAULT_START_MS, simulate
+from pitboss.replay.simulator.simulate import simulate
+from tests.replay.log.factories import bet, log_file
 
 READ = OrderKeyReader()
 
 
-def _event(second: int, player: str = "p1", n: int = 0) -> bytes:
-    return json.dumps({"event_id": f"e{n}", "event_type": "bet", "player_id": player,
-                       "ts": DEFAULT_START_MS + second * 1_000}).encode()
-
-
-def _log(path: Path, values: list[bytes]) -> Path:
-    with LogWriter(path) as writer:
-        writer.write_many(values)
-    return path
 
 
 Partition = StatefulSourcePartition[RawMessage, Any]
@@ -71,14 +61,14 @@ def _split_by_player(folder: Path, values: list[bytes], files: int) -> list[Path
         key = READ(value)
         parts[0 if key == UNKEYED else zlib.crc32(key[1].encode()) % files].append(value)
     suffixes = [".jsonl", ".parquet"]
-    return [_log(folder / f"part{i}{suffixes[i % 2]}", part) for i, part in enumerate(parts)]
+    return [log_file(folder / f"part{i}{suffixes[i % 2]}", part) for i, part in enumerate(parts)]
 
 
 # --- One partition, merged by event time --------------------------------------------------------
 
 
 def test_one_partition_reads_every_file(tmp_path: Path) -> None:
-    logs = [_log(tmp_path / name, [_event(1)]) for name in ("a.jsonl", "b.parquet", "c.jsonl")]
+    logs = [log_file(tmp_path / name, [bet(1)]) for name in ("a.jsonl", "b.parquet", "c.jsonl")]
     source = RecordedLogSource(logs)
     assert source.list_parts() == [PARTITION] == ["recorded_logs"]
     assert {name for name, _, _ in _drain(source.build_part("inp", PARTITION, None))} == {
@@ -89,8 +79,8 @@ def test_one_partition_reads_every_file(tmp_path: Path) -> None:
 def test_files_with_interleaved_times_come_out_in_time_order(
     tmp_path: Path, batch_size: int
 ) -> None:
-    a = _log(tmp_path / "a.jsonl", [_event(s, "pa", s) for s in (1, 3, 5, 7, 9)])
-    b = _log(tmp_path / "b.parquet", [_event(s, "pb", s) for s in (2, 4, 6)])
+    a = log_file(tmp_path / "a.jsonl", [bet(s, "pa", s) for s in (1, 3, 5, 7, 9)])
+    b = log_file(tmp_path / "b.parquet", [bet(s, "pb", s) for s in (2, 4, 6)])
     source = RecordedLogSource([a, b], batch_size=batch_size)
     merged = _drain(source.build_part("inp", PARTITION, None))
     assert [(name, position) for name, position, _ in merged] == [
@@ -102,7 +92,7 @@ def test_files_with_interleaved_times_come_out_in_time_order(
 def test_events_spread_over_files_come_out_as_from_one_sorted_log(tmp_path: Path) -> None:
     """The simulated events in event time: one log, or three logs split by player, alike."""
     events = sorted((v for v in _simulated(30, 2, 3) if READ(v) != UNKEYED), key=READ)
-    one = RecordedLogSource([_log(tmp_path / "all.jsonl", events)], batch_size=64)
+    one = RecordedLogSource([log_file(tmp_path / "all.jsonl", events)], batch_size=64)
     three = RecordedLogSource(_split_by_player(tmp_path, events, 3), batch_size=50)
     from_one = _values(_drain(one.build_part("inp", PARTITION, None)))
     assert from_one == events
@@ -178,10 +168,10 @@ def test_a_snapshot_after_skipped_positions_were_read_again_still_skips_them(
     Resumed after a1, a1 is read again and skipped while a0 waits, a2 goes at once, and
     the next snapshot must still skip both.
     """
-    a = [_event(s, "pa", n) for n, s in enumerate((50, 10, 15, 60))]
-    b = [_event(s, "pb", n) for n, s in enumerate((50, 70))]
-    source = RecordedLogSource([_log(tmp_path / "a.jsonl", a), _log(tmp_path / "b.jsonl", b)],
-                               batch_size=1)
+    a = [bet(s, "pa", n) for n, s in enumerate((50, 10, 15, 60))]
+    b = [bet(s, "pb", n) for n, s in enumerate((50, 70))]
+    files = [log_file(tmp_path / "a.jsonl", a), log_file(tmp_path / "b.jsonl", b)]
+    source = RecordedLogSource(files, batch_size=1)
     uninterrupted = _values(_drain(source.build_part("inp", PARTITION, None)))
     assert uninterrupted == [a[1], a[2], a[0], b[0], a[3], b[1]]
 
@@ -199,8 +189,8 @@ def test_a_snapshot_after_skipped_positions_were_read_again_still_skips_them(
 
 
 def test_progress_hook_sees_every_message_and_byte(tmp_path: Path) -> None:
-    logs = [_log(tmp_path / "a.jsonl", [_event(s, "pa", s) for s in range(7)]),
-            _log(tmp_path / "b.jsonl", [_event(s, "pb", s) for s in range(0, 9, 2)] + [b"junk"])]
+    logs = [log_file(tmp_path / "a.jsonl", [bet(s, "pa", s) for s in range(7)]),
+            log_file(tmp_path / "b.jsonl", [bet(s, "pb", s) for s in range(0, 9, 2)] + [b"junk"])]
     seen: list[tuple[int, int]] = []
     source = RecordedLogSource(logs, batch_size=2, progress=lambda m, b: seen.append((m, b)))
     assert len(_drain(source.build_part("inp", PARTITION, None))) == 13
@@ -209,14 +199,14 @@ def test_progress_hook_sees_every_message_and_byte(tmp_path: Path) -> None:
 
 
 def test_empty_and_malformed_files_are_read_like_any_other(tmp_path: Path) -> None:
-    empty = _log(tmp_path / "empty.jsonl", [])
+    empty = log_file(tmp_path / "empty.jsonl", [])
     garbage = [b"not json", b"", b'{"event_type": "bet", "ts": 5', b"[1, 2]"]
-    malformed = _log(tmp_path / "malformed.jsonl", garbage)
-    good = _log(tmp_path / "good.parquet", [_event(s, "p", s) for s in (4, 2, 9)])
+    malformed = log_file(tmp_path / "malformed.jsonl", garbage)
+    good = log_file(tmp_path / "good.parquet", [bet(s, "p", s) for s in (4, 2, 9)])
     source = RecordedLogSource([empty, malformed, good], batch_size=2)
     out = _drain(source.build_part("inp", PARTITION, None))
     assert sorted(out) == sorted([("1:malformed.jsonl", i, v) for i, v in enumerate(garbage)]
-                                 + [("2:good.parquet", i, _event(s, "p", s))
+                                 + [("2:good.parquet", i, bet(s, "p", s))
                                     for i, s in enumerate((4, 2, 9))])
     assert [v for v in _values(out) if v in garbage] == garbage  # in their file's order
 
@@ -228,8 +218,8 @@ def test_empty_and_malformed_files_are_read_like_any_other(tmp_path: Path) -> No
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_dataflow_reads_the_merged_order(tmp_path: Path, workers: int) -> None:
-    a = _log(tmp_path / "a.jsonl", [_event(s, "pa", s) for s in (1, 3, 5)] + [b"oops"])
-    b = _log(tmp_path / "b.jsonl", [_event(s, "pb", s) for s in (2, 4)])
+    a = log_file(tmp_path / "a.jsonl", [bet(s, "pa", s) for s in (1, 3, 5)] + [b"oops"])
+    b = log_file(tmp_path / "b.jsonl", [bet(s, "pb", s) for s in (2, 4)])
     source = RecordedLogSource([a, b], batch_size=2)
     expected = _drain(source.build_part("inp", PARTITION, None))
     flow = Dataflow("log_source_test")
