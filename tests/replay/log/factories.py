@@ -1,10 +1,14 @@
-"""Factories for recorded-log tests: one bet event as JSON, and a log file of values."""
+"""Helpers for recorded-log tests: a bet as JSON, a log file of values, a drained partition."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+from bytewax.inputs import StatefulSourcePartition
+
+from pitboss.operators.ingest import RawMessage
 from pitboss.replay.log.recorded_log import LogWriter
 from pitboss.replay.simulator.simulate import DEFAULT_START_MS
 
@@ -20,3 +24,13 @@ def log_file(path: Path, values: list[bytes]) -> Path:
     with LogWriter(path) as writer:
         writer.write_many(values)
     return path
+
+
+def drain(partition: StatefulSourcePartition[RawMessage, Any]) -> list[RawMessage]:
+    """Return every message a source partition gives until it ends."""
+    out: list[RawMessage] = []
+    while True:
+        try:
+            out.extend(partition.next_batch())
+        except StopIteration:
+            return out

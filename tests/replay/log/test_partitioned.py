@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from bytewax.inputs import StatefulSourcePartition
 
 from pitboss.operators.alignment import NOT_STARTED, EventAligner, RawMessage
 from pitboss.operators.event_order import UNKEYED, OrderKeyReader
@@ -28,7 +27,7 @@ from pitboss.replay.log.partitioned import (
 from pitboss.replay.log.recorded_log import RecordedLogError, read_log
 from pitboss.replay.log.source import PARTITION, RecordedLogSource
 from pitboss.replay.simulator.simulate import simulate, simulate_to
-from tests.replay.log.factories import bet, log_file
+from tests.replay.log.factories import bet, drain, log_file
 
 READ = OrderKeyReader()
 SHARDS = 16
@@ -147,15 +146,6 @@ def test_a_replay_with_another_shard_count_is_refused(simulated: Path, tmp_path:
         RecordedLogSource(paths, partitions=2, shards=32)
 
 
-def _drain(partition: StatefulSourcePartition[RawMessage, object]) -> list[RawMessage]:
-    out: list[RawMessage] = []
-    while True:
-        try:
-            out.extend(partition.next_batch())
-        except StopIteration:
-            return out
-
-
 @pytest.mark.parametrize(("files", "partitions"), [(2, 1), (2, 2), (4, 2), (4, 4), (2, 4)])
 def test_each_partition_releases_what_it_releases_from_the_whole_log(
     simulated: Path, tmp_path: Path, files: int, partitions: int
@@ -166,8 +156,8 @@ def test_each_partition_releases_what_it_releases_from_the_whole_log(
     split = RecordedLogSource(paths, 77, partitions=partitions, shards=SHARDS)
     assert whole.list_parts() == split.list_parts()
     for part in whole.list_parts():
-        expected = _drain(whole.build_part("inp", part, None))
-        assert _drain(split.build_part("inp", part, None)) == expected
+        expected = drain(whole.build_part("inp", part, None))
+        assert drain(split.build_part("inp", part, None)) == expected
         assert expected or part != PARTITION
 
 
@@ -180,9 +170,9 @@ def test_without_the_recorded_progress_a_displaced_line_would_move(tmp_path: Pat
     log = log_file(tmp_path / "log.jsonl", [early, mid, bet(8, b, 2), displaced])
     paths = partition_log(log, 2, SHARDS)
     part = f"{PARTITION}/{partition_of(a, SHARDS, 2)}"
-    got = [m[2] for m in _drain(
+    got = [m[2] for m in drain(
         RecordedLogSource(paths, partitions=2, shards=SHARDS).build_part("inp", part, None))]
-    whole = [m[2] for m in _drain(
+    whole = [m[2] for m in drain(
         RecordedLogSource([log], partitions=2, shards=SHARDS).build_part("inp", part, None))]
     assert got == whole == [early, mid, displaced]  # b's 8 s released 7 s before 6 s came
     alone = EventAligner(["s"], READ)
@@ -196,11 +186,11 @@ def test_a_snapshot_resumes_a_partition_where_the_uninterrupted_run_goes_on(
     paths = partition_log(simulated, 2, SHARDS, tmp_path / simulated.name)
     source = RecordedLogSource(paths, 50, partitions=2, shards=SHARDS)
     part = f"{PARTITION}/1"
-    expected = _drain(source.build_part("inp", part, None))
+    expected = drain(source.build_part("inp", part, None))
     first = source.build_part("inp", part, None)
     out = first.next_batch() + first.next_batch()
     resumed = source.build_part("inp", part, first.snapshot())
-    assert out + _drain(resumed) == expected
+    assert out + drain(resumed) == expected
 
 
 def test_an_unfinished_writer_leaves_no_partition_file(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from pitboss.operators.alignment import RawMessage
 from pitboss.operators.event_order import UNKEYED, OrderKeyReader
 from pitboss.replay.log.source import PARTITION, RecordedLogSource
 from pitboss.replay.simulator.simulate import simulate
-from tests.replay.log.factories import bet, log_file
+from tests.replay.log.factories import bet, drain, log_file
 
 READ = OrderKeyReader()
 
@@ -26,15 +26,6 @@ READ = OrderKeyReader()
 
 
 Partition = StatefulSourcePartition[RawMessage, Any]
-
-
-def _drain(partition: Partition) -> list[RawMessage]:
-    out: list[RawMessage] = []
-    while True:
-        try:
-            out.extend(partition.next_batch())
-        except StopIteration:
-            return out
 
 
 def _batches(partition: Partition) -> list[list[RawMessage]]:
@@ -71,7 +62,7 @@ def test_one_partition_reads_every_file(tmp_path: Path) -> None:
     logs = [log_file(tmp_path / name, [bet(1)]) for name in ("a.jsonl", "b.parquet", "c.jsonl")]
     source = RecordedLogSource(logs)
     assert source.list_parts() == [PARTITION] == ["recorded_logs"]
-    assert {name for name, _, _ in _drain(source.build_part("inp", PARTITION, None))} == {
+    assert {name for name, _, _ in drain(source.build_part("inp", PARTITION, None))} == {
         "0:a.jsonl", "1:b.parquet", "2:c.jsonl"}
 
 
@@ -82,7 +73,7 @@ def test_files_with_interleaved_times_come_out_in_time_order(
     a = log_file(tmp_path / "a.jsonl", [bet(s, "pa", s) for s in (1, 3, 5, 7, 9)])
     b = log_file(tmp_path / "b.parquet", [bet(s, "pb", s) for s in (2, 4, 6)])
     source = RecordedLogSource([a, b], batch_size=batch_size)
-    merged = _drain(source.build_part("inp", PARTITION, None))
+    merged = drain(source.build_part("inp", PARTITION, None))
     assert [(name, position) for name, position, _ in merged] == [
         ("0:a.jsonl", 0), ("1:b.parquet", 0), ("0:a.jsonl", 1), ("1:b.parquet", 1),
         ("0:a.jsonl", 2), ("1:b.parquet", 2), ("0:a.jsonl", 3), ("0:a.jsonl", 4)]
@@ -94,9 +85,9 @@ def test_events_spread_over_files_come_out_as_from_one_sorted_log(tmp_path: Path
     events = sorted((v for v in _simulated(30, 2, 3) if READ(v) != UNKEYED), key=READ)
     one = RecordedLogSource([log_file(tmp_path / "all.jsonl", events)], batch_size=64)
     three = RecordedLogSource(_split_by_player(tmp_path, events, 3), batch_size=50)
-    from_one = _values(_drain(one.build_part("inp", PARTITION, None)))
+    from_one = _values(drain(one.build_part("inp", PARTITION, None)))
     assert from_one == events
-    assert _values(_drain(three.build_part("inp", PARTITION, None))) == from_one
+    assert _values(drain(three.build_part("inp", PARTITION, None))) == from_one
 
 
 # --- Resuming from a snapshot ---------------------------------------------------------------------
@@ -119,7 +110,7 @@ def _resumed_runs(source: RecordedLogSource, cuts: list[int]) -> tuple[list[RawM
         state = pickle.loads(pickle.dumps(partition.snapshot()))
         skipped |= any(skip for _, skip in state.values())
         partition = source.build_part("inp", PARTITION, state)
-    return out + _drain(partition), skipped
+    return out + drain(partition), skipped
 
 
 def test_a_snapshot_resumes_in_order_files_where_the_uninterrupted_run_goes_on(
@@ -127,7 +118,7 @@ def test_a_snapshot_resumes_in_order_files_where_the_uninterrupted_run_goes_on(
 ) -> None:
     events = sorted((v for v in _simulated(20, 2, 5) if READ(v) != UNKEYED), key=READ)
     source = RecordedLogSource(_split_by_player(tmp_path, events, 3), batch_size=40)
-    uninterrupted = _drain(source.build_part("inp", PARTITION, None))
+    uninterrupted = drain(source.build_part("inp", PARTITION, None))
     batches = len(_batches(source.build_part("inp", PARTITION, None)))
     assert _values(uninterrupted) == events and batches > 10
     for cut in range(batches + 1):
@@ -143,7 +134,7 @@ def test_a_snapshot_of_disordered_files_resumes_without_skipping_or_repeating(
     """Simulated delivery (late and displaced events, truncated messages) over three files."""
     values = _simulated(30, 2, 3)
     source = RecordedLogSource(_split_by_player(tmp_path, values, 3), batch_size=37)
-    everything = Counter(_drain(source.build_part("inp", PARTITION, None)))
+    everything = Counter(drain(source.build_part("inp", PARTITION, None)))
     assert sum(everything.values()) == len(values) and max(everything.values()) == 1
     batches = len(_batches(source.build_part("inp", PARTITION, None)))
     skipping = []
@@ -172,7 +163,7 @@ def test_a_snapshot_after_skipped_positions_were_read_again_still_skips_them(
     b = [bet(s, "pb", n) for n, s in enumerate((50, 70))]
     files = [log_file(tmp_path / "a.jsonl", a), log_file(tmp_path / "b.jsonl", b)]
     source = RecordedLogSource(files, batch_size=1)
-    uninterrupted = _values(_drain(source.build_part("inp", PARTITION, None)))
+    uninterrupted = _values(drain(source.build_part("inp", PARTITION, None)))
     assert uninterrupted == [a[1], a[2], a[0], b[0], a[3], b[1]]
 
     first = source.build_part("inp", PARTITION, None)
@@ -182,7 +173,7 @@ def test_a_snapshot_after_skipped_positions_were_read_again_still_skips_them(
     assert _values(second.next_batch()) == [a[2]]
     assert second.snapshot() == {"0:a.jsonl": (0, (1, 2)), "1:b.jsonl": (0, ())}
     third = source.build_part("inp", PARTITION, second.snapshot())
-    assert [a[1], a[2], *_values(_drain(third))] == uninterrupted
+    assert [a[1], a[2], *_values(drain(third))] == uninterrupted
 
 
 # --- Progress, odd files, the dataflow ----------------------------------------------------------
@@ -193,7 +184,7 @@ def test_progress_hook_sees_every_message_and_byte(tmp_path: Path) -> None:
             log_file(tmp_path / "b.jsonl", [bet(s, "pb", s) for s in range(0, 9, 2)] + [b"junk"])]
     seen: list[tuple[int, int]] = []
     source = RecordedLogSource(logs, batch_size=2, progress=lambda m, b: seen.append((m, b)))
-    assert len(_drain(source.build_part("inp", PARTITION, None))) == 13
+    assert len(drain(source.build_part("inp", PARTITION, None))) == 13
     assert sum(m for m, _ in seen) == 13
     assert sum(b for _, b in seen) == sum(log.stat().st_size for log in logs)
 
@@ -204,7 +195,7 @@ def test_empty_and_malformed_files_are_read_like_any_other(tmp_path: Path) -> No
     malformed = log_file(tmp_path / "malformed.jsonl", garbage)
     good = log_file(tmp_path / "good.parquet", [bet(s, "p", s) for s in (4, 2, 9)])
     source = RecordedLogSource([empty, malformed, good], batch_size=2)
-    out = _drain(source.build_part("inp", PARTITION, None))
+    out = drain(source.build_part("inp", PARTITION, None))
     assert sorted(out) == sorted([("1:malformed.jsonl", i, v) for i, v in enumerate(garbage)]
                                  + [("2:good.parquet", i, bet(s, "p", s))
                                     for i, s in enumerate((4, 2, 9))])
@@ -212,8 +203,8 @@ def test_empty_and_malformed_files_are_read_like_any_other(tmp_path: Path) -> No
 
     for only in ([empty], [malformed], [empty, empty]):
         part = RecordedLogSource(only).build_part("inp", PARTITION, None)
-        assert _values(_drain(part)) == (garbage if only == [malformed] else [])
-    assert _drain(RecordedLogSource([]).build_part("inp", PARTITION, None)) == []
+        assert _values(drain(part)) == (garbage if only == [malformed] else [])
+    assert drain(RecordedLogSource([]).build_part("inp", PARTITION, None)) == []
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -221,7 +212,7 @@ def test_a_dataflow_reads_the_merged_order(tmp_path: Path, workers: int) -> None
     a = log_file(tmp_path / "a.jsonl", [bet(s, "pa", s) for s in (1, 3, 5)] + [b"oops"])
     b = log_file(tmp_path / "b.jsonl", [bet(s, "pb", s) for s in (2, 4)])
     source = RecordedLogSource([a, b], batch_size=2)
-    expected = _drain(source.build_part("inp", PARTITION, None))
+    expected = drain(source.build_part("inp", PARTITION, None))
     flow = Dataflow("log_source_test")
     out: list[RawMessage] = []
     op.output("out", op.input("recorded_logs", flow, source), TestingSink(out))
