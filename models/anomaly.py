@@ -17,8 +17,9 @@ the pickle and rebuilt on first use. HalfSpaceTrees' score is already in [0, 1]
 
 Example:
     >>> detector = WalletAnomaly(n_trees=5, height=4, window_size=10, seed=3)
-    >>> for i in range(40):
-    ...     detector.learn([0.7 + (i % 3) / 10] + [0.0] * 7)
+    >>> pivots = [detector.learn([0.7 + (i % 3) / 10] + [0.0] * 7) for i in range(40)]
+    >>> sum(pivots)  # the reference window pivots every 10 points
+    4
     >>> detector.score([0.7] + [0.0] * 7) < detector.score([3.0] * 8)
     True
 
