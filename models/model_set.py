@@ -104,7 +104,7 @@ class ModelSet:
     def release(self) -> ReleasedModels:
         """Return the models as they score now, a copy later learning leaves unchanged."""
         return ReleasedModels({kind: model.frozen() for kind, model in self.models.items()},
-                              self.anomaly.frozen(), self.revision)
+                              self.anomaly.frozen())
 
     def learn(self, example: LabelledExample) -> list[MetricRow]:
         """Score a label with the models as they are, then learn it.
@@ -165,23 +165,20 @@ class ReleasedModels:
     Args:
         models: a frozen copy of each kind's model (`KindModel.frozen`).
         anomaly: the wallet anomaly detector's frozen scoring.
-        revision: the `ModelSet.revision` it was released at.
 
     """
 
-    __slots__ = ("anomaly", "models", "revision")
+    __slots__ = ("anomaly", "models")
 
-    def __init__(self, models: dict[str, KindModel], anomaly: FrozenAnomaly,
-                 revision: int) -> None:
+    def __init__(self, models: dict[str, KindModel], anomaly: FrozenAnomaly) -> None:
         self.models = models
         self.anomaly = anomaly
-        self.revision = revision
 
-    def __getstate__(self) -> tuple[dict[str, KindModel], FrozenAnomaly, int]:
-        return self.models, self.anomaly, self.revision
+    def __getstate__(self) -> tuple[dict[str, KindModel], FrozenAnomaly]:
+        return self.models, self.anomaly
 
-    def __setstate__(self, state: tuple[dict[str, KindModel], FrozenAnomaly, int]) -> None:
-        self.models, self.anomaly, self.revision = state
+    def __setstate__(self, state: tuple[dict[str, KindModel], FrozenAnomaly]) -> None:
+        self.models, self.anomaly = state
 
     def score(self, point: ScoringPoint) -> ScoredPoint:
         """Score a point as `ModelSet.score` did at release."""

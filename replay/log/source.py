@@ -87,10 +87,7 @@ def _plain_reader(path: Path, name: str, batch_size: int) -> Reader:
 
 
 def _partitioned_reader(files: list[Path], name: str, batch_size: int) -> Reader:
-    def read(start: int) -> Iterator[tuple[list[RawMessage], list[int] | None]]:
-        yield from read_partition_files(files, name, start, batch_size)
-
-    return read
+    return lambda start: read_partition_files(files, name, start, batch_size)
 
 
 class _AlignedLogPartition(StatefulSourcePartition[RawMessage, LogResume]):
